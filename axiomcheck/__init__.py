@@ -1,0 +1,46 @@
+"""axiomcheck: check that teacher-weighting operators for multi-teacher knowledge
+distillation satisfy the axioms of adaptive weighting, and keep them so in CI.
+
+The public surface is re-exported here; everything else is an implementation detail.
+"""
+
+from .axioms import AXIOMS, Axiom, explain
+from .domains import World
+from .engine import Settings, verify
+from .operator import (
+    Operator,
+    Safety,
+    SpecError,
+    context_operator,
+    get,
+    operators,
+    register,
+    task_operator,
+    token_operator,
+    unregister,
+)
+from .report import Report, Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AXIOMS",
+    "Axiom",
+    "Operator",
+    "Report",
+    "Result",
+    "Safety",
+    "Settings",
+    "SpecError",
+    "World",
+    "__version__",
+    "context_operator",
+    "explain",
+    "get",
+    "operators",
+    "register",
+    "task_operator",
+    "token_operator",
+    "unregister",
+    "verify",
+]

@@ -1,0 +1,151 @@
+"""The axiom catalogue: stable ids, paper references, statements and what each check does.
+
+Ids are `<scale>.<property>` and never change meaning.  The fifteen axioms of
+the paper (III.1–III.5, III.10–III.14, III.18–III.22) come first, then the
+well-posedness checks every scale gets, then the checks on composed operators.
+
+>>> AXIOMS["token.positivity"].paper_ref
+'III.2'
+>>> len([a for a in AXIOMS.values() if a.kind == "axiom" and a.scale != "unified"])
+15
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Axiom:
+    """One entry of the catalogue.
+
+    `property` names the predicate family shared across scales (normalization,
+    positivity, bounds, regularity, safety, pareto, finite, shape, deterministic,
+    batch_independent); `kind` is "axiom" for the paper's axioms and
+    "well-posedness" for the extra checks.
+    """
+
+    id: str
+    scale: str
+    property: str
+    paper_ref: str
+    statement: str
+    check: str
+    kind: str = "axiom"
+
+
+_PROPS = {
+    "normalization": (
+        "Σ_k w_k = 1",
+        "Sums the K weights of every sampled input and fails when |Σ_k w_k − 1| exceeds the tolerance "
+        "(a few ulps of the returned dtype times K, shown in the message; settable with `tolerance=`).",
+    ),
+    "positivity": (
+        "w_k > 0 for every teacher k",
+        "Fails on any returned weight ≤ 0; a weight that underflows to 0.0 is a violation even when the "
+        "formula is positive on paper.",
+    ),
+    "bounds": (
+        "w_min ≤ w_k ≤ w_max",
+        "Compares every weight with the declared (w_min, w_max) up to the tolerance and reports the observed "
+        "range per teacher. Without declared bounds it checks that some bounds exist on the sampled domain "
+        "(observed minimum > 0, maximum finite) and says that nothing was declared.",
+    ),
+    "regularity": (
+        "w is continuous in its inputs; if L is declared, ‖Δw‖∞ / d(Δinput) ≤ L",
+        "Bisects segments between sampled inputs towards the largest change of w, down to a radius set by "
+        "the returned dtype, and estimates the Lipschitz ratio in the scale's stated metric. The estimate is a "
+        "lower bound on the true constant. A change of w that does not shrink with the radius (ratio ∝ 1/r) is "
+        "a discontinuity and fails; a ratio that grows more slowly (e.g. like log 1/r for an entropy at the "
+        "edge of the simplex) is continuous without a Lipschitz constant in that metric: it passes unless an L "
+        "was declared. A declared L below the estimate fails.",
+    ),
+    "safety": (
+        "on the designated safety-critical set, teacher k ranked safer than j ⇒ w_k ≥ w_j",
+        "Evaluates every declared (safer, less safe) pair on the sampled inputs that fall in the safety-critical "
+        "set and fails on w_safer < w_less_safe − tolerance. Skipped when no safety ordering is declared.",
+    ),
+    "pareto": (
+        "task importance λ ≥ 0 with Σ_t λ_t = 1, and the λ-scalarized minimizer is Pareto-optimal",
+        "Calls the declared importance(losses, sizes) on sampled task inputs, checks λ ≥ 0 and Σλ = 1, then "
+        "builds random convex (quadratic) multi-task problems, solves the λ-scalarized problem in closed form "
+        "and searches for a point that dominates its minimizer. Skipped when no importance is declared.",
+    ),
+    "finite": ("no NaN or ±inf on any valid input", "Fails on any non-finite returned weight."),
+    "shape": (
+        "the declared output shape and a floating dtype",
+        "Compares the returned array's shape with the scale's contract and requires a real floating dtype; "
+        "every other check is an error when this one fails.",
+    ),
+    "deterministic": ("the same input gives the same output", "Calls the operator twice on the same batch and requires bit-identical output."),
+    "batch_independent": (
+        "a sample's weights do not depend on the rest of its batch",
+        "Compares the weights of the whole batch with those of the batch reversed and of its halves, up to the tolerance.",
+    ),
+}
+
+# (scale, property) -> (id suffix, paper ref)
+_TABLE = [
+    ("token", "normalization", "normalization", "III.1"),
+    ("token", "positivity", "positivity", "III.2"),
+    ("token", "bounds", "bounded_influence", "III.3"),
+    ("token", "regularity", "regularity", "III.4 / A2"),
+    ("token", "safety", "safety_monotonicity", "III.5"),
+    ("task", "normalization", "normalization", "III.10"),
+    ("task", "positivity", "positivity", "III.11"),
+    ("task", "bounds", "boundedness", "III.12"),
+    ("task", "regularity", "continuity", "III.13"),
+    ("task", "pareto", "pareto_compatibility", "III.14"),
+    ("context", "normalization", "normalization", "III.18"),
+    ("context", "positivity", "positivity", "III.19"),
+    ("context", "bounds", "boundedness", "III.20"),
+    ("context", "regularity", "continuity", "III.21"),
+    ("context", "safety", "safety_prioritization", "III.22"),
+    ("unified", "normalization", "normalization", "IV.1 / IV.2(1)"),
+    ("unified", "positivity", "positivity", "IV.2"),
+    ("unified", "bounds", "boundedness", "IV.2(2)"),
+    ("unified", "regularity", "regularity", "A2 / III.4"),
+    ("unified", "safety", "safety_monotonicity", "III.5 / III.22"),
+]
+
+_WELL_POSED = [("finite", "finite"), ("shape", "shape"), ("deterministic", "deterministic"),
+               ("batch_independent", "batch_independent")]
+
+SCALE_ORDER = ("token", "task", "context", "unified")
+
+
+def _build() -> dict[str, Axiom]:
+    out: dict[str, Axiom] = {}
+    for scale in SCALE_ORDER:
+        for s, prop, suffix, ref in _TABLE:
+            if s == scale:
+                statement, check = _PROPS[prop]
+                out[f"{s}.{suffix}"] = Axiom(f"{s}.{suffix}", s, prop, ref, statement, check)
+        for prop, suffix in _WELL_POSED:
+            statement, check = _PROPS[prop]
+            out[f"{scale}.{suffix}"] = Axiom(f"{scale}.{suffix}", scale, prop, "well-posedness", statement,
+                                             check, kind="well-posedness")
+    return out
+
+
+AXIOMS: dict[str, Axiom] = _build()
+
+
+def for_scale(scale: str) -> list[Axiom]:
+    """The catalogue entries checked for an operator of `scale`, in report order."""
+    return [a for a in AXIOMS.values() if a.scale == scale]
+
+
+def lookup(axiom_id: str) -> Axiom:
+    """The entry for `axiom_id`, with a clear error naming the known ids."""
+    try:
+        return AXIOMS[axiom_id]
+    except KeyError:
+        raise KeyError(f"unknown axiom id {axiom_id!r}; known ids: {', '.join(AXIOMS)}") from None
+
+
+def explain(axiom_id: str) -> str:
+    """The paper's statement and what the check does, as a few lines of text."""
+    a = lookup(axiom_id)
+    kind = "well-posedness check" if a.kind != "axiom" else f"paper {a.paper_ref}"
+    return f"{a.id} ({kind})\n  requires: {a.statement}\n  check: {a.check}"

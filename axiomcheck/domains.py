@@ -1,0 +1,428 @@
+"""Input domains of each scale: sweep families, Hypothesis strategies, and geometry.
+
+A `Domain` knows, for one scale, what arrays the operator takes, how to draw
+many of them at once from seeded parametric families (the sweep), how to draw
+a few from Hypothesis strategies (the search, where shrinking gives minimal
+counterexamples), how to move along a segment between two inputs and how far
+apart two inputs are in the scale's metric (for the regularity estimate), and
+how to bring the returned weights into one canonical layout `W[B, R, K]` —
+R rows per sample (tokens, tasks or both), teachers last.
+
+>>> import numpy as np
+>>> d = DOMAINS["context"]
+>>> fams = d.sweep(np.random.default_rng(0), World(teachers=4, context_dim=3), 8)
+>>> sorted(f.name for f in fams)[:3]
+['boundary', 'far_out', 'gaussian']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument order
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """The sizes the checks sample at: K teachers, V tokens, M tasks, D context features."""
+
+    teachers: int = 4
+    vocab: int = 16
+    context_dim: int = 3
+    tasks: int = 3
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"World.{field.name} must be an integer ≥ 1, got {value!r}")
+
+    def with_teachers(self, k: int) -> World:
+        return dataclasses.replace(self, teachers=k)
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """One batch of sweep inputs drawn from a named parametric family."""
+
+    name: str
+    args: Args
+
+    @property
+    def size(self) -> int:
+        return int(self.args[0].shape[0])
+
+
+def take(args: Args, index: Any) -> Args:
+    """Select samples (batch rows) from every array of `args`."""
+    return tuple(np.asarray(a)[index] for a in args)
+
+
+def lerp(x: np.ndarray, y: np.ndarray, s: Any) -> np.ndarray:
+    """(1 − s)·x + s·y with `s` a scalar or one fraction per sample (batch axis 0)."""
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim == 1:
+        s = s.reshape((-1,) + (1,) * (np.ndim(x) - 1))
+    return (1.0 - s) * x + s * y
+
+
+def concat(batches: list[Args]) -> Args:
+    return tuple(np.concatenate(parts, axis=0) for parts in zip(*batches))
+
+
+# ----------------------------------------------------------------------------- distributions
+
+
+def _softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = logits - logits.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _pooled(pool: np.ndarray, rng: np.random.Generator, n: int, k: int, tie: bool = False) -> np.ndarray:
+    """Combine per-teacher distributions from a pool into `[n, k, V]` batches.
+
+    Drawing a small pool and recombining it by index keeps generation far
+    cheaper than the operator at large V, with n·k distinct teacher rows.
+    """
+    if tie:
+        idx = np.repeat(rng.integers(0, pool.shape[0], size=(n, 1)), k, axis=1)
+    else:
+        idx = rng.integers(0, pool.shape[0], size=(n, k))
+    return pool[idx]
+
+
+def dist_pool(name: str, rng: np.random.Generator, size: int, vocab: int) -> np.ndarray:
+    """A pool `[size, V]` of distributions over V tokens from family `name`."""
+    if name.startswith("dirichlet"):
+        alpha = float(name.split("_")[1])
+        if alpha == 1.0:
+            g = rng.standard_exponential((size, vocab))
+        else:
+            g = rng.standard_gamma(alpha, (size, vocab))
+        g = np.maximum(g, np.finfo(np.float64).tiny)
+        return g / g.sum(axis=1, keepdims=True)
+    if name == "one_hot":
+        p = np.zeros((size, vocab))
+        p[np.arange(size), rng.integers(0, vocab, size)] = 1.0
+        return p
+    if name == "near_one_hot":
+        eps = 10.0 ** rng.uniform(-9, -2, size=(size, 1))
+        p = np.full((size, vocab), 0.0) + eps / max(vocab - 1, 1)
+        top = rng.integers(0, vocab, size)
+        p[np.arange(size), top] = 1.0 - eps[:, 0] if vocab > 1 else 1.0
+        return p / p.sum(axis=1, keepdims=True)
+    if name == "uniform":
+        return np.full((size, vocab), 1.0 / vocab)
+    if name == "extreme_logits":
+        scale = 10.0 ** rng.uniform(1.5, 3.5, size=(size, 1))
+        return _softmax(rng.standard_normal((size, vocab)) * scale)
+    if name == "two_way_tie":
+        p = np.zeros((size, vocab))
+        if vocab == 1:
+            return np.ones((size, 1))
+        a = rng.integers(0, vocab, size)
+        b = (a + rng.integers(1, vocab, size)) % vocab
+        p[np.arange(size), a] = 0.5
+        p[np.arange(size), b] = 0.5
+        return p
+    raise ValueError(f"unknown distribution family {name!r}")
+
+
+TOKEN_FAMILIES = ("dirichlet_0.1", "dirichlet_1", "dirichlet_10", "one_hot", "near_one_hot", "uniform",
+                  "extreme_logits", "two_way_tie")
+
+
+def context_batch(name: str, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Contexts `[n, D]` from family `name`."""
+    if name == "gaussian":
+        return rng.standard_normal((n, d))
+    if name == "wide":
+        return rng.standard_normal((n, d)) * 10.0
+    if name == "far_out":
+        sign = rng.choice([-1.0, 1.0], size=(n, d))
+        return sign * 10.0 ** rng.uniform(3, 6, size=(n, d))
+    if name == "boundary":
+        c = rng.standard_normal((n, d))
+        c[:, 0] = rng.choice([0.0, 1e-12, -1e-12, 1e-6, -1e-6], size=n)
+        return c
+    if name == "zeros":
+        return np.zeros((n, d))
+    if name == "ties":
+        return np.repeat(rng.standard_normal((n, 1)), d, axis=1)
+    raise ValueError(f"unknown context family {name!r}")
+
+
+CONTEXT_FAMILIES = ("gaussian", "wide", "far_out", "boundary", "zeros", "ties")
+
+
+def task_batch(name: str, rng: np.random.Generator, n: int, m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Task inputs (losses `[n, M, K]` ≥ 0, sizes `[n, M]` > 0) from family `name`."""
+    sizes = np.round(10.0 ** rng.uniform(0, 6, size=(n, m)))
+    if name == "uniform_losses":
+        losses = rng.uniform(0, 5, size=(n, m, k))
+    elif name == "exponential_losses":
+        losses = rng.standard_exponential((n, m, k))
+    elif name == "zero_losses":
+        losses = np.zeros((n, m, k))
+    elif name == "huge_losses":
+        losses = 10.0 ** rng.uniform(3, 6, size=(n, m, k))
+    elif name == "tiny_losses":
+        losses = 10.0 ** rng.uniform(-12, -4, size=(n, m, k))
+    elif name == "tied_losses":
+        losses = np.repeat(rng.uniform(0, 5, size=(n, m, 1)), k, axis=2)
+    elif name == "extreme_sizes":
+        losses = rng.uniform(0, 5, size=(n, m, k))
+        sizes = rng.choice([1.0, 1e9], size=(n, m))
+    elif name == "equal_sizes":
+        losses = rng.uniform(0, 5, size=(n, m, k))
+        sizes = np.full((n, m), 1000.0)
+    else:
+        raise ValueError(f"unknown task family {name!r}")
+    return losses, sizes
+
+
+TASK_FAMILIES = ("uniform_losses", "exponential_losses", "zero_losses", "huge_losses", "tiny_losses",
+                 "tied_losses", "extreme_sizes", "equal_sizes")
+
+
+# ----------------------------------------------------------------------------- Hypothesis strategies
+
+
+def _finite(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def distributions(draw: Callable[..., Any], vocab: int) -> np.ndarray:
+    """One distribution over `vocab` tokens; shrinks towards the uniform one.
+
+    Logits are small integers-or-floats times a scale from {1, 10, 100, 1000}, so
+    the search reaches near-one-hot rows and exact underflow as well as ties.
+    """
+    kind = draw(st.sampled_from(["logits", "one_hot"]))
+    if kind == "one_hot":
+        p = np.zeros(vocab)
+        p[draw(st.integers(0, vocab - 1))] = 1.0
+        return p
+    logits = np.array(draw(st.lists(_finite(-4, 4), min_size=vocab, max_size=vocab)))
+    scale = draw(st.sampled_from([1.0, 10.0, 100.0, 1000.0]))
+    return _softmax(logits * scale)
+
+
+def contexts(d: int) -> st.SearchStrategy[np.ndarray]:
+    """One context vector; magnitudes up to 1e6 so far-out contexts are reached."""
+    big = st.sampled_from([1.0, 1e3, 1e6])
+    return st.builds(lambda xs, s: np.array(xs) * s,
+                     st.lists(_finite(-3, 3), min_size=d, max_size=d), big)
+
+
+# ----------------------------------------------------------------------------- domains
+
+
+class Domain:
+    """What the engine needs to know about one scale's inputs and outputs."""
+
+    scale: str = ""
+    arg_names: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        raise NotImplementedError
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        raise NotImplementedError
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        raise NotImplementedError
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        """Returned weights → `W[B, R, K]`."""
+        raise NotImplementedError
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return ""
+
+    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
+        """Points at fraction `s` (a scalar or one value per sample) from `a` to `b`."""
+        return tuple(lerp(x, y, s) for x, y in zip(a, b))
+
+    def distance(self, a: Args, b: Args) -> np.ndarray:
+        """Per-sample distance `[B]` in this scale's metric (see operator.METRICS)."""
+        out = np.zeros(a[0].shape[0])
+        for x, y in zip(a, b):
+            diff = np.abs(np.asarray(y, dtype=np.float64) - np.asarray(x, dtype=np.float64))
+            out = np.maximum(out, diff.reshape(diff.shape[0], -1).max(axis=1, initial=0.0))
+        return out
+
+    def as_dict(self, args: Args) -> dict[str, Any]:
+        return {n: np.asarray(a) for n, a in zip(self.arg_names, args)}
+
+
+class TokenDomain(Domain):
+    scale = "token"
+    arg_names = ("probs", "context")
+    families = TOKEN_FAMILIES
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        out = []
+        ctx_names = CONTEXT_FAMILIES
+        for i, name in enumerate(self.families):
+            pool = dist_pool(name, rng, max(8, min(n * world.teachers, 4 * n)), world.vocab)
+            probs = _pooled(pool, rng, n, world.teachers)
+            ctx = context_batch(ctx_names[i % len(ctx_names)], rng, n, world.context_dim)
+            out.append(Family(name, (probs, ctx)))
+        # exact ties: every teacher gives the same distribution
+        pool = dist_pool("dirichlet_1", rng, max(8, n), world.vocab)
+        out.append(Family("tied_teachers", (_pooled(pool, rng, n, world.teachers, tie=True),
+                                            context_batch("gaussian", rng, n, world.context_dim))))
+        for name in ("far_out", "boundary", "zeros"):
+            pool = dist_pool("dirichlet_1", rng, max(8, n), world.vocab)
+            out.append(Family(f"context_{name}", (_pooled(pool, rng, n, world.teachers),
+                                                  context_batch(name, rng, n, world.context_dim))))
+        return out
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        k, v, d = world.teachers, world.vocab, world.context_dim
+
+        @st.composite
+        def one(draw: Callable[..., Any]) -> tuple[np.ndarray, np.ndarray]:
+            if draw(st.booleans()):
+                row = draw(distributions(v))
+                probs = np.stack([row] * k)
+            else:
+                probs = np.stack([draw(distributions(v)) for _ in range(k)])
+            return probs, draw(contexts(d))
+
+        return st.lists(one(), min_size=1, max_size=max_batch).map(
+            lambda items: (np.stack([p for p, _ in items]), np.stack([c for _, c in items])))
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return ((batch, world.teachers), (batch, world.teachers, world.vocab))
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        if w.ndim == 2:
+            return w[:, None, :]
+        return np.swapaxes(w, 1, 2)  # [B,K,V] -> [B,V,K]
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return f"token i={r}" if len(w_shape) == 3 else "every token"
+
+
+class TaskDomain(Domain):
+    scale = "task"
+    arg_names = ("losses", "sizes")
+    families = TASK_FAMILIES
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        return [Family(name, task_batch(name, rng, n, world.tasks, world.teachers)) for name in self.families]
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        k, m = world.teachers, world.tasks
+        loss_scale = st.sampled_from([1.0, 1e-9, 1e3, 1e6])
+
+        @st.composite
+        def one(draw: Callable[..., Any]) -> tuple[np.ndarray, np.ndarray]:
+            losses = np.array(draw(st.lists(_finite(0, 5), min_size=m * k, max_size=m * k))).reshape(m, k)
+            losses = losses * draw(loss_scale)
+            sizes = 10.0 ** np.array(draw(st.lists(st.integers(0, 9), min_size=m, max_size=m)), dtype=float)
+            return losses, sizes
+
+        return st.lists(one(), min_size=1, max_size=max_batch).map(
+            lambda items: (np.stack([a for a, _ in items]), np.stack([b for _, b in items])))
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return ((batch, world.tasks, world.teachers),)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        return w
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return f"task t={r}"
+
+    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
+        (la, sa), (lb, sb) = a, b
+        return (lerp(la, lb, s), np.exp(lerp(np.log(sa), np.log(sb), s)))
+
+    def distance(self, a: Args, b: Args) -> np.ndarray:
+        (la, sa), (lb, sb) = a, b
+        dl = np.abs(lb - la).reshape(la.shape[0], -1).max(axis=1)
+        ds = np.abs(np.log(sb) - np.log(sa)).reshape(sa.shape[0], -1).max(axis=1)
+        return np.maximum(dl, ds)
+
+
+class ContextDomain(Domain):
+    scale = "context"
+    arg_names = ("context",)
+    families = CONTEXT_FAMILIES
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        return [Family(name, (context_batch(name, rng, n, world.context_dim),)) for name in self.families]
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        return st.lists(contexts(world.context_dim), min_size=1, max_size=max_batch).map(
+            lambda items: (np.stack(items),))
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return ((batch, world.teachers),)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        return w[:, None, :]
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return "the context"
+
+
+class UnifiedDomain(Domain):
+    """Joint (x, i, t, c): probs, context, task losses and sizes, weights `[B, M, K, V]`."""
+
+    scale = "unified"
+    arg_names = ("probs", "context", "losses", "sizes")
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        tok = TokenDomain().sweep(rng, world, n)
+        tasks = TaskDomain().sweep(rng, world, n)
+        out = []
+        for i, fam in enumerate(tok):
+            tf = tasks[i % len(tasks)]
+            out.append(Family(f"{fam.name}+{tf.name}", (fam.args[0], fam.args[1], tf.args[0], tf.args[1])))
+        return out
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        tok = TokenDomain().strategy(world, 1)
+        task = TaskDomain().strategy(world, 1)
+        one = st.tuples(tok, task).map(lambda ab: (ab[0][0], ab[0][1], ab[1][0], ab[1][1]))
+        return st.lists(one, min_size=1, max_size=max_batch).map(
+            lambda items: tuple(np.concatenate(parts, axis=0) for parts in zip(*items)))
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return ((batch, world.tasks, world.teachers, world.vocab),)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        b, m, k, v = w.shape
+        return np.moveaxis(w, 2, 3).reshape(b, m * v, k)  # rows r = t·V + i
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        v = w_shape[3]
+        return f"task t={r // v}, token i={r % v}"
+
+    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
+        p, c = Domain.interpolate(self, a[:2], b[:2], s)
+        losses, sizes = TaskDomain().interpolate(a[2:], b[2:], s)
+        return (p, c, losses, sizes)
+
+    def distance(self, a: Args, b: Args) -> np.ndarray:
+        return np.maximum(Domain.distance(self, a[:2], b[:2]), TaskDomain().distance(a[2:], b[2:]))
+
+
+DOMAINS: dict[str, Domain] = {
+    "token": TokenDomain(),
+    "task": TaskDomain(),
+    "context": ContextDomain(),
+    "unified": UnifiedDomain(),
+}

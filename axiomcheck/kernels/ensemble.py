@@ -1,0 +1,128 @@
+"""The ensemble operator G and entropy-based teacher weights, streamed over positions.
+
+The ensemble (project-wide definition of G, DESIGN §4), for teacher logits
+t[K, N, V], weights w and temperature T, with p_k = softmax(t_k / T) over V:
+
+    q(v | i) = r(v | i) / Σ_u r(u | i),      r(v | i) = Σ_k w_k(i, v) · p_k(v | i).
+
+* Token-independent weights w[K, N]: Σ_u r = Σ_k w_k(i), so q = Σ_k w_k p_k / Σ_k w_k;
+  when the weights already sum to 1 over k this is exactly the convex combination
+  Σ_k w_k p_k and the normalization changes nothing.
+* Per-token weights w[K, N, V]: r is neither normalized over V nor a convex
+  combination of the p_k, so G RENORMALIZES it over the vocabulary.
+
+Weights must be non-negative with, at every position, some mass on a token a
+teacher can emit (otherwise q is 0/0). A vocabulary entry that every teacher
+masks with -inf (or that only zero-weight teachers allow) gets q = 0, log q = -inf.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from axiomcheck.kernels._common import (
+    check_block,
+    check_teacher,
+    check_temperature,
+    check_weights,
+    compute_dtype,
+    safe_log,
+    safe_logsumexp,
+    shifted_exp,
+    stream,
+    take,
+)
+
+__all__ = ["ensemble_log_probs", "entropy_weights"]
+
+
+def teacher_block(tl: jax.Array, inv_t: float):
+    """x = t/T - max, e = exp(x), S = Σ_v e for a teacher block [K, B, V]."""
+    return shifted_exp(tl if inv_t == 1.0 else tl * inv_t)
+
+
+def log_q_block(x, s_sum, w, per_token: bool) -> jax.Array:
+    """log q [B, V] in log space (differentiable, NaN-free with -inf entries)."""
+    logp = x - jnp.log(s_sum)  # [K, B, V]; S >= 1
+    if per_token:
+        lr = safe_logsumexp(safe_log(w) + logp, axis=0)[0]  # log r [B, V]
+        return lr - safe_logsumexp(lr, axis=-1)  # renormalize over V
+    lw = safe_log(w / jnp.sum(w, axis=0, keepdims=True))  # log(w_k / Σ_k w_k) [K, B]
+    return safe_logsumexp(lw[..., None] + logp, axis=0)[0]
+
+
+def q_block(x, e, s_sum, w, per_token: bool) -> jax.Array:
+    """q [B, V], the ensemble in linear space, for the KD forward pass (not differentiated).
+
+    Token-independent weights need no log: q = Σ_k (w_k / (S_k Σ_k w_k)) e_k, with
+    e_k ≤ 1 and S_k ≥ 1, so nothing overflows and one exp per teacher entry suffices.
+    Per-token weights are mixed in log space, then renormalized over V.
+    """
+    if per_token:
+        return jnp.exp(log_q_block(x, s_sum, w, True))
+    coef = (w / jnp.sum(w, axis=0, keepdims=True))[..., None] / s_sum  # [K, B, 1]
+    return jnp.sum(coef * e, axis=0)
+
+
+def ensemble_log_probs(
+    teacher_logits: jax.Array,
+    weights: jax.Array,
+    *,
+    temperature: float = 1.0,
+    block_size: int | None = None,
+) -> jax.Array:
+    """log q [N, V] of the weighted teacher ensemble G (renormalized over V; see module doc).
+
+    teacher_logits [K, N, V]; weights [K, N] (token-independent) or [K, N, V]
+    (per-token, renormalized over the vocabulary). Computed in log space
+    (logsumexp over k of log w + log_softmax(t / T)), block by block over N:
+    logits of ±1e4 are fine and an entry every teacher masks with -inf gets
+    log q = -inf, with no NaN in values or gradients (the gradient of log w at
+    w = 0 is taken as 0). `temperature` is static.
+    """
+    k, n, v = check_teacher(teacher_logits)
+    per_token = check_weights(weights, k, n, v)
+    inv_t = 1.0 / check_temperature(temperature)
+    dtype = compute_dtype(teacher_logits, weights)
+    teacher = jnp.asarray(teacher_logits).astype(dtype)
+    weights = jnp.asarray(weights).astype(dtype)
+    block = check_block(block_size, n, k * v * dtype.itemsize)
+
+    def block_fn(start, b):
+        x, _, s_sum = teacher_block(take(teacher, start, b, 1), inv_t)
+        return (log_q_block(x, s_sum, take(weights, start, b, 1), per_token),)
+
+    (out,) = stream(block_fn, n, block, [((n, v), dtype, 0)])
+    return out
+
+
+def entropy_weights(
+    teacher_logits: jax.Array,
+    *,
+    beta: float = 1.0,
+    temperature: float = 1.0,
+    block_size: int | None = None,
+) -> jax.Array:
+    """Token-independent weights [K, N] = softmax over k of -beta · H(softmax(t_k / T)).
+
+    Confident (low-entropy) teachers get more weight. One streamed pass over the
+    teacher logits: H = log S + Σ_v e·(-x) / S with x = t/T - max, e = exp(x),
+    S = Σ e (both terms ≥ 0, so no cancellation; masked entries contribute 0).
+    """
+    k, n, v = check_teacher(teacher_logits)
+    inv_t = 1.0 / check_temperature(temperature)
+    dtype = compute_dtype(teacher_logits)
+    teacher = jnp.asarray(teacher_logits).astype(dtype)
+    if not isinstance(beta, (int, float)):
+        beta = jnp.asarray(beta).astype(dtype)
+    block = check_block(block_size, n, k * v * dtype.itemsize)
+
+    def block_fn(start, b):
+        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t)
+        x_safe = jnp.where(jnp.isfinite(x), x, jnp.zeros_like(x))
+        h = jnp.log(s_sum[..., 0]) - jnp.sum(e * x_safe, axis=-1) / s_sum[..., 0]  # [K, B]
+        return (jax.nn.softmax(-beta * h, axis=0),)
+
+    (out,) = stream(block_fn, n, block, [((k, n), dtype, 1)])
+    return out

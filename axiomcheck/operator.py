@@ -1,0 +1,310 @@
+"""The `Operator` record, its declared spec, the scale decorators and the registry.
+
+An operator is a small immutable record around a pure function: its name, the
+scale it works at, and what its author declares about it (weight bounds, a
+Lipschitz constant, a safety ordering, task importance).  Everything is
+validated when the record is built, so a bad declaration fails at import time
+with a `SpecError`, not halfway through a verification run.
+
+>>> import numpy as np
+>>> op = context_operator(lambda c: np.full((c.shape[0], 2), 0.5),
+...                       name="doc_half", bounds=(0.5, 0.5), register=False)
+>>> op.scale, op.bounds
+('context', (0.5, 0.5))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+SCALES = ("token", "task", "context", "unified")
+
+#: What each scale's function takes, in order (see DESIGN §1).
+SIGNATURES = {
+    "token": "fn(probs[B,K,V], context[B,D]) -> [B,K] or [B,K,V]",
+    "task": "fn(losses[B,M,K], sizes[B,M]) -> [B,M,K]",
+    "context": "fn(context[B,D]) -> [B,K]",
+    "unified": "fn(probs[B,K,V], context[B,D], losses[B,M,K], sizes[B,M]) -> [B,M,K,V]",
+}
+
+#: The input metric each scale's regularity check measures distances in.
+METRICS = {
+    "token": "max(‖Δprobs‖∞, ‖Δcontext‖∞)",
+    "task": "max(‖Δlosses‖∞, ‖Δlog sizes‖∞)",
+    "context": "‖Δcontext‖∞",
+    "unified": "max(‖Δprobs‖∞, ‖Δcontext‖∞, ‖Δlosses‖∞, ‖Δlog sizes‖∞)",
+}
+
+
+class SpecError(ValueError):
+    """A declaration that cannot describe any valid operator (raised when it is built)."""
+
+
+def _must(cond: bool, what: str, got: Any) -> None:
+    if not cond:
+        raise SpecError(f"{what}, got {got!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Safety:
+    """A designated ordinal safety ranking and where it applies.
+
+    `order` ranks teachers safest first; `pairs` lists `(better, worse)` pairs
+    directly. Exactly one of the two is given. At token scale `tokens` names the
+    safety-critical token ids S; at context scale `contexts` is a predicate
+    `bool[B] = contexts(context[B,D])` that marks C_safe.
+
+    >>> Safety(tokens=[3, 7], order=[0, 2, 1]).ordered_pairs()
+    ((0, 2), (0, 1), (2, 1))
+    """
+
+    tokens: tuple[int, ...] | None = None
+    contexts: Callable[[Any], Any] | None = None
+    order: tuple[int, ...] | None = None
+    pairs: tuple[tuple[int, int], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokens is not None:
+            toks = tuple(int(t) for t in self.tokens)
+            _must(len(toks) > 0, "Safety.tokens must name at least one token id", self.tokens)
+            _must(all(t >= 0 for t in toks), "Safety.tokens must be non-negative ids", self.tokens)
+            _must(len(set(toks)) == len(toks), "Safety.tokens must not repeat an id", self.tokens)
+            object.__setattr__(self, "tokens", toks)
+        if self.contexts is not None:
+            _must(callable(self.contexts), "Safety.contexts must be a callable predicate", self.contexts)
+        _must((self.order is None) != (self.pairs is None),
+              "Safety needs exactly one of order=[safest, ...] or pairs=[(better, worse), ...]",
+              {"order": self.order, "pairs": self.pairs})
+        if self.order is not None:
+            order = tuple(int(k) for k in self.order)
+            _must(len(order) >= 2, "Safety.order must rank at least two teachers", self.order)
+            _must(all(k >= 0 for k in order), "Safety.order must hold teacher indices ≥ 0", self.order)
+            _must(len(set(order)) == len(order), "Safety.order must not name a teacher twice", self.order)
+            object.__setattr__(self, "order", order)
+        if self.pairs is not None:
+            pairs = tuple((int(a), int(b)) for a, b in self.pairs)
+            _must(len(pairs) > 0, "Safety.pairs must hold at least one (better, worse) pair", self.pairs)
+            _must(all(a != b and a >= 0 and b >= 0 for a, b in pairs),
+                  "Safety.pairs must compare two different teachers (indices ≥ 0)", self.pairs)
+            _must(len(set(pairs)) == len(pairs), "Safety.pairs must not repeat a pair", self.pairs)
+            _must(not any((b, a) in set(pairs) for a, b in pairs),
+                  "Safety.pairs must not rank two teachers both ways", self.pairs)
+            object.__setattr__(self, "pairs", pairs)
+
+    def ordered_pairs(self) -> tuple[tuple[int, int], ...]:
+        """Every `(safer, less safe)` pair the declaration implies."""
+        if self.order is not None:
+            o = self.order
+            return tuple((o[a], o[b]) for a in range(len(o)) for b in range(a + 1, len(o)))
+        return tuple(self.pairs or ())
+
+    def max_teacher(self) -> int:
+        """Largest teacher index named, so a world with fewer teachers can be refused."""
+        return max(max(p) for p in self.ordered_pairs())
+
+
+@dataclasses.dataclass(frozen=True)
+class Operator:
+    """A weighting operator: a pure function plus what its author declares about it.
+
+    Call it like its function.  Build one with `token_operator`,
+    `task_operator`, `context_operator` or `compose`, not directly.
+    """
+
+    name: str
+    scale: str
+    fn: Callable[..., Any]
+    bounds: tuple[float, float] | None = None
+    lipschitz: float | None = None
+    safety: Safety | None = None
+    importance: Callable[..., Any] | None = None
+    description: str = ""
+    components: tuple[Operator, ...] = ()
+
+    def __post_init__(self) -> None:
+        _must(isinstance(self.name, str) and self.name.strip() != "",
+              "an operator name must be a non-empty string", self.name)
+        _must(self.scale in SCALES, f"scale must be one of {SCALES}", self.scale)
+        _must(callable(self.fn), f"operator {self.name!r}: the weight function must be callable", self.fn)
+        if self.bounds is not None:
+            _must(len(tuple(self.bounds)) == 2, f"operator {self.name!r}: bounds must be (w_min, w_max)", self.bounds)
+            lo, hi = (float(b) for b in self.bounds)
+            _must(math.isfinite(lo) and math.isfinite(hi),
+                  f"operator {self.name!r}: bounds must be finite", self.bounds)
+            _must(lo > 0, f"operator {self.name!r}: w_min must be > 0 (Assumption A1)", lo)
+            _must(lo <= hi, f"operator {self.name!r}: w_min must be ≤ w_max", (lo, hi))
+            object.__setattr__(self, "bounds", (lo, hi))
+        if self.lipschitz is not None:
+            lip = float(self.lipschitz)
+            _must(math.isfinite(lip) and lip >= 0,
+                  f"operator {self.name!r}: lipschitz must be a finite number ≥ 0", self.lipschitz)
+            object.__setattr__(self, "lipschitz", lip)
+        if self.safety is not None:
+            _must(isinstance(self.safety, Safety),
+                  f"operator {self.name!r}: safety must be an ac.Safety(...)", self.safety)
+            if self.scale == "token":
+                _must(self.safety.tokens is not None and self.safety.contexts is None,
+                      f"operator {self.name!r}: token-scale safety needs Safety(tokens=[...]) and no contexts",
+                      self.safety)
+            elif self.scale == "context":
+                _must(self.safety.contexts is not None and self.safety.tokens is None,
+                      f"operator {self.name!r}: context-scale safety needs Safety(contexts=predicate) and no tokens",
+                      self.safety)
+            elif self.scale == "task":
+                raise SpecError(f"operator {self.name!r}: task scale declares no safety ordering "
+                                f"(the paper's task axioms III.10–III.14 have none), got {self.safety!r}")
+        if self.importance is not None:
+            _must(self.scale == "task",
+                  f"operator {self.name!r}: importance (task coefficients λ) is declared at task scale only",
+                  self.scale)
+            _must(callable(self.importance),
+                  f"operator {self.name!r}: importance must be callable fn(losses, sizes) -> [B,M]",
+                  self.importance)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+    @property
+    def signature(self) -> str:
+        return SIGNATURES[self.scale]
+
+    @property
+    def metric(self) -> str:
+        return METRICS[self.scale]
+
+    def replace(self, **changes: Any) -> Operator:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+# ----------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Operator] = {}
+_ENTRY_POINTS_LOADED = False
+ENTRY_POINT_GROUP = "axiomcheck.operators"
+
+
+def register(op: Operator, *, replace: bool = False) -> Operator:
+    """Add `op` to the registry under its name; a clash raises unless `replace`."""
+    if not isinstance(op, Operator):
+        raise SpecError(f"only an Operator can be registered, got {op!r}")
+    old = _REGISTRY.get(op.name)
+    if old is not None and not replace and old is not op:
+        if getattr(old.fn, "__qualname__", None) == getattr(op.fn, "__qualname__", object()) and \
+                getattr(old.fn, "__module__", None) == getattr(op.fn, "__module__", None):
+            # The same definition imported again (a module reloaded): keep the newest.
+            pass
+        else:
+            raise SpecError(f"an operator named {op.name!r} is already registered "
+                            f"({old.fn!r}); pass replace=True or choose another name")
+    _REGISTRY[op.name] = op
+    return op
+
+
+def unregister(name: str) -> None:
+    """Remove an operator from the registry (no error if absent)."""
+    _REGISTRY.pop(name, None)
+
+
+def _load_builtins_and_plugins() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    import importlib
+
+    importlib.import_module("axiomcheck.library")
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not break the registry
+            import warnings
+
+            warnings.warn(f"axiomcheck: entry point {ep.name!r} ({ep.value}) failed to load: {exc!r}",
+                          stacklevel=2)
+            continue
+        items = obj if isinstance(obj, (list, tuple)) else [obj]
+        for item in items:
+            if isinstance(item, Operator) and item.name not in _REGISTRY:
+                register(item)
+
+
+def get(name: str) -> Operator:
+    """The registered operator called `name` (built-ins and entry points included)."""
+    _load_builtins_and_plugins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"no operator named {name!r} is registered; known: {known}") from None
+
+
+def operators(scale: str | None = None) -> list[Operator]:
+    """Registered operators, sorted by name, optionally only those of one scale."""
+    _load_builtins_and_plugins()
+    if scale is not None and scale not in SCALES:
+        raise SpecError(f"scale must be one of {SCALES}, got {scale!r}")
+    return [op for _, op in sorted(_REGISTRY.items()) if scale is None or op.scale == scale]
+
+
+# ----------------------------------------------------------------------------- decorators
+
+
+def _decorator(scale: str) -> Callable[..., Any]:
+    def make(
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        bounds: Sequence[float] | None = None,
+        lipschitz: float | None = None,
+        safety: Safety | None = None,
+        importance: Callable[..., Any] | None = None,
+        register: bool = True,
+    ) -> Any:
+        def build(f: Callable[..., Any]) -> Operator:
+            if not callable(f):
+                raise SpecError(f"@{scale}_operator must decorate a callable, got {f!r}")
+            op = Operator(
+                name=name or getattr(f, "__name__", "operator"),
+                scale=scale,
+                fn=f,
+                bounds=tuple(bounds) if bounds is not None else None,
+                lipschitz=lipschitz,
+                safety=safety,
+                importance=importance,
+                description=(getattr(f, "__doc__", None) or "").strip(),
+            )
+            if register:
+                globals()["register"](op)
+            return op
+
+        return build(fn) if fn is not None else build
+
+    make.__name__ = f"{scale}_operator"
+    make.__doc__ = (f"Register a {scale}-scale operator: `{SIGNATURES[scale]}`.\n\n"
+                    "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
+                    "Pass `register=False` to build the record without adding it to the registry.".format(scale))
+    return make
+
+
+token_operator = _decorator("token")
+task_operator = _decorator("task")
+context_operator = _decorator("context")
+
+
+def as_operator(target: Operator | str) -> Operator:
+    """Accept an `Operator` or a registered name."""
+    if isinstance(target, Operator):
+        return target
+    if isinstance(target, str):
+        return get(target)
+    raise SpecError(f"expected an Operator or a registered operator name, got {target!r}")
+
+
+def names(ops: Iterable[Operator]) -> list[str]:
+    return [op.name for op in ops]

@@ -1,0 +1,101 @@
+"""Scale-agnostic predicates on weights in the canonical layout `W[B, R, K]`.
+
+Each predicate returns a `Violation`: a boolean mask `bad[B, R]` of the rows that
+break the property and a `severity[B, R]` (how far past the limit, ≥ 0 where
+bad) that the search maximizes with `hypothesis.target`.  Comparisons are
+written so that NaN always counts as a violation.
+
+>>> import numpy as np
+>>> W = np.array([[[0.5, 0.5]], [[0.7, 0.4]]])
+>>> normalized(W, tol=1e-9).bad[:, 0].tolist()
+[False, True]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Violation:
+    bad: np.ndarray  # bool[B, R]
+    severity: np.ndarray  # float[B, R]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.bad.any())
+
+    def worst(self) -> tuple[int, int]:
+        """(sample, row) of the most severe violation (the first bad row if severities tie)."""
+        sev = np.where(self.bad, np.nan_to_num(self.severity, nan=np.inf, posinf=np.inf), -np.inf)
+        flat = int(np.argmax(sev))
+        return divmod(flat, self.bad.shape[1])
+
+
+def tolerance_for(dtype: np.dtype, teachers: int, factor: float = 8.0) -> float:
+    """Default absolute tolerance: `factor` ulps of the returned dtype, times K.
+
+    >>> tolerance_for(np.dtype(np.float32), 4) == 8 * 4 * float(np.finfo(np.float32).eps)
+    True
+    """
+    eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
+    return factor * eps * max(teachers, 1)
+
+
+def normalized(W: np.ndarray, tol: float) -> Violation:
+    """Σ_k w_k = 1 within `tol`."""
+    err = np.abs(W.sum(axis=-1, dtype=np.float64) - 1.0)
+    bad = ~(err <= tol)
+    return Violation(bad, np.where(np.isnan(err), np.inf, err))
+
+
+def positive(W: np.ndarray) -> Violation:
+    """Every w_k > 0 (an underflow to 0.0 is a violation)."""
+    low = W.min(axis=-1)
+    bad = ~(low > 0)
+    return Violation(bad, np.where(np.isnan(low), np.inf, -low.astype(np.float64)))
+
+
+def bounded(W: np.ndarray, lo: float, hi: float, tol: float) -> Violation:
+    """lo − tol ≤ w_k ≤ hi + tol for every k."""
+    below = lo - W.min(axis=-1).astype(np.float64)
+    above = W.max(axis=-1).astype(np.float64) - hi
+    excess = np.maximum(below, above)
+    bad = ~(excess <= tol)
+    return Violation(bad, np.where(np.isnan(excess), np.inf, excess))
+
+
+def finite(W: np.ndarray) -> Violation:
+    """No NaN or ±inf."""
+    bad = ~np.isfinite(W).all(axis=-1)
+    return Violation(bad, bad.astype(np.float64))
+
+
+def ordered(W: np.ndarray, pairs: Sequence[tuple[int, int]], where: np.ndarray, tol: float) -> Violation:
+    """w_safer ≥ w_less_safe − tol for each pair, on the rows selected by `where[B, R]`."""
+    sev = np.zeros(W.shape[:2])
+    for a, b in pairs:
+        sev = np.fmax(sev, W[..., b].astype(np.float64) - W[..., a].astype(np.float64))
+        sev = np.where(np.isnan(W[..., a]) | np.isnan(W[..., b]), np.inf, sev)
+    bad = where & ~(sev <= tol)
+    return Violation(bad, np.where(where, sev, 0.0))
+
+
+def pair_breaking(W: np.ndarray, pairs: Sequence[tuple[int, int]], b: int, r: int, tol: float) -> tuple[int, int] | None:
+    """The first declared pair that row (b, r) breaks, for the message."""
+    for a, c in pairs:
+        if not (W[b, r, a] >= W[b, r, c] - tol):
+            return a, c
+    return None
+
+
+def max_abs_diff(W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
+    """Per-sample ‖W1 − W2‖∞ over rows and teachers, `[B]` (NaN-aware: NaN vs NaN is 0)."""
+    d = np.abs(W1.astype(np.float64) - W2.astype(np.float64))
+    both_nan = np.isnan(W1) & np.isnan(W2)
+    d = np.where(both_nan, 0.0, d)
+    d = np.where(np.isnan(d), np.inf, d)
+    return d.reshape(d.shape[0], -1).max(axis=1, initial=0.0)
