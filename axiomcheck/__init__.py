@@ -5,6 +5,7 @@ The public surface is re-exported here; everything else is an implementation det
 """
 
 from .axioms import AXIOMS, Axiom, explain
+from .compose import compose, derived_bounds
 from .domains import World
 from .engine import Settings, verify
 from .operator import (
@@ -34,6 +35,8 @@ __all__ = [
     "SpecError",
     "World",
     "__version__",
+    "compose",
+    "derived_bounds",
     "context_operator",
     "explain",
     "get",

@@ -1,0 +1,171 @@
+"""Product-then-normalize composition of token, task and context operators (Def. IV.1).
+
+    w_unified,k(x, i, t, c) = normalize_k( w_tok,k(x, i, c) · w_task,k(t) · w_ctx,k(c) )
+
+computed in log space (Prop. IV.3): the logs of the factors are added and a
+log-sum-exp over teachers normalizes them, so tiny factors do not underflow
+before normalization.  The result is an `Operator` of scale "unified" over the
+joint input `(probs[B,K,V], context[B,D], losses[B,M,K], sizes[B,M])` returning
+`[B,M,K,V]`.
+
+Component bounds do not carry over to the product unchanged; `derived_bounds`
+computes the exact range the unified weight can take given each component's
+declared `[w_min, w_max]` and that each component sums to 1 over K teachers.
+
+>>> import numpy as np
+>>> from axiomcheck.operator import context_operator
+>>> half = context_operator(lambda c: np.tile([0.6, 0.4], (len(c), 1)), name="c", bounds=(0.4, 0.6), register=False)
+>>> derived_bounds([half], 2)["bounds"]
+[0.4, 0.6]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .operator import Operator, SpecError
+
+_ORDER = ("token", "task", "context")
+
+
+def _flatten(ops: Sequence[Operator]) -> list[Operator]:
+    flat: list[Operator] = []
+    for op in ops:
+        if not isinstance(op, Operator):
+            raise SpecError(f"compose() takes Operators, got {op!r}")
+        flat.extend(op.components if op.scale == "unified" else (op,))
+    scales = [op.scale for op in flat]
+    dup = sorted({s for s in scales if scales.count(s) > 1})
+    if dup:
+        raise SpecError(f"compose() takes at most one operator per scale, got several at scale(s) {dup}: "
+                        f"{[op.name for op in flat]}")
+    return sorted(flat, key=lambda op: _ORDER.index(op.scale))
+
+
+def _log(w: Any) -> np.ndarray:
+    w = np.asarray(w, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(w)
+
+
+class _Unified:
+    """The composed weight function; also exposes each factor for attribution."""
+
+    def __init__(self, components: Sequence[Operator]):
+        self.components = tuple(components)
+        self.__name__ = "unified(" + ", ".join(c.name for c in components) + ")"
+        self.__qualname__ = self.__name__
+        self.__module__ = __name__
+
+    def factors(self, probs: Any, context: Any, losses: Any, sizes: Any) -> dict[str, np.ndarray]:
+        """Each component's log-weights broadcast to `[B, M, K, V]`, keyed by scale."""
+        probs = np.asarray(probs)
+        losses = np.asarray(losses)
+        B, K, V = probs.shape
+        M = losses.shape[1]
+        out: dict[str, np.ndarray] = {}
+        for op in self.components:
+            if op.scale == "token":
+                w = _log(op.fn(probs, context))
+                w = w[:, None, :, None] if w.ndim == 2 else w[:, None, :, :]
+            elif op.scale == "task":
+                w = _log(op.fn(losses, sizes))[:, :, :, None]
+            else:
+                w = _log(op.fn(context))[:, None, :, None]
+            out[op.scale] = np.broadcast_to(w, (B, M, K, V))
+        return out
+
+    def __call__(self, probs: Any, context: Any, losses: Any, sizes: Any) -> np.ndarray:
+        logs = self.factors(probs, context, losses, sizes)
+        total = sum(logs.values())
+        with np.errstate(invalid="ignore"):
+            top = np.max(total, axis=2, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            e = np.exp(total - top)
+            return e / e.sum(axis=2, keepdims=True)
+
+    def derived_bounds(self, teachers: int) -> dict[str, Any]:
+        return derived_bounds(self.components, teachers)
+
+
+def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | None = None,
+            lipschitz: float | None = None) -> Operator:
+    """Product-then-normalize of any non-empty set of token, task and context operators.
+
+    A composed operator passed in contributes its components, so composing a
+    composed operator with nothing new gives the same weights.  `bounds` is what
+    the unified weight is asked to keep; by default nothing is declared and the
+    boundedness check uses the derived bounds (see `derived_bounds`).  Safety
+    orderings of the components are checked on the unified weight.
+    """
+    if not ops:
+        raise SpecError("compose() needs at least one operator")
+    comps = _flatten(ops)
+    fn = _Unified(comps)
+    return Operator(name=name or fn.__name__, scale="unified", fn=fn,
+                    bounds=tuple(bounds) if bounds is not None else None, lipschitz=lipschitz,
+                    description="Product-then-normalize (Def. IV.1) of " + ", ".join(c.name for c in comps),
+                    components=tuple(comps))
+
+
+def _vertices(lo: float, hi: float, total: float, n: int) -> list[tuple[float, ...]]:
+    """Vertices of {x ∈ [lo, hi]^n : Σx = total}: all coordinates at a bound except at most one."""
+    out = set()
+    for free in range(n):
+        for corner in itertools.product((lo, hi), repeat=n - 1):
+            rest = total - sum(corner)
+            if lo - 1e-12 <= rest <= hi + 1e-12:
+                x = list(corner)
+                x.insert(free, min(max(rest, lo), hi))
+                out.add(tuple(round(v, 15) for v in x))
+    return sorted(out)
+
+
+def derived_bounds(components: Sequence[Operator], teachers: int) -> dict[str, Any]:
+    """The exact range of a unified weight given each component's declared bounds.
+
+    For teacher 1 (all are alike), the unified weight is 1 / (1 + Σ_{j≥2} Π_s x_sj / x_s1).
+    Its maximum puts each x_s1 as high as the component's bounds and normalization
+    allow and minimizes the multilinear sum over the others; its minimum does the
+    opposite.  A multilinear function on a product of polytopes reaches its extremes
+    at vertices, so enumerating the vertices gives the exact, attained values.
+    Returns `{"bounds": [lo, hi], "attained_by": {...}}` or `{"bounds": None, "reason": ...}`.
+    """
+    K = int(teachers)
+    if K == 1:
+        return {"bounds": [1.0, 1.0], "attained_by": {}}
+    missing = [c.name for c in components if c.bounds is None]
+    if missing:
+        return {"bounds": None, "reason": f"components without declared bounds: {missing}"}
+    if K > 9:
+        return {"bounds": None, "reason": f"vertex enumeration is limited to K ≤ 9 teachers, got K = {K}"}
+    feasible = []
+    for c in components:
+        lo, hi = c.bounds
+        if lo * K > 1 + 1e-12 or hi * K < 1 - 1e-12:
+            return {"bounds": None, "reason": f"{c.name}: bounds {c.bounds} admit no weights summing to 1 over K = {K}"}
+        feasible.append((c, lo, hi))
+
+    def extreme(sign: int) -> tuple[float, dict[str, list[float]]]:
+        firsts, others = [], []
+        for _, lo, hi in feasible:
+            x1 = min(hi, 1 - (K - 1) * lo) if sign > 0 else max(lo, 1 - (K - 1) * hi)
+            firsts.append(x1)
+            others.append(_vertices(lo, hi, 1 - x1, K - 1))
+        num = float(np.prod(firsts))
+        best, arg = None, None
+        for combo in itertools.product(*others):
+            rest = float(np.sum(np.prod(np.array(combo), axis=0)))
+            if best is None or (rest < best if sign > 0 else rest > best):
+                best, arg = rest, combo
+        value = num / (num + best)
+        attained = {c.name: [x1, *vec] for (c, _, _), x1, vec in zip(feasible, firsts, arg)}
+        return value, attained
+
+    hi, at_hi = extreme(+1)
+    lo, at_lo = extreme(-1)
+    return {"bounds": [lo, hi], "attained_by": {"max": at_hi, "min": at_lo}}

@@ -1,0 +1,77 @@
+"""The fused KD loss and gradient with the position axis N sharded over devices.
+
+Each device runs the same streamed kernel on its slice of positions
+(`jax.shard_map`); per-position losses come back sharded and are summed, the
+gradient stays sharded over N. Normalization uses the global N, so the numbers
+equal the single-device `kd_loss_and_grad`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from axiomcheck.kernels.kd_loss import Config, forward, prepare
+
+__all__ = ["sharded_kd_loss_and_grad"]
+
+
+@functools.lru_cache(maxsize=64)
+def _build(mesh: Mesh, cfg: Config, n_true: int, per_token: bool):
+    """A jitted shard_map of the kernel for this mesh and static configuration."""
+    axes = tuple(mesh.axis_names)  # N is split over all mesh axes together
+    specs = (P(axes, None), P(None, axes, None), P(None, axes, None) if per_token else P(None, axes))
+
+    def local(s, t, w):
+        return forward(s, t, w, cfg, n_norm=n_true, want_grad=True)
+
+    mapped = jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=(P(axes), P(axes, None)),
+                           check_vma=False)
+
+    def run(s, t, w):
+        losses, grad = mapped(s, t, w)
+        if losses.shape[0] != n_true:  # padded to a multiple of the device count
+            losses, grad = losses[:n_true], grad[:n_true]
+        return jnp.sum(losses) * (cfg.scale / n_true), grad
+
+    shardings = tuple(NamedSharding(mesh, spec) for spec in specs)
+    return jax.jit(run, in_shardings=shardings), shardings
+
+
+def sharded_kd_loss_and_grad(
+    student_logits: jax.Array,
+    teacher_logits: jax.Array,
+    weights: jax.Array,
+    *,
+    mesh: Mesh | None = None,
+    temperature: float = 1.0,
+    t_squared: bool = False,
+    block_size: int | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """`kd_loss_and_grad` with positions N sharded over every device of `mesh`.
+
+    `mesh` defaults to a 1-D mesh over all `jax.devices()`; with a multi-axis mesh
+    N is split over all its axes. Returns (loss replicated, gradient [N, V] sharded
+    over N). When N is not a multiple of the device count the inputs are padded
+    (one copy) with harmless positions that are dropped from the result.
+    """
+    if mesh is None:
+        mesh = Mesh(np.asarray(jax.devices()), ("positions",))
+    s, t, w, cfg = prepare(student_logits, teacher_logits, weights, temperature, t_squared,
+                           block_size)
+    n = s.shape[0]
+    per_device = -(-n // mesh.size)
+    pad = per_device * mesh.size - n
+    if pad:
+        s = jnp.pad(s, ((0, pad), (0, 0)))
+        t = jnp.pad(t, ((0, 0), (0, pad), (0, 0)))
+        w = jnp.pad(w, ((0, 0), (0, pad)) + ((0, 0),) * (w.ndim - 2), constant_values=1.0)
+    cfg = cfg._replace(block=min(cfg.block, per_device))
+    fn, shardings = _build(mesh, cfg, n, cfg.per_token)
+    args = [jax.device_put(a, sh) for a, sh in zip((s, t, w), shardings)]
+    return fn(*args)
