@@ -319,7 +319,9 @@ class Verifier:
         return None
 
     def safety_masks(self, args: Args, W: np.ndarray, where: str) -> list[tuple[np.ndarray, list, str]]:
-        out = []
+        out: list[tuple[np.ndarray, list, str]] = []
+        if self.safety_problem() is not None:
+            return out
         B, R, _ = W.shape
         for scale, s in self.safety_specs():
             pairs = list(s.ordered_pairs())
