@@ -1,0 +1,76 @@
+"""Declarations are validated when an operator is built; the registry behaves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import axiomcheck as ac
+
+
+def uniform4(c):
+    return np.full((c.shape[0], 4), 0.25)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(bounds=(0.0, 0.5)), "w_min must be > 0"),
+        (dict(bounds=(-0.1, 0.5)), "w_min must be > 0"),
+        (dict(bounds=(0.6, 0.5)), "w_min must be ≤ w_max"),
+        (dict(bounds=(0.1, float("inf"))), "finite"),
+        (dict(lipschitz=-1.0), "lipschitz"),
+        (dict(safety=ac.Safety(tokens=[1], order=[0, 1])), "token-scale safety|context-scale safety"),
+    ],
+)
+def test_bad_declarations_raise_when_built(kwargs, match):
+    with pytest.raises(ac.SpecError, match=match):
+        ac.context_operator(uniform4, name="bad", register=False, **kwargs)
+
+
+def test_safety_declarations_are_validated():
+    with pytest.raises(ac.SpecError, match="twice"):
+        ac.Safety(tokens=[3], order=[0, 2, 0])
+    with pytest.raises(ac.SpecError, match="exactly one"):
+        ac.Safety(tokens=[3])
+    with pytest.raises(ac.SpecError, match="exactly one"):
+        ac.Safety(tokens=[3], order=[0, 1], pairs=[(0, 1)])
+    with pytest.raises(ac.SpecError, match="both ways"):
+        ac.Safety(tokens=[3], pairs=[(0, 1), (1, 0)])
+    with pytest.raises(ac.SpecError, match="callable"):
+        ac.Safety(contexts=3, order=[0, 1])
+    assert ac.Safety(tokens=[1], pairs=[(2, 0)]).ordered_pairs() == ((2, 0),)
+
+
+def test_non_callable_and_wrong_scale_spec():
+    with pytest.raises(ac.SpecError, match="callable"):
+        ac.context_operator(42, name="x", register=False)
+    with pytest.raises(ac.SpecError, match="importance"):
+        ac.context_operator(uniform4, name="x", importance=lambda a, b: a, register=False)
+    with pytest.raises(ac.SpecError, match="task scale declares no safety"):
+        ac.task_operator(lambda l, s: l, name="x", safety=ac.Safety(tokens=[1], order=[0, 1]), register=False)
+
+
+def test_registry_roundtrip_and_clash():
+    op = ac.context_operator(uniform4, name="test_registry_u", bounds=(0.25, 0.25))
+    try:
+        assert ac.get("test_registry_u") is op
+        assert op in ac.operators("context")
+        other = ac.context_operator(lambda c: uniform4(c), name="test_registry_u", register=False)
+        with pytest.raises(ac.SpecError, match="already registered"):
+            ac.register(other)
+        ac.register(other, replace=True)
+        assert ac.get("test_registry_u") is other
+    finally:
+        ac.unregister("test_registry_u")
+    with pytest.raises(KeyError, match="no operator named"):
+        ac.get("test_registry_u")
+
+
+def test_operator_is_callable_and_immutable():
+    op = ac.context_operator(uniform4, name="u", register=False)
+    assert op(np.zeros((2, 3))).shape == (2, 4)
+    with pytest.raises(Exception):
+        op.name = "other"
+    assert op.replace(bounds=(0.25, 0.25)).bounds == (0.25, 0.25)
+    assert "fn(context[B,D])" in op.signature
