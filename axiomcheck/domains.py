@@ -273,16 +273,17 @@ class TokenDomain(Domain):
         out = []
         ctx_names = CONTEXT_FAMILIES
         for i, name in enumerate(self.families):
-            pool = dist_pool(name, rng, max(8, min(n * world.teachers, 4 * n)), world.vocab)
+            # A pool of at most 256 distributions, recombined into n·K teacher rows.
+            pool = dist_pool(name, rng, int(np.clip(n, 8, 256)), world.vocab)
             probs = _pooled(pool, rng, n, world.teachers)
             ctx = context_batch(ctx_names[i % len(ctx_names)], rng, n, world.context_dim)
             out.append(Family(name, (probs, ctx)))
         # exact ties: every teacher gives the same distribution
-        pool = dist_pool("dirichlet_1", rng, max(8, n), world.vocab)
+        pool = dist_pool("dirichlet_1", rng, int(np.clip(n, 8, 256)), world.vocab)
         out.append(Family("tied_teachers", (_pooled(pool, rng, n, world.teachers, tie=True),
                                             context_batch("gaussian", rng, n, world.context_dim))))
         for name in ("far_out", "boundary", "zeros"):
-            pool = dist_pool("dirichlet_1", rng, max(8, n), world.vocab)
+            pool = dist_pool("dirichlet_1", rng, int(np.clip(n, 8, 256)), world.vocab)
             out.append(Family(f"context_{name}", (_pooled(pool, rng, n, world.teachers),
                                                   context_batch(name, rng, n, world.context_dim))))
         return out

@@ -1,0 +1,156 @@
+"""Engine throughput: the vectorized sweep against a one-example-per-call Hypothesis loop
+and against the bare operator, at K = 4 and V ∈ {16, 1024}; and verify()'s wall time.
+
+Run:  .venv/bin/python benchmarks/engine.py          (about a minute on 2 cores)
+      .venv/bin/python benchmarks/engine.py --quick  (smoke run)
+
+All three tiers use the same operator (exponential-in-entropy weights, numpy float64,
+returning [B, K]) and the same pointwise checks (finite, normalization, positivity,
+declared bounds).  Throughput is samples per second, best of several repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+import axiomcheck as ac
+from axiomcheck import properties as P
+from axiomcheck.domains import DOMAINS, World
+from axiomcheck.engine import Settings, Verifier
+
+K = 4
+
+
+def entropy_weights(probs, context):
+    """w ∝ exp(−H_k) over teachers, H_k the entropy of teacher k's distribution."""
+    safe = np.where(probs > 0, probs, 1.0)
+    h = -(probs * np.log(safe)).sum(axis=-1)
+    z = -h - (-h).max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def make_op(vocab: int) -> ac.Operator:
+    span = np.log(vocab)
+    bounds = (1 / (1 + (K - 1) * np.exp(span)), 1 / (1 + (K - 1) * np.exp(-span)))
+    return ac.token_operator(entropy_weights, name="bench_entropy_exp", bounds=bounds, register=False)
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def sweep_rate(op, world, n, repeats):
+    """Generation + one call per family batch + every pointwise check, as verify() does it."""
+    samples = {}
+
+    def run():
+        v = Verifier(op, world, Settings(sweep_size=n, max_examples=0))
+        v.sweep()
+        samples["n"] = sum(f.size for f, _, _ in v.evaluated)
+        assert not v.findings, v.findings
+
+    t = best_of(run, repeats)
+    return samples["n"] / t
+
+
+def bare_rate(op, world, n, repeats):
+    """The limit: the operator alone on the same pre-generated family batches, no checking."""
+    fams = DOMAINS["token"].sweep(np.random.default_rng(0), world, n)
+    total = sum(f.size for f in fams)
+
+    def run():
+        for f in fams:
+            op.fn(*f.args)
+
+    return total / best_of(run, repeats)
+
+
+def loop_rate(op, world, examples):
+    """A plain Hypothesis loop: one generated example, one call, the same checks, per iteration."""
+    lo, hi = op.bounds
+    strategy = DOMAINS["token"].strategy(world, max_batch=1)
+    count = {"n": 0}
+
+    @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def loop(args):
+        W = np.asarray(op.fn(*args))[:, None, :]
+        assert not P.finite(W).any and not P.normalized(W, 1e-12).any and not P.positive(W).any
+        assert not P.bounded(W, lo, hi, 1e-12).any
+        count["n"] += 1
+
+    t0 = time.perf_counter()
+    loop()
+    return count["n"] / (time.perf_counter() - t0)
+
+
+VERIFY_SCRIPT = r"""
+import time
+t0 = time.perf_counter()
+import jax, jax.numpy as jnp
+import axiomcheck as ac
+
+@jax.jit
+def weights(probs, context):
+    h = -jnp.sum(jnp.where(probs > 0, probs * jnp.log(jnp.where(probs > 0, probs, 1.0)), 0.0), axis=-1)
+    return jax.nn.softmax(-h, axis=-1)
+
+op = ac.token_operator(lambda p, c: weights(p, c), name="jax_entropy_exp", bounds=(0.0038, 0.85), register=False)
+report = ac.verify(op)
+print(f"{time.perf_counter() - t0:.2f} {report.passed} {len(report.results)}")
+"""
+
+
+def verify_wall_time() -> tuple[float, str]:
+    out = subprocess.run([sys.executable, "-c", VERIFY_SCRIPT], capture_output=True, text=True, check=True)
+    secs, passed, n = out.stdout.split()
+    return float(secs), f"passed={passed}, {n} results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (smoke test)")
+    args = parser.parse_args()
+    sizes = {16: 4096, 1024: 1024} if not args.quick else {16: 256, 1024: 64}
+    repeats = 1 if args.quick else 5
+    examples = 50 if args.quick else 300
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"axiomcheck engine throughput (K = {K}, samples/s, best of {repeats})")
+    for col in ("V", "batch/family", "sweep", "Hypothesis loop", "bare operator", "sweep / loop", "sweep / bare"):
+        table.add_column(col, justify="right")
+    ratios = {}
+    for vocab, n in sizes.items():
+        world = World(teachers=K, vocab=vocab)
+        op = make_op(vocab)
+        sweep = sweep_rate(op, world, n, repeats)
+        loop = loop_rate(op, world, examples)
+        bare = bare_rate(op, world, n, repeats)
+        ratios[vocab] = (sweep / loop, sweep / bare)
+        table.add_row(str(vocab), str(n), f"{sweep:,.0f}", f"{loop:,.0f}", f"{bare:,.0f}",
+                      f"{sweep / loop:,.0f}×", f"{sweep / bare:.2f}")
+    console = Console()
+    console.print(table)
+    secs, what = verify_wall_time()
+    console.print(f"verify() of one JAX operator with defaults, JAX start-up included: {secs:.2f} s ({what})")
+    console.print(f"targets: sweep/loop ≥ 100× at V=16 → {ratios[16][0]:,.0f}× "
+                  f"{'met' if ratios[16][0] >= 100 else 'NOT met'}; sweep/bare ≥ 0.5 at V=1024 → "
+                  f"{ratios[1024][1]:.2f} {'met' if ratios[1024][1] >= 0.5 else 'NOT met'}; verify ≤ 10 s → "
+                  f"{secs:.2f} s {'met' if secs <= 10 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
