@@ -8,6 +8,7 @@ from .axioms import AXIOMS, Axiom, explain
 from .compose import compose, derived_bounds
 from .domains import World
 from .engine import Settings, verify
+from .ensemble import verify_ensemble
 from .operator import (
     Operator,
     Safety,
@@ -46,4 +47,5 @@ __all__ = [
     "token_operator",
     "unregister",
     "verify",
+    "verify_ensemble",
 ]

@@ -113,6 +113,23 @@ _WELL_POSED = [("finite", "finite"), ("shape", "shape"), ("deterministic", "dete
 
 SCALE_ORDER = ("token", "task", "context", "unified")
 
+# The ensemble operator G (Defs. III.7, III.15, III.23) built from an operator's weights.
+_ENSEMBLE = [
+    ("ensemble.normalization", "III.7(2)", "q(·|x, t, c) sums to 1 over the vocabulary",
+     "Builds q with the JAX kernel (`kernels.ensemble_log_probs`) from sampled teacher distributions and the "
+     "operator's weights, and fails when |Σ_v q − 1| exceeds the float32 tolerance."),
+    ("ensemble.nonnegativity", "III.7(2)", "q(v) ≥ 0 and finite for every token v",
+     "Fails on any negative or non-finite entry of q."),
+    ("ensemble.convexity", "III.7(1), IV.2(3)",
+     "for token-independent weights, q = Σ_k w_k p_k is a convex combination of the teacher distributions",
+     "Compares q with Σ_k w_k p_k computed in float64 from the operator's own weights; fails when they differ "
+     "(e.g. weights that do not sum to 1 are silently renormalized by G). Skipped for per-token weights, where "
+     "Σ_k w_k(i) p_k(i) is not a convex combination and G renormalizes it over the vocabulary."),
+    ("ensemble.conformance", "III.7(3)",
+     "q respects the weights: q(i) ∝ Σ_k w_k(i) p_k(i), renormalized over the vocabulary",
+     "Compares q with the float64 reference Σ_k w_k(i) p_k(i) / Σ_j Σ_k w_k(j) p_k(j)."),
+]
+
 
 def _build() -> dict[str, Axiom]:
     out: dict[str, Axiom] = {}
@@ -125,6 +142,8 @@ def _build() -> dict[str, Axiom]:
             statement, check = _PROPS[prop]
             out[f"{scale}.{suffix}"] = Axiom(f"{scale}.{suffix}", scale, prop, "well-posedness", statement,
                                              check, kind="well-posedness")
+    for axiom_id, ref, statement, check in _ENSEMBLE:
+        out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check)
     return out
 
 
