@@ -143,7 +143,7 @@ def _build() -> dict[str, Axiom]:
             out[f"{scale}.{suffix}"] = Axiom(f"{scale}.{suffix}", scale, prop, "well-posedness", statement,
                                              check, kind="well-posedness")
     for axiom_id, ref, statement, check in _ENSEMBLE:
-        out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check)
+        out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check, kind="ensemble")
     return out
 
 
@@ -166,5 +166,5 @@ def lookup(axiom_id: str) -> Axiom:
 def explain(axiom_id: str) -> str:
     """The paper's statement and what the check does, as a few lines of text."""
     a = lookup(axiom_id)
-    kind = "well-posedness check" if a.kind != "axiom" else f"paper {a.paper_ref}"
+    kind = {"axiom": f"paper {a.paper_ref}", "ensemble": f"ensemble G, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
     return f"{a.id} ({kind})\n  requires: {a.statement}\n  check: {a.check}"
