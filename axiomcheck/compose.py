@@ -75,7 +75,10 @@ class _Unified:
             elif op.scale == "task":
                 w = _log(op.fn(losses, sizes))[:, :, :, None]
             else:
-                w = _log(op.fn(context))[:, None, :, None]
+                from .engine import accepts_teachers
+
+                kw = {"teachers": K} if accepts_teachers(op.fn) else {}
+                w = _log(op.fn(context, **kw))[:, None, :, None]
             out[op.scale] = np.broadcast_to(w, (B, M, K, V))
         return out
 

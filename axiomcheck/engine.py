@@ -13,7 +13,10 @@ or a wrong shape or dtype into an `error` result instead of a crash.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import threading
+import warnings
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -66,6 +69,16 @@ def call_guarded(fn: Callable[..., Any], args: Sequence[Any], timeout: float | N
         exc = box["error"]
         raise OperatorMisbehaved("raised", f"{type(exc).__name__}: {exc}")
     return box["value"]
+
+
+def accepts_teachers(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` takes a keyword argument named `teachers`."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("teachers")
+    return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,13 +162,23 @@ class Verifier:
             return float(self.settings.tolerance)
         return P.tolerance_for(self.dtype if self.dtype is not None else np.dtype(np.float64), self.world.teachers)
 
+    def bound_fn(self, world: World) -> Callable[..., Any]:
+        """The operator's function, told K when it takes a `teachers` keyword.
+
+        A context operator sees no teacher axis in its input, so it can only adapt to
+        the world's K (and to K = 1) through that keyword.
+        """
+        if accepts_teachers(self.op.fn):
+            return functools.partial(self.op.fn, teachers=world.teachers)
+        return self.op.fn
+
     def call(self, args: Args, world: World | None = None, where: str = "") -> np.ndarray:
         """Call the operator on `args`, check shape and dtype; raise OperatorMisbehaved."""
         world = world or self.world
         if self.timed_out:
             raise OperatorMisbehaved("timeout", "skipped after an earlier call timed out")
         try:
-            w = call_guarded(self.op.fn, args, self.settings.timeout)
+            w = call_guarded(self.bound_fn(world), args, self.settings.timeout)
         except OperatorMisbehaved as exc:
             if exc.kind == "timeout":
                 self.timed_out = True
@@ -276,8 +299,10 @@ class Verifier:
             finite_W = np.where(np.isfinite(W), W, np.nan)
             if np.isfinite(finite_W).any():
                 est = self.estimates.setdefault(bid, {"observed_min": [], "observed_max": []})
-                mn = np.nanmin(finite_W.reshape(-1, W.shape[-1]), axis=0)
-                mx = np.nanmax(finite_W.reshape(-1, W.shape[-1]), axis=0)
+                with warnings.catch_warnings():  # a teacher whose weights are all NaN is fine here
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mn = np.nanmin(finite_W.reshape(-1, W.shape[-1]), axis=0)
+                    mx = np.nanmax(finite_W.reshape(-1, W.shape[-1]), axis=0)
                 est["observed_min"] = list(np.fmin(est["observed_min"], mn)) if est["observed_min"] else list(mn)
                 est["observed_max"] = list(np.fmax(est["observed_max"], mx)) if est["observed_max"] else list(mx)
         sid = self.ids("safety")
@@ -420,8 +445,11 @@ class Verifier:
 
     def check_single_teacher(self) -> None:
         """K = 1: only the well-posedness checks apply (bounds and orders are stated for the world's K)."""
-        # A context operator sees no teacher axis in its input, so it cannot adapt to K.
-        if self.world.teachers == 1 or self.op.scale in ("unified", "context"):
+        # A context operator sees no teacher axis in its input: it can adapt to K only
+        # through a `teachers` keyword (see bound_fn).
+        if self.world.teachers == 1 or self.op.scale == "unified":
+            return
+        if self.op.scale == "context" and not accepts_teachers(self.op.fn):
             return
         w1 = self.world.with_teachers(1)
         rng = np.random.default_rng(self.settings.seed + 1)
@@ -745,16 +773,23 @@ class Verifier:
                       elapsed_s=time.perf_counter() - start)
 
     def demote_when_nondeterministic(self) -> None:
-        """Noise is not a discontinuity nor a batch effect: judge those only for a deterministic operator."""
-        did = self.ids("deterministic")
-        if did not in self.findings:
-            return
-        for prop in ("regularity", "batch_independent"):
-            axiom = self.ids(prop)
-            if axiom in self.findings:
-                del self.findings[axiom]
-                self.errors[axiom] = (f"cannot be judged: the operator is non-deterministic (see {did}): "
-                                      f"{self.findings[did].message}")
+        """Noise is not a discontinuity nor a batch effect, and a batch effect is not a discontinuity.
+
+        Regularity compares calls on different batches, so it is judged only for a
+        deterministic, batch-independent operator; batch independence only for a
+        deterministic one.
+        """
+        did, bid = self.ids("deterministic"), self.ids("batch_independent")
+        for cause, what, props in ((did, "non-deterministic", ("regularity", "batch_independent")),
+                                   (bid, "dependent on the rest of its batch", ("regularity",))):
+            if cause not in self.findings:
+                continue
+            for prop in props:
+                axiom = self.ids(prop)
+                if axiom in self.findings:
+                    del self.findings[axiom]
+                    self.errors[axiom] = (f"cannot be judged: the operator is {what} (see {cause}): "
+                                          f"{self.findings[cause].message}")
 
     def result(self, axiom: str, safety_problem: str | None) -> Result:
         a = AXIOMS[axiom]

@@ -366,3 +366,33 @@ def test_verify_by_registered_name_and_unknown_axiom():
         ac.unregister(op.name)
     with pytest.raises(KeyError, match="unknown axiom"):
         ac.verify(op, axioms=["context.nope"])
+
+
+def test_context_operator_told_k_through_a_teachers_keyword():
+    def adaptive(c, teachers=4):
+        return softmax(np.tanh(c[:, :1]) * np.arange(float(teachers))[None, :])
+
+    op = context(adaptive, name="adaptive", bounds=softmax_bounds(3, k=3))
+    rep = ac.verify(op, teachers=3, **FAST)
+    assert rep.passed, rep.failing()
+    # K = 1 is exercised too: an operator that breaks there is caught
+    def breaks_at_one(c, teachers=4):
+        w = adaptive(c, teachers)
+        return w / (teachers - 1) if teachers == 1 else w
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = result(ac.verify(context(breaks_at_one, name="b1", bounds=softmax_bounds(3)), **FAST), "finite")
+    assert r.status == "fail" and "K = 1" in r.message
+
+
+def test_batch_dependence_is_not_also_called_a_discontinuity():
+    def standardized(w, c):
+        z = (c[:, :1] - c[:, :1].mean()) / (c[:, :1].std() + 1.0)
+        return softmax(np.tanh(z) * np.arange(4.0)[None])
+
+    rep = ac.verify(variant("context", standardized), **FAST)
+    assert status(rep, "batch_independent") == "fail"
+    assert status(rep, "regularity") == "error" and "rest of its batch" in result(rep, "regularity").message

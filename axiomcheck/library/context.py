@@ -60,7 +60,7 @@ def gated_order(w: np.ndarray, context: np.ndarray) -> np.ndarray:
     return (1.0 - g) * w + g * nx.impose_order(w, nx.SAFETY_ORDER)
 
 
-@context_operator(name="ordinal_safety", bounds=nx.softmax_box_bounds(*ordinal_box()),  # ≈ (0.0319, 0.8698)
+@context_operator(name="ordinal_safety", bounds=nx.softmax_box_bounds(*ordinal_box()),  # ≈ (0.0321, 0.8700)
                   safety=CONTEXT_SAFETY)
 def ordinal_safety(context, teachers=K):
     """Ordinal safety comparison (Family A, §V.B): w = softmax_k(τ tanh((W c)_k) + 2τ g(c) b_k), τ = ½.
@@ -69,7 +69,7 @@ def ordinal_safety(context, teachers=K):
     (2 for teacher 0, 1 for teacher 2, 0 otherwise), g(c) = clip(1 + c₀, 0, 1).
     On C_safe g = 1, and a rank step of 2τ outweighs any difference of the tanh
     terms (≤ 2τ), so w₀ ≥ w₂ ≥ w₁ (III.22).  Logits lie in [−τ, τ + 2τ b_k], so
-    for K = 4 the weights lie in ≈ [0.0319, 0.8698].  Every piece is Lipschitz
+    for K = 4 the weights lie in ≈ [0.0321, 0.8700].  Every piece is Lipschitz
     in c, and far-out contexts saturate the tanh instead of overflowing.
     `teachers` (default: the world's K = 4) sets K, which a context cannot carry.
     """

@@ -59,7 +59,7 @@ def entropy_exp(probs, context):
     return nx.per_token(w, p.shape[2], nx.SAFE_TOKENS, nx.SAFETY_ORDER)
 
 
-@token_operator(name="hybrid_safety", bounds=_hybrid_bounds(), safety=TOKEN_SAFETY)  # ≈ (0.0321, 0.8102)
+@token_operator(name="hybrid_safety", bounds=_hybrid_bounds(), safety=TOKEN_SAFETY)  # ≈ (0.0321, 0.8098)
 def hybrid_safety(probs, context):
     """Family C (§V.B): w_k ∝ exp(β (s_k(i) − H(p_k)/log V)), β = 1, safety score s_k(i) on tokens in S.
 
@@ -68,7 +68,7 @@ def hybrid_safety(probs, context):
     outweighs any entropy gap (≤ 1), so on S the safer teacher never gets less
     weight (Remark III.6: increasing in the safety score, decreasing in the
     entropy).  Logits lie in a fixed box, so for K = 4 the weights lie in
-    ≈ [0.0321, 0.8102].  Smooth in probs except through the entropy
+    ≈ [0.0321, 0.8098].  Smooth in probs except through the entropy
     (continuous, no Lipschitz constant at the simplex edge).  Returns `[B,K,V]`.
     """
     p = nx.f64(probs)
