@@ -16,8 +16,8 @@ import dataclasses
 import functools
 import inspect
 import threading
-import warnings
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -348,7 +348,7 @@ class Verifier:
         if self.safety_problem() is not None:
             return out
         B, R, _ = W.shape
-        for scale, s in self.safety_specs():
+        for _scale, s in self.safety_specs():
             pairs = list(s.ordered_pairs())
             if s.tokens is not None:
                 if R == 1:
@@ -640,7 +640,7 @@ class Verifier:
             cands = theta + rng.standard_normal((256, dim)) * 10.0 ** rng.uniform(-4, 0, size=(256, 1))
             cands = np.concatenate([cands, c])
 
-            def losses(th: np.ndarray) -> np.ndarray:
+            def losses(th: np.ndarray, A: np.ndarray = A, c: np.ndarray = c) -> np.ndarray:
                 diff = th[:, None, :] - c[None, :, :]
                 return 0.5 * np.einsum("ntj,tjk,ntk->nt", diff, A, diff)
 

@@ -104,7 +104,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
         with np.errstate(invalid="ignore", divide="ignore"):
             ref = mix / mix.sum(axis=1, keepdims=True)
 
-        def ce(n: int) -> dict[str, Any]:
+        def ce(n: int, probs=probs, weights=weights, q=q, where=where) -> dict[str, Any]:
             return {"teacher_probs": probs[:, n].tolist(), "weights": weights[:, n].tolist(), "q": q[n].tolist(),
                     "where": where}
 

@@ -58,7 +58,7 @@ def test_log_space_keeps_tiny_factors():
                                name="tiny", register=False)
     also = ac.context_operator(lambda c: np.tile([1e-200, 1e-200, 1e-200, 1.0], (len(c), 1)), name="t2",
                                register=False)
-    task = ac.task_operator(lambda l, s: np.full(l.shape, 1e-200), name="t3", register=False)
+    task = ac.task_operator(lambda losses, s: np.full(losses.shape, 1e-200), name="t3", register=False)
     probs, c, losses, sizes = joint()
     w = ac.compose(tiny, task)(probs, c, losses, sizes)
     assert np.all(np.isfinite(w)) and np.allclose(w.sum(axis=2), 1)
@@ -118,7 +118,7 @@ def test_task_factor_overturns_safety_and_is_named():
                               name="c_safe", bounds=softmax_bounds(1), register=False,
                               safety=ac.Safety(contexts=lambda c: c[:, 0] > 0, order=order))
     assert ac.verify(ctx, **FAST).passed
-    task = ac.task_operator(lambda l, s: softmax(-l / (1 + l)), name="t", bounds=softmax_bounds(1), register=False)
+    task = ac.task_operator(lambda losses, s: softmax(-losses / (1 + losses)), name="t", bounds=softmax_bounds(1), register=False)
     r = ac.verify(ac.compose(task, ctx), **FAST)["unified.safety_monotonicity"]
     assert r.status == "fail"
     assert "overturned by the task factor" in r.message

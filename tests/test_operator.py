@@ -48,7 +48,7 @@ def test_non_callable_and_wrong_scale_spec():
     with pytest.raises(ac.SpecError, match="importance"):
         ac.context_operator(uniform4, name="x", importance=lambda a, b: a, register=False)
     with pytest.raises(ac.SpecError, match="task scale declares no safety"):
-        ac.task_operator(lambda l, s: l, name="x", safety=ac.Safety(tokens=[1], order=[0, 1]), register=False)
+        ac.task_operator(lambda losses, s: losses, name="x", safety=ac.Safety(tokens=[1], order=[0, 1]), register=False)
 
 
 def test_registry_roundtrip_and_clash():
@@ -70,7 +70,9 @@ def test_registry_roundtrip_and_clash():
 def test_operator_is_callable_and_immutable():
     op = ac.context_operator(uniform4, name="u", register=False)
     assert op(np.zeros((2, 3))).shape == (2, 4)
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         op.name = "other"
     assert op.replace(bounds=(0.25, 0.25)).bounds == (0.25, 0.25)
     assert "fn(context[B,D])" in op.signature
