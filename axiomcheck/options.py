@@ -93,11 +93,16 @@ class Option:
     def ini(self) -> str:
         return "axiomcheck_" + self.name
 
-    def kwargs(self) -> dict[str, Any]:
+    @property
+    def pytest_dest(self) -> str:
+        """Where pytest keeps the value (`config.getoption(...)`), prefixed to avoid other plugins' names."""
+        return "axiomcheck_" + self.name
+
+    def kwargs(self, *, pytest: bool = False) -> dict[str, Any]:
         """Keywords for `add_argument` / `addoption` (the default is applied later, see `resolve`)."""
         shown = f" (default: {self.default})" if self.default is not None else ""
-        return {"type": self.type, "default": None, "metavar": self.metavar, "dest": self.name,
-                "help": self.help + shown}
+        return {"type": self.type, "default": None, "metavar": self.metavar,
+                "dest": self.pytest_dest if pytest else self.name, "help": self.help + shown}
 
 
 SEED = Option("seed", "seed of the sweep and the search; the same seed gives the same report",
@@ -125,7 +130,7 @@ def add_to(addoption: Callable[..., Any], *, pytest: bool = False,
     """Add `options` with `addoption` (argparse's `add_argument` or pytest's `addoption`)."""
     for opt in options:
         flags = (opt.pytest_flag,) if pytest else opt.cli_flags
-        addoption(*flags, **opt.kwargs())
+        addoption(*flags, **opt.kwargs(pytest=pytest))
 
 
 def add_ini(addini: Callable[..., Any], options: Iterable[Option] = OPTIONS) -> None:

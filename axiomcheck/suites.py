@@ -39,10 +39,11 @@ import re
 import shlex
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from . import options as O
 from .axioms import AXIOMS, for_scale
@@ -66,7 +67,7 @@ _SUITE_KEYS = {
 _ITEM_KEYS = {
     "id": "a string naming the item (default: the operator)",
     "operator": "an operator: a registered name, 'module:attr' or 'file.py:attr'",
-    "compose": "a list of two or more operators to compose",
+    "compose": "a list of operators to compose (product-then-normalize)",
     "description": "a string",
     "spec": "a table of declared-spec overrides",
     "world": "a table of world sizes",
@@ -189,7 +190,7 @@ def resolve_target(text: str, *, base: Path | None = None) -> Operator:
         except AttributeError:
             raise TargetError(f"{text!r}: {where!r} has no attribute {attr!r}") from None
     if not isinstance(obj, Operator):
-        raise TargetError(f"{text!r} is a {type(obj).__name__}, not an axiomcheck Operator; decorate the function "
+        raise TargetError(f"{text!r} is of type {type(obj).__name__}, not an axiomcheck Operator; decorate the function "
                           f"with @ac.token_operator(...), @ac.task_operator(...) or @ac.context_operator(...)")
     return obj
 
@@ -219,10 +220,10 @@ class SuiteItem:
     world: dict[str, int]
     axioms: tuple[str, ...]
     expect: dict[str, str]  # every axiom of `axioms` -> "pass" | "fail" | "error" | "skipped"
-    seed: int
-    max_examples: int
+    seed: int | None = None  # None: not set by the suite (the run's defaults apply)
+    max_examples: int | None = None
     tolerance: float | None = None
-    timeout: float | None = DEFAULT_TIMEOUT
+    timeout: float | None = None
     description: str = ""
     spec_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     line: int | None = None
@@ -231,7 +232,7 @@ class SuiteItem:
     def is_plain(self) -> bool:
         """Reproducible with `axiomcheck verify SOURCE` alone (no overrides, no composition)."""
         return (isinstance(self.source, str) and not self.spec_overrides and self.tolerance is None
-                and self.timeout == DEFAULT_TIMEOUT and ".py:" not in self.source)
+                and self.timeout is None and ".py:" not in self.source)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,12 +352,10 @@ class _Loader:
         if not isinstance(description, str):
             self.problem(f"[suite].description: must be a string, got {description!r}", "suite", 0, "description")
             description = ""
-        defaults: dict[str, Any] = {
-            "seed": O.SEED.default, "max_examples": O.MAX_EXAMPLES.default, "tolerance": None,
-            "timeout": DEFAULT_TIMEOUT,
-        }
+        # Unset values stay None: the run's defaults (command line, pytest ini, built-in) fill them.
+        defaults: dict[str, Any] = {"seed": None, "max_examples": None, "tolerance": None, "timeout": None}
         self.settings(head, defaults, "[suite]", "suite", 0)
-        world = {o.name: o.default for o in O.WORLD_OPTIONS}
+        world: dict[str, int] = {}
         if "world" in head:
             world = self.world(head["world"], world, "[suite.world]", "suite.world", 0)
         raw_items = data.get("item")
@@ -786,11 +785,18 @@ class Run:
 # ============================================================================= running
 
 
-def effective(item: SuiteItem, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings an item runs with: command-line overrides, else the suite's values."""
-    world = {k: O.resolve(k, overrides.get(k), item.world.get(k)) for k in _WORLD_KEYS}
-    return {"seed": O.resolve("seed", overrides.get("seed"), item.seed),
-            "max_examples": O.resolve("max_examples", overrides.get("max_examples"), item.max_examples),
+def effective(item: SuiteItem, overrides: Mapping[str, Any],
+              defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings an item runs with.
+
+    Precedence: `overrides` (the command line) > the suite's values > `defaults`
+    (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`.
+    """
+    defaults = defaults or {}
+    world = {k: O.resolve(k, overrides.get(k), item.world.get(k), defaults.get(k)) for k in _WORLD_KEYS}
+    return {"seed": O.resolve("seed", overrides.get("seed"), item.seed, defaults.get("seed")),
+            "max_examples": O.resolve("max_examples", overrides.get("max_examples"), item.max_examples,
+                                      defaults.get("max_examples")),
             "tolerance": item.tolerance, "timeout": item.timeout, **world}
 
 
@@ -808,7 +814,7 @@ def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, An
     parts = ["axiomcheck", "run", shlex.quote(suite.path), "--item", shlex.quote(item.id), "--axioms", axiom,
              "--seed", str(settings["seed"]), "--max-examples", str(settings["max_examples"])]
     for opt in O.WORLD_OPTIONS:
-        if settings[opt.name] != item.world.get(opt.name):
+        if settings[opt.name] != item.world.get(opt.name, opt.default):
             parts += [opt.cli_flags[0], str(settings[opt.name])]
     return " ".join(parts)
 
@@ -827,23 +833,43 @@ def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mappin
     return out
 
 
-def run_item(suite: Suite | None, item: SuiteItem, overrides: Mapping[str, Any]) -> ItemRun:
-    """Verify one item (never raises: an internal failure is recorded on the ItemRun)."""
-    settings = effective(item, overrides)
+def verify_item(item: SuiteItem, settings: Mapping[str, Any]) -> Report:
+    """`verify()` of one item with its effective settings (may raise on an internal error)."""
+    timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
+    return verify(item.operator, teachers=settings["teachers"], vocab=settings["vocab"],
+                  context_dim=settings["context_dim"], tasks=settings["tasks"], seed=settings["seed"],
+                  max_examples=settings["max_examples"], tolerance=settings["tolerance"],
+                  timeout=timeout, axioms=list(item.axioms))
+
+
+def internal_error(exc: BaseException, item: SuiteItem) -> str:
+    return f"axiomcheck failed while verifying {item.id!r}: {type(exc).__name__}: {exc}"
+
+
+def item_run(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], report: Report | None,
+             error: str | None = None) -> ItemRun:
+    """Judge a report (or record an internal error) as the ItemRun of `item`."""
     name = suite.name if suite else "verify"
-    try:
-        report = verify(item.operator, teachers=settings["teachers"], vocab=settings["vocab"],
-                        context_dim=settings["context_dim"], tasks=settings["tasks"], seed=settings["seed"],
-                        max_examples=settings["max_examples"], tolerance=settings["tolerance"],
-                        timeout=settings["timeout"], axioms=list(item.axioms))
-    except Exception as exc:  # noqa: BLE001 - one broken item must not lose the rest of the run
-        msg = f"axiomcheck failed while verifying {item.id!r}: {type(exc).__name__}: {exc}"
+    if report is None:
         outcomes = [Outcome(suite=name, item=item.id, operator=item.operator.name, scale=item.operator.scale,
                             axiom=a, paper_ref=AXIOMS[a].paper_ref, status="error", expected=item.expect[a],
-                            message=msg, reproduce=reproduction(suite, item, settings, a)) for a in item.axioms]
-        return ItemRun(name, item.id, item.source, None, outcomes, settings, error=msg, description=item.description)
-    return ItemRun(name, item.id, item.source, report, judge(suite, item, report, settings), settings,
+                            message=error or "not verified", reproduce=reproduction(suite, item, settings, a))
+                    for a in item.axioms]
+        return ItemRun(name, item.id, item.source, None, outcomes, dict(settings), error=error or "not verified",
+                       description=item.description)
+    return ItemRun(name, item.id, item.source, report, judge(suite, item, report, settings), dict(settings),
                    description=item.description)
+
+
+def run_item(suite: Suite | None, item: SuiteItem, overrides: Mapping[str, Any],
+             defaults: Mapping[str, Any] | None = None) -> ItemRun:
+    """Verify one item (never raises: an internal failure is recorded on the ItemRun)."""
+    settings = effective(item, overrides, defaults)
+    try:
+        report = verify_item(item, settings)
+    except Exception as exc:  # noqa: BLE001 - one broken item must not lose the rest of the run
+        return item_run(suite, item, settings, None, internal_error(exc, item))
+    return item_run(suite, item, settings, report)
 
 
 ProgressHook = Callable[[str, Suite, SuiteItem, "ItemRun | None"], None]
@@ -870,13 +896,12 @@ def run(suites: Sequence[Suite], overrides: Mapping[str, Any] | None = None, *,
 
 
 def single(op: Operator, source: str, *, axioms: Sequence[str] | None = None,
-           world: Mapping[str, int] | None = None, seed: int = 0, max_examples: int = 100,
-           tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> SuiteItem:
+           world: Mapping[str, int] | None = None, seed: int | None = None, max_examples: int | None = None,
+           tolerance: float | None = None, timeout: float | None = None) -> SuiteItem:
     """A one-operator item (expect pass everywhere), for `axiomcheck verify` and the pytest fixture."""
     scale_ids = [a.id for a in for_scale(op.scale)]
     chosen = tuple(a for a in scale_ids if axioms is None or a in axioms)
-    w = {o.name: o.default for o in O.WORLD_OPTIONS}
-    w.update(world or {})
+    w = dict(world or {})
     return SuiteItem(id=source, operator=op, source=source, world=w, axioms=chosen,
                      expect={a: "pass" for a in chosen}, seed=seed, max_examples=max_examples,
                      tolerance=tolerance, timeout=timeout)

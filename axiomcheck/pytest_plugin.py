@@ -1,0 +1,442 @@
+"""The axiomcheck pytest plugin (registered through the `pytest11` entry point).
+
+* Collects conformance suites as test items, one per operator × axiom: any
+  `.toml` file matching a glob of the ini option `axiomcheck_suites` (relative to
+  the rootdir; default `conformance_suites/*.toml`), any file named
+  `axiomcheck_*.toml`, and any `.toml` file named on the command line.  pytest
+  only looks in the folders it collects from (`testpaths` or the arguments), so
+  add `conformance_suites` there or name it: `pytest conformance_suites`.
+  An item passes when the verdict matches the suite's expectation.
+* A fixture `axiomcheck`: call it like `axiomcheck.verify` (it returns a
+  `Report`), or `axiomcheck.check(op)` to fail the test with every violation.
+* A marker `@pytest.mark.axiomcheck(seed=..., max_examples=..., teachers=...,
+  vocab=..., context_dim=..., tasks=..., tolerance=..., timeout=...)` that sets
+  the fixture's settings for one test.
+* Options `--axiomcheck-seed`, `--axiomcheck-max-examples`, the world sizes
+  (`--axiomcheck-teachers`, ...) and `--axiomcheck-report DIR` (every report
+  format, written at the end of the session), each also an ini key
+  (`axiomcheck_seed`, ...).  Precedence: explicit arguments of a fixture call >
+  command line > marker or suite file > ini > built-in default.
+* A terminal summary table of the operators checked.
+
+Cheap when unused: this module imports only `axiomcheck.options`; the engine,
+the operator library and the suites are imported when an axiomcheck item or the
+fixture is actually used, and never jax.  Collection is deterministic (file
+order, then catalogue order), so `pytest -n N` (pytest-xdist) collects the same
+items and gets the same verdicts; each worker verifies an operator once and
+reuses the report for all of its axiom items (`--dist loadgroup` keeps them on
+one worker).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import options as O
+
+DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
+MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "tolerance", "timeout")
+_STATE = pytest.StashKey["_State"]()
+
+
+# ============================================================================= options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("axiomcheck", "axiomcheck: conformance suites and the axiomcheck fixture")
+    O.add_to(group.addoption, pytest=True)
+    O.add_ini(parser.addini)
+    parser.addini("axiomcheck_suites", type="linelist", default=list(DEFAULT_SUITE_GLOBS),
+                  help="globs (relative to the rootdir) of the conformance suite files to collect "
+                       "(default: conformance_suites/*.toml)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "axiomcheck(seed=None, max_examples=None, teachers=None, vocab=None, context_dim=None, tasks=None, "
+        "tolerance=None, timeout=None): settings of the `axiomcheck` fixture in this test")
+    config.stash[_STATE] = _State(config)
+
+
+# ============================================================================= session state
+
+
+class _State:
+    """Settings, the per-process cache of reports, and what ran (for the summary and report files)."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.cli = {o.name: config.getoption(o.pytest_dest, None) for o in O.OPTIONS}
+        self.ini: dict[str, Any] = {}
+        self.ini_error: str | None = None
+        for o in O.OPTIONS:
+            raw = config.getini(o.ini)
+            if raw in (None, "", []):
+                continue
+            try:
+                self.ini[o.name] = O.parse_value(o.name, raw) if o.name != "report_dir" else raw
+            except ValueError as exc:
+                self.ini_error = str(exc)
+        self.cache: dict[Any, tuple[Any, str | None]] = {}
+        self.runs: dict[tuple[str, str], dict[str, Any]] = {}  # (suite, item) -> ItemRun as a dict + order
+        self.fixture_calls = 0
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Settings given on the command line."""
+        return {k: v for k, v in self.cli.items() if v is not None and k != "report_dir"}
+
+    @property
+    def report_dir(self) -> str | None:
+        return self.cli.get("report_dir") or self.ini.get("report_dir")
+
+    def verified(self, item: Any, settings: dict[str, Any]) -> tuple[Any, str | None]:
+        """(Report, None) or (None, internal error): verified once per operator × settings in this process."""
+        from . import suites as S
+
+        try:
+            key: Any = (item.operator, item.axioms, tuple(sorted(settings.items())))
+            hash(key)
+        except TypeError:
+            key = (id(item.operator), item.axioms, tuple(sorted(settings.items())))
+        if key not in self.cache:
+            try:
+                self.cache[key] = (S.verify_item(item, settings), None)
+            except Exception as exc:  # noqa: BLE001 - recorded as an internal error of this item
+                self.cache[key] = (None, S.internal_error(exc, item))
+        return self.cache[key]
+
+    def record(self, suite_name: str, path: str | None, description: str, order: tuple[Any, ...],
+               ir: Any, outcome: Any) -> None:
+        entry = self.runs.get((suite_name, ir.item))
+        if entry is None:
+            data = ir.to_dict()
+            data["outcomes"] = []
+            entry = {"suite": suite_name, "path": path, "description": description, "order": list(order),
+                     "run": data}
+            self.runs[(suite_name, ir.item)] = entry
+        outs = entry["run"]["outcomes"]
+        if all(o["axiom"] != outcome.axiom for o in outs):
+            outs.append(outcome.to_dict())
+
+    def merge(self, entries: list[dict[str, Any]]) -> None:
+        """Entries from an xdist worker."""
+        for e in entries:
+            key = (e["suite"], e["run"]["item"])
+            mine = self.runs.get(key)
+            if mine is None:
+                self.runs[key] = e
+                continue
+            have = {o["axiom"] for o in mine["run"]["outcomes"]}
+            mine["run"]["outcomes"].extend(o for o in e["run"]["outcomes"] if o["axiom"] not in have)
+            if mine["run"].get("report") is None and e["run"].get("report") is not None:
+                mine["run"]["report"] = e["run"]["report"]
+
+    def build_run(self) -> Any:
+        from . import suites as S
+        from .axioms import AXIOMS
+
+        order = list(AXIOMS)
+        entries = sorted(self.runs.values(), key=lambda e: (e["order"], e["run"]["item"]))
+        suites: dict[str, S.SuiteRun] = {}
+        elapsed = 0.0
+        for e in entries:
+            sr = suites.setdefault(e["suite"], S.SuiteRun(name=e["suite"], path=e["path"], items=[],
+                                                          description=e.get("description", "")))
+            ir = S.ItemRun.from_dict(e["suite"], e["run"])
+            ir.outcomes.sort(key=lambda o: order.index(o.axiom) if o.axiom in order else len(order))
+            if ir.report is not None:
+                elapsed += ir.report.elapsed_s
+            sr.items.append(ir)
+        return S.Run(suites=list(suites.values()), overrides=self.overrides, elapsed_s=elapsed)
+
+
+def _state(config: pytest.Config) -> _State:
+    return config.stash[_STATE]
+
+
+# ============================================================================= collection
+
+
+def _is_suite_file(file_path: Path, parent: pytest.Collector) -> bool:
+    if file_path.suffix != ".toml":
+        return False
+    config = parent.config
+    if parent.session.isinitpath(file_path):
+        return True
+    if fnmatch.fnmatch(file_path.name, "axiomcheck_*.toml"):
+        return True
+    try:
+        rel = file_path.resolve().relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return False
+    return any(fnmatch.fnmatch(rel, g) for g in (config.getini("axiomcheck_suites") or []))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_suite_file(file_path, parent):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+class SuiteFileError(Exception):
+    """A malformed suite, shown without a traceback."""
+
+
+class SuiteFile(pytest.File):
+    """A conformance suite file: one child per suite item (operator)."""
+
+    def collect(self) -> Any:
+        from . import suites as S
+
+        state = _state(self.config)
+        if state.ini_error:
+            raise SuiteFileError(f"axiomcheck ini option: {state.ini_error}")
+        try:
+            suite = S.load(self.path)
+        except S.SuiteError as exc:
+            raise SuiteFileError("malformed conformance suite:\n" + "\n".join(f"  {p}" for p in exc.problems)) \
+                from None
+        for n, item in enumerate(suite.items):
+            yield OperatorItems.from_parent(self, name=item.id, suite=suite, item=item, index=n)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, SuiteFileError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class OperatorItems(pytest.Collector):
+    """One suite item: an axiom item per check."""
+
+    def __init__(self, *, suite: Any, item: Any, index: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.item = item
+        self.index = index
+
+    def collect(self) -> Any:
+        xdist = self.config.pluginmanager.hasplugin("xdist")
+        for axiom in self.item.axioms:
+            node = AxiomItem.from_parent(self, name=axiom, axiom=axiom)
+            if xdist:  # with --dist loadgroup, one worker verifies the operator once
+                node.add_marker(pytest.mark.xdist_group(name=f"axiomcheck:{self.suite.path}:{self.item.id}"))
+            yield node
+
+
+class AxiomMismatch(Exception):
+    """A verdict that does not match the suite's expectation."""
+
+    def __init__(self, outcome: Any, error: str | None = None):
+        super().__init__(outcome.message)
+        self.outcome = outcome
+        self.error = error
+
+
+class AxiomItem(pytest.Item):
+    """One operator × axiom of a suite; passes when the verdict matches the expectation."""
+
+    def __init__(self, *, axiom: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.axiom = axiom
+
+    @property
+    def group(self) -> OperatorItems:
+        return self.parent  # type: ignore[return-value]
+
+    def runtest(self) -> None:
+        from . import suites as S
+
+        state = _state(self.config)
+        g = self.group
+        settings = S.effective(g.item, state.overrides, state.ini)
+        report, error = state.verified(g.item, settings)
+        ir = S.item_run(g.suite, g.item, settings, report, error)
+        outcome = next(o for o in ir.outcomes if o.axiom == self.axiom)
+        state.record(g.suite.name, g.suite.path, g.suite.description, (str(self.path), g.index), ir, outcome)
+        if error:
+            raise AxiomMismatch(outcome, error)
+        if outcome.matched:
+            if outcome.status == "skipped":
+                pytest.skip(f"not applicable: {outcome.message}")
+            return
+        raise AxiomMismatch(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:  # type: ignore[override]
+        if isinstance(excinfo.value, AxiomMismatch):
+            return _describe(excinfo.value.outcome, excinfo.value.error)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = self.group.item.line
+        return self.path, (line - 1 if line else None), f"{self.group.item.id} · {self.axiom}"
+
+
+def _describe(o: Any, error: str | None = None) -> str:
+    lines = []
+    if error:
+        lines.append(f"internal error: {error}")
+    lines.append(f"{o.axiom} (paper {o.paper_ref}) on {o.item}: expected {o.expected}, got {o.status}")
+    lines.append(f"  {o.message}")
+    if o.counterexample:
+        text = json.dumps(o.counterexample, ensure_ascii=False)
+        lines.append("  counterexample: " + (text if len(text) <= 2000 else text[:1999] + "…"))
+    if o.reproduce:
+        lines.append(f"  reproduce: {o.reproduce}")
+    return "\n".join(lines)
+
+
+# ============================================================================= the fixture
+
+
+class Checker:
+    """The `axiomcheck` fixture: `verify` with this test's settings.
+
+    `checker(op, **kwargs)` returns the `Report` (kwargs as for
+    `axiomcheck.verify`: teachers, max_examples, axioms, ...);
+    `checker.check(op, **kwargs)` also fails the test on any violation.
+    """
+
+    def __init__(self, state: _State, node: pytest.Item, marker: dict[str, Any]):
+        self._state = state
+        self._node = node
+        self._calls = 0
+        self.last: Any = None  # the ItemRun of the latest call
+        self.settings: dict[str, Any] = {}
+        for key in MARKER_KEYS:
+            value = state.overrides.get(key)
+            if value is None:
+                value = marker.get(key)
+            if value is None:
+                value = state.ini.get(key)
+            if value is None and key in O.BY_NAME:
+                value = O.BY_NAME[key].default
+            if value is not None:
+                self.settings[key] = value
+
+    def __call__(self, op: Any, **kwargs: Any) -> Any:
+        from . import suites as S
+        from .operator import Operator
+
+        target = op if isinstance(op, Operator) else S.resolve_target(op)
+        settings = {**self.settings, **kwargs}
+        axioms = settings.pop("axioms", None)
+        world = {k: settings.pop(k) for k in O.world_fields() if k in settings}
+        unknown = set(settings) - set(MARKER_KEYS) - {"sweep_size", "shrink"}
+        if unknown:
+            raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
+                            f"{list(MARKER_KEYS) + ['axioms']}")
+        from .engine import verify
+
+        report = verify(target, axioms=axioms, **world, **settings)
+        self._calls += 1
+        ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")
+        source = op if isinstance(op, str) else target.name
+        item = S.single(target, source, axioms=[r.axiom for r in report.results],
+                        world={**{k: report.world[k] for k in O.world_fields() if k in report.world}},
+                        seed=settings.get("seed"), max_examples=settings.get("max_examples"),
+                        tolerance=settings.get("tolerance"), timeout=settings.get("timeout"))
+        item = dataclasses.replace(item, id=ident)
+        eff = S.effective(item, {})
+        ir = S.item_run(None, item, eff, report)
+        self.last = ir
+        for o in ir.outcomes:
+            o.suite = "pytest"
+            o.item = ident
+            self._state.record("pytest", None, "reports from the axiomcheck fixture",
+                               ("~fixture", self._node.nodeid, self._calls), ir, o)
+        return report
+
+    verify = __call__
+
+    def check(self, op: Any, **kwargs: Any) -> Any:
+        """Verify `op` and fail the test (without a traceback) when a check fails or errors."""
+        report = self(op, **kwargs)
+        if not report.passed:
+            lines = [f"{self.last.source}: {len(report.failing())} check(s) failed"]
+            for o in self.last.outcomes:
+                if o.verdict != "ok":
+                    lines.append(f"- {o.axiom} (paper {o.paper_ref}): {o.status}: {o.message}")
+                    if o.reproduce:
+                        lines.append(f"  reproduce: {o.reproduce}")
+            pytest.fail("\n".join(lines), pytrace=False)
+        return report
+
+
+@pytest.fixture
+def axiomcheck(request: pytest.FixtureRequest) -> Checker:
+    """`verify` with the session's settings (and this test's `@pytest.mark.axiomcheck(...)`)."""
+    state = _state(request.config)
+    if state.ini_error:
+        raise pytest.UsageError(f"axiomcheck ini option: {state.ini_error}")
+    marker: dict[str, Any] = {}
+    for mark in reversed(list(request.node.iter_markers("axiomcheck"))):  # closest marker wins
+        if mark.args:
+            pytest.fail(f"@pytest.mark.axiomcheck takes keyword arguments only ({', '.join(MARKER_KEYS)}), "
+                        f"got positional {mark.args!r}", pytrace=False)
+        unknown = set(mark.kwargs) - set(MARKER_KEYS)
+        if unknown:
+            pytest.fail(f"@pytest.mark.axiomcheck got unknown keyword(s) {sorted(unknown)}; expected some of "
+                        f"{', '.join(MARKER_KEYS)}", pytrace=False)
+        marker.update(mark.kwargs)
+    return Checker(state, request.node, marker)
+
+
+# ============================================================================= xdist and the end of the session
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand what ran to the controller
+        workeroutput["axiomcheck"] = json.dumps(list(state.runs.values()))
+        return
+    if state.runs and state.report_dir:
+        from . import writers
+
+        run = state.build_run()
+        written = writers.write_all(run, state.report_dir)
+        state.written = written  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: collect what a worker ran."""
+    data = getattr(node, "workeroutput", {}).get("axiomcheck")
+    if data:
+        _state(node.config).merge(json.loads(data))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.runs or getattr(config, "workeroutput", None) is not None:
+        return
+    from .render import _plain_table
+
+    run = state.build_run()
+    terminalreporter.write_sep("-", "axiomcheck")
+    rows = []
+    for s in run.suites:
+        for i in s.items:
+            st = [o.status for o in i.outcomes]
+            verdicts = {o.verdict for o in i.outcomes}
+            v = "unexpected" if (i.error or "unexpected" in verdicts) else "ok"
+            exp = sum(1 for o in i.outcomes if o.matched and o.expected != "pass")
+            rows.append([s.name, i.item, str(len(st)), str(st.count("pass")), str(st.count("fail")),
+                         str(st.count("error")), str(st.count("skipped")), str(exp), v])
+    table = _plain_table(["suite", "operator", "checks", "pass", "fail", "error", "skipped", "expected fail",
+                          "verdict"], rows)
+    for line in table.splitlines():
+        terminalreporter.write_line(line)
+    for _fmt, path in (getattr(state, "written", None) or {}).items():
+        terminalreporter.write_line(f"axiomcheck: wrote {path}")

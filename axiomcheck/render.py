@@ -1,0 +1,245 @@
+"""Text for people: rich tables and a progress bar on a terminal, plain text elsewhere.
+
+`Renderer(stream)` decides once: *fancy* (rich, colour, progress bar) when the
+stream is a terminal and `NO_COLOR` is not set (and `TERM` is not "dumb"), else
+plain text with no control codes — what a CI log or a pipe wants.  Nothing else
+in axiomcheck prints.
+
+>>> import io
+>>> r = Renderer(io.StringIO())
+>>> r.fancy
+False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+from .suites import ItemRun, Outcome, Run, Suite, SuiteItem
+
+_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
+          "ok": "green", "unexpected": "bold red", "known": "yellow"}
+
+
+def wants_fancy(stream: IO[str]) -> bool:
+    """A terminal that accepts colour: a tty, NO_COLOR unset (or empty), TERM not 'dumb'."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=False)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+class Renderer:
+    """Writes human-readable output to one stream (stdout, or stderr when stdout carries data)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, fancy: bool | None = None, quiet: bool = False):
+        self.stream = stream if stream is not None else sys.stdout
+        self.fancy = wants_fancy(self.stream) if fancy is None else fancy
+        self.quiet = quiet
+        self._console = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, force_terminal=True, highlight=False, soft_wrap=False)
+        return self._console
+
+    # -------------------------------------------------------------- primitives
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if self.fancy:
+            from rich.text import Text
+
+            # soft wrap: a long reproduction command stays one line when copied from the terminal
+            self.console.print(Text(text, style=style or ""), soft_wrap=True)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def table(self, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]],
+              styles: Sequence[str | None] | None = None) -> None:
+        if self.fancy:
+            from rich.table import Table
+
+            t = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
+            last = len(headers) - 1
+            for n, h in enumerate(headers):  # short middle columns stay whole; names and text wrap
+                t.add_column(h, overflow="fold", no_wrap=0 < n < last, min_width=16 if n == last else None)
+            for n, row in enumerate(rows):
+                t.add_row(*[str(c) for c in row], style=(styles[n] if styles else None))
+            self.console.print(t)
+        else:
+            if title:
+                self.stream.write(title + "\n")
+            self.stream.write(_plain_table(headers, rows) + "\n\n")
+            self.stream.flush()
+
+    # -------------------------------------------------------------- runs
+
+    def outcome_details(self, o: Outcome, *, show_suite: bool = True) -> None:
+        head = f"{o.suite} · {o.item} · {o.axiom}" if show_suite else f"{o.item} · {o.axiom}"
+        if o.verdict == "unexpected":
+            tag = o.status.upper() if o.expected == "pass" else "UNEXPECTED"
+        else:
+            tag = {"known": "KNOWN", "ok": "ok"}[o.verdict]
+        self.line(f"{tag}  {head} (paper {o.paper_ref}): expected {o.expected}, got {o.status}",
+                  _STYLE[o.verdict])
+        self.line(f"    {o.message}")
+        if o.reproduce:
+            self.line(f"    reproduce: {o.reproduce}", "cyan")
+
+    def report(self, item: ItemRun) -> None:
+        """One operator, one row per check (what `axiomcheck verify` shows)."""
+        rep = item.report
+        title = f"{item.item}" + (f" ({rep.scale} scale, seed {rep.seed}, {rep.elapsed_s:.2f} s)" if rep else "")
+        rows, styles = [], []
+        for o in item.outcomes:
+            rows.append([o.axiom, o.paper_ref, o.status, o.message])
+            styles.append(_STYLE[o.status] if o.verdict == "unexpected" or o.status != "pass" else None)
+        self.table(title, ["check", "paper", "status", "message"], rows, styles)
+        for o in item.outcomes:
+            if o.verdict != "ok":
+                self.outcome_details(o, show_suite=False)
+
+    def run(self, run: Run, *, verbose: bool = False) -> None:
+        """The per-suite summary tables, then the details of every unexpected verdict."""
+        for s in run.suites:
+            rows, styles = [], []
+            for i in s.items:
+                st = [o.status for o in i.outcomes]
+                verdicts = {o.verdict for o in i.outcomes}
+                v = "unexpected" if (i.error or "unexpected" in verdicts) else ("known" if "known" in verdicts else "ok")
+                exp = sum(1 for o in i.outcomes if o.matched and o.expected != "pass")
+                scale = i.report.scale if i.report else (i.outcomes[0].scale if i.outcomes else "")
+                label = {"ok": "ok", "known": "known (baseline)", "unexpected": "UNEXPECTED"}[v]
+                if exp:
+                    label += f", {exp} fail{'s' if exp > 1 else ''} as expected"
+                rows.append([i.item, scale, str(st.count("pass")), str(st.count("fail")), str(st.count("error")),
+                             str(st.count("skipped")), label])
+                styles.append(_STYLE[v] if v != "ok" else None)
+            title = f"suite {s.name}" + (f" ({s.path})" if s.path else "")
+            self.table(title, ["operator", "scale", "pass", "fail", "error", "skip", "verdict"], rows, styles)
+        for i in run.items():
+            if i.error:
+                self.line(f"INTERNAL ERROR  {i.suite} · {i.item}: {i.error}", "bold red")
+        for o in run.outcomes():
+            if o.verdict != "ok" or (verbose and o.expected != "pass"):
+                self.outcome_details(o)
+        for e in run.stale:
+            self.line(f"STALE  baseline entry {e.get('operator')} · {e.get('axiom')} passes now; remove it from "
+                      f"{run.baseline}", "yellow")
+        self.summary(run)
+
+    def summary(self, run: Run) -> None:
+        c = run.counts()
+        head = "passed" if run.ok else "FAILED"
+        parts = [_n(c["operators"], "operator"), _n(c["checks"], "check"), f"{c['ok']} as expected"]
+        if c["expected_fail"]:
+            parts.append(f"({c['expected_fail']} of them expected failures)")
+        if c["unexpected"]:
+            parts.append(f"{c['unexpected']} unexpected")
+        if c["known"]:
+            parts.append(f"{c['known']} known (baseline)")
+        if c["stale"]:
+            parts.append(f"{c['stale']} stale baseline entries")
+        if c["internal_errors"]:
+            parts.append(f"{c['internal_errors']} internal errors")
+        self.line(f"axiomcheck: {head}: " + ", ".join(parts) + f" in {run.elapsed_s:.1f} s",
+                  "bold green" if run.ok else "bold red")
+
+    # -------------------------------------------------------------- progress
+
+    @contextlib.contextmanager
+    def progress(self, suites: Sequence[Suite]) -> Iterator[Any]:
+        """A hook for `suites.run(on_event=...)`: a rich bar when fancy, one line per item otherwise."""
+        total = sum(len(s.items) for s in suites)
+        if self.quiet:
+            yield None
+            return
+        if not self.fancy:
+            count = {"n": 0}
+
+            def plain_hook(event: str, suite: Suite, item: SuiteItem, ir: ItemRun | None) -> None:
+                if event != "done" or ir is None:
+                    return
+                count["n"] += 1
+                verdicts = {o.verdict for o in ir.outcomes}
+                v = "ERROR" if ir.error else ("UNEXPECTED" if "unexpected" in verdicts else
+                                              ("known" if "known" in verdicts else "ok"))
+                secs = f" ({ir.report.elapsed_s:.1f} s)" if ir.report else ""
+                self.stream.write(f"[{count['n']}/{total}] {suite.name} · {item.id}: {v}{secs}\n")
+                self.stream.flush()
+
+            yield plain_hook
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=self.console, transient=True)
+        task = bar.add_task("verifying", total=total)
+
+        def fancy_hook(event: str, suite: Suite, item: SuiteItem, ir: ItemRun | None) -> None:
+            if event == "start":
+                bar.update(task, description=f"{suite.name} · {item.id}")
+            else:
+                bar.advance(task)
+
+        with bar:
+            yield fancy_hook
+
+    # -------------------------------------------------------------- list / explain
+
+    def operators(self, ops: Sequence[Any]) -> None:
+        rows = []
+        for op in ops:
+            spec = []
+            if op.bounds:
+                spec.append(f"bounds [{op.bounds[0]:.4g}, {op.bounds[1]:.4g}]")
+            if op.lipschitz is not None:
+                spec.append(f"L = {op.lipschitz:.4g}")
+            if op.safety is not None:
+                spec.append("safety")
+            if op.importance is not None:
+                spec.append("importance")
+            doc = (op.description or "").strip().splitlines()
+            rows.append([op.name, op.scale, ", ".join(spec), _short(doc[0] if doc else "", 70)])
+        self.table("registered operators", ["name", "scale", "declared", "description"], rows)
+
+    def axioms(self, axioms: Sequence[Any]) -> None:
+        rows = [[a.id, a.paper_ref, a.kind, _short(a.statement, 70)] for a in axioms]
+        self.table("checks", ["id", "paper", "kind", "requires"], rows)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"

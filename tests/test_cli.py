@@ -1,0 +1,237 @@
+"""The `axiomcheck` command: commands, output routing, exit codes, baselines, the no-argument demo."""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import textwrap
+
+import pytest
+
+from axiomcheck import cli
+from axiomcheck.render import Renderer, wants_fancy
+
+FAST = ["--max-examples", "10"]
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_suite(folder, body, name="s.toml"):
+    (folder / name).write_text('[suite]\nname = "s"\nmax_examples = 10\n\n' + textwrap.dedent(body))
+    return folder / name
+
+
+# ----------------------------------------------------------------------------- list, explain, version
+
+
+def test_explain_and_unknown_axiom(capsys):
+    code, out, _ = run_cli(capsys, "explain", "context.boundedness")
+    assert code == 0 and "III.20" in out and "requires:" in out
+    code, _, err = run_cli(capsys, "explain", "context.boundednes")
+    assert code == 2 and "did you mean context.boundedness" in err
+
+
+def test_list_text_and_json(capsys):
+    code, out, _ = run_cli(capsys, "list", "--scale", "context")
+    assert code == 0 and "uniform_context" in out and "context.safety_prioritization" in out
+    assert "\x1b" not in out
+    code, out, _ = run_cli(capsys, "list", "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and {"operators", "axioms"} <= set(doc)
+    assert any(a["id"] == "token.positivity" for a in doc["axioms"])
+
+
+def test_version_and_help(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.startswith("axiomcheck ")
+    code, out, _ = run_cli(capsys, "verify", "--help")
+    assert code == 0 and "--max-examples" in out and "--context-dim" in out and "exit codes" in out
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+def test_verify_passing_operator(capsys, in_tmp, ops_file):
+    code, out, err = run_cli(capsys, "verify", "ops.py:uniform", *FAST)
+    assert code == 0, out + err
+    assert "context.normalization" in out and "passed" in out
+    assert "\x1b" not in out + err  # not a terminal: plain text
+
+
+def test_verify_failure_prints_a_reproduction_that_reproduces(capsys, in_tmp, ops_file):
+    code, out, _ = run_cli(capsys, "verify", "ops.py:unnormalized", "--seed", "3", *FAST)
+    assert code == 1
+    line = next(ln for ln in out.splitlines() if "reproduce:" in ln)
+    command = shlex.split(line.split("reproduce:", 1)[1])
+    assert command[:3] == ["axiomcheck", "verify", "ops.py:unnormalized"]
+    assert command[command.index("--axioms") + 1] == "context.normalization"
+    code, out, _ = run_cli(capsys, *command[1:])
+    assert code == 1 and "FAIL" in out and "context.normalization" in out
+    # only the named axiom was checked
+    assert "context.positivity" not in out
+
+
+def test_json_on_stdout_stays_clean(capsys, in_tmp, ops_file):
+    code, out, err = run_cli(capsys, "verify", "ops.py:chatty", "--format", "json", *FAST)
+    assert code == 0
+    doc = json.loads(out)  # the operator's print() went to stderr, the summary too
+    assert doc["ok"] is True and doc["suites"][0]["items"][0]["item"] == "ops.py:chatty"
+    assert "debug output from inside the operator" in err and "passed" in err
+
+
+def test_operator_error_exits_1(capsys, in_tmp, ops_file):
+    code, out, _ = run_cli(capsys, "verify", "ops.py:raises", *FAST)
+    assert code == 1 and "ERROR" in out and "RuntimeError: boom" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["verify", "no_such_op_xyz"], "no operator named 'no_such_op_xyz'"),
+    (["verify", "ops.py:missing"], "has no attribute 'missing'"),
+    (["verify", "ops.py:not_an_operator"], "not an axiomcheck Operator"),
+    (["verify", "ops.py:uniform", "--seed", "-1"], "--seed"),
+    (["verify", "ops.py:uniform", "--axioms", "token.positivity"], "context-scale operator"),
+    (["verify", "ops.py:uniform", "--axioms", "context.nope"], "unknown axiom id 'context.nope'"),
+    (["verify", "ops.py:uniform", "--format", "json,html"], "need --output DIR"),
+    (["verify", "ops.py:uniform", "--format", "pdf"], "--format"),
+    (["frobnicate"], "no such suite file or folder"),
+])
+def test_usage_errors_exit_2(capsys, in_tmp, ops_file, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and needle in err, err
+    assert out == ""
+
+
+def test_malformed_suite_exits_2_naming_file_and_line(capsys, in_tmp):
+    write_suite(in_tmp, '[[item]]\noperator = "uniform_context"\naxioms = ["context.nonsense"]\n')
+    code, _, err = run_cli(capsys, "run", "s.toml")
+    assert code == 2
+    assert "s.toml:7:" in err and "unknown axiom id 'context.nonsense'" in err
+
+
+def test_internal_error_exits_3_with_hint(capsys, in_tmp, monkeypatch):
+    from axiomcheck import suites
+
+    def broken(paths):
+        raise RuntimeError("a bug in axiomcheck")
+
+    monkeypatch.setattr(suites, "load_all", broken)
+    write_suite(in_tmp, '[[item]]\noperator = "uniform_context"\n')
+    code, _, err = run_cli(capsys, "run", "s.toml")
+    assert code == 3 and "internal error: RuntimeError: a bug in axiomcheck" in err and "--debug" in err
+    assert "Traceback" not in err
+    code, _, err = run_cli(capsys, "run", "s.toml", "--debug")
+    assert code == 3 and "Traceback" in err
+
+
+# ----------------------------------------------------------------------------- run, no arguments, baselines
+
+
+def test_no_arguments_runs_local_suites_and_writes_reports(capsys, in_tmp, ops_file):
+    suites = in_tmp / "conformance_suites"
+    suites.mkdir()
+    (suites / "ops.py").write_text(ops_file.read_text())
+    write_suite(suites, """
+        [[item]]
+        operator = "ops.py:uniform"
+
+        [[item]]
+        operator = "ops.py:unnormalized"
+        expect = { "context.normalization" = "fail" }
+    """, name="mine.toml")
+    code, out, err = run_cli(capsys)
+    assert code == 0, out + err
+    names = sorted(p.name for p in (in_tmp / "reports").iterdir())
+    assert names == ["junit.xml", "report.html", "report.json", "summary.md"]
+    assert "suite s" in out and "wrote reports/summary.md" in out
+    assert "[2/2] s · ops.py:unnormalized: ok" in err  # plain progress lines off a terminal
+    doc = json.loads((in_tmp / "reports" / "report.json").read_text())
+    assert doc["ok"] and doc["counts"]["expected_fail"] == 1
+
+
+def test_run_with_baseline_cycle(capsys, in_tmp, ops_file):
+    write_suite(in_tmp, """
+        [[item]]
+        id = "wrong"
+        operator = "ops.py:unnormalized"
+        axioms = ["context.normalization", "context.positivity"]
+    """)
+    code, out, _ = run_cli(capsys, "run", "s.toml")
+    assert code == 1 and "reproduce: axiomcheck run s.toml --item wrong --axioms context.normalization" in out
+    code, out, _ = run_cli(capsys, "run", "s.toml", "--write-baseline", "known.json")
+    assert code == 0 and json.loads((in_tmp / "known.json").read_text())[0]["axiom"] == "context.normalization"
+    code, out, _ = run_cli(capsys, "run", "s.toml", "--baseline", "known.json")
+    assert code == 0 and "KNOWN" in out
+    # the violation is fixed (expected now): the baseline entry is stale, and reported
+    write_suite(in_tmp, """
+        [[item]]
+        id = "wrong"
+        operator = "ops.py:unnormalized"
+        axioms = ["context.normalization", "context.positivity"]
+        expect = { "context.normalization" = "fail" }
+    """)
+    code, out, _ = run_cli(capsys, "run", "s.toml", "--baseline", "known.json")
+    assert code == 0 and "STALE" in out and "wrong · context.normalization" in out
+    (in_tmp / "bad.json").write_text("[1]")
+    code, _, err = run_cli(capsys, "run", "s.toml", "--baseline", "bad.json")
+    assert code == 2 and "bad.json: entry 0" in err
+
+
+def test_run_item_and_output_formats(capsys, in_tmp, ops_file):
+    write_suite(in_tmp, """
+        [[item]]
+        operator = "ops.py:uniform"
+
+        [[item]]
+        operator = "ops.py:raises"
+        expect = { "context.shape" = "error" }
+    """)
+    code, out, err = run_cli(capsys, "run", "s.toml", "--item", "ops.py:uniform", "-f", "junit", "-q")
+    assert code == 0 and out.startswith("<?xml") and 'tests="9"' in out
+    code, out, _ = run_cli(capsys, "run", "s.toml", "--item", "nope")
+    assert code == 2
+    code, out, _ = run_cli(capsys, "run", "s.toml", "-o", "out", "-f", "markdown")
+    assert (in_tmp / "out" / "summary.md").exists() and not (in_tmp / "out" / "report.json").exists()
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_fancy_only_on_a_terminal_without_no_color(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    assert wants_fancy(FakeTTY()) and not wants_fancy(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not wants_fancy(FakeTTY())
+
+
+def test_rich_table_on_a_terminal_plain_elsewhere():
+    fancy, plain = FakeTTY(), io.StringIO()
+    for stream, flag in ((fancy, True), (plain, False)):
+        Renderer(stream, fancy=flag).table("t", ["a", "b"], [["1", "2"]])
+    assert "\x1b[" in fancy.getvalue()
+    assert "\x1b" not in plain.getvalue() and "a  b" in plain.getvalue()
+
+
+def test_progress_bar_on_a_terminal_and_lines_elsewhere(ops_file):
+    from axiomcheck import suites as S
+
+    path = ops_file.parent / "p.toml"
+    path.write_text('[suite]\nname = "p"\n[[item]]\noperator = "ops.py:uniform"\n')
+    suite = S.load(path)
+    fancy, plain = FakeTTY(), io.StringIO()
+    for stream, flag in ((fancy, True), (plain, False)):
+        with Renderer(stream, fancy=flag).progress([suite]) as hook:
+            S.run([suite], {"max_examples": 5}, on_event=hook)
+    assert "\x1b[" in fancy.getvalue()
+    assert plain.getvalue() == "[1/1] p · ops.py:uniform: ok (" + plain.getvalue().split("(", 1)[1]
+    assert "\x1b" not in plain.getvalue()
