@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/axiomcheck
+	$(BIN)/axiomcheck dynamics --demo --out reports
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -3,6 +3,8 @@
     axiomcheck                         run the suites in ./conformance_suites, write ./reports/
     axiomcheck run SUITE... [options]  run conformance suites (files or folders of *.toml)
     axiomcheck verify TARGET [options] check one operator: a name, module:attr or file.py:attr
+    axiomcheck ensemble TARGET         check the ensemble G built from an operator's weights
+    axiomcheck dynamics ...            training-time checks (Sections VI–VIII); see `axiomcheck dynamics -h`
     axiomcheck list                    registered operators and the checks
     axiomcheck explain AXIOM_ID        the paper's statement and what the check does
 
@@ -30,7 +32,7 @@ from . import options as O
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("text", "json", "junit", "markdown", "html")
-COMMANDS = ("run", "verify", "list", "explain")
+COMMANDS = ("run", "verify", "ensemble", "dynamics", "list", "explain")
 DEFAULT_REPORT_DIR = "reports"
 
 _EPILOG = """exit codes: 0 everything as expected, 1 a violation or an unexpected verdict,
@@ -135,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="absolute tolerance of the sum and bound checks (default: dtype-aware)")
     v.add_argument("--timeout", type=O.positive_float, metavar="SECONDS", help="per-call limit (default: 10)")
     _checking(v)
+
+    en = sub.add_parser("ensemble", help="check the ensemble G built from an operator's weights", epilog=_EPILOG,
+                        description="Build the ensemble q = G(teachers, weights) with the JAX kernel on the sweep "
+                                    "families and check ensemble.normalization, .nonnegativity, .convexity and "
+                                    ".conformance (Defs. III.7, III.15, III.23).")
+    en.add_argument("target", metavar="TARGET",
+                    help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
+    O.add_to(en.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
+    en.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
+                    help="show only these ensemble.* ids")
+    en.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    _common(en)
+
+    sub.add_parser("dynamics", help="training-time checks of the paper's guarantees (see `axiomcheck dynamics -h`)",
+                   add_help=False)
 
     li = sub.add_parser("list", help="list registered operators and the checks")
     li.add_argument("--scale", choices=("token", "task", "context", "unified"), help="only this scale")
@@ -318,6 +335,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return _finish(run, args, formats, out, streams)
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from . import suites as S
+    from .ensemble import verify_ensemble
+
+    try:
+        op = S.resolve_target(args.target)
+    except S.TargetError as exc:
+        raise UsageError(str(exc)) from None
+    given = _overrides(args)
+    world = {k: given[k] for k in O.world_fields() if k in given}
+    with _guard_stdout(args.format == "json"):
+        report = verify_ensemble(op, seed=O.resolve("seed", given.get("seed")), **world)
+    results = [r for r in report.results if not args.axioms or r.axiom in args.axioms]
+    if args.format == "json":
+        doc = report.to_dict()
+        doc["results"] = [r.to_dict() for r in results]
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    else:
+        for r in results:
+            sys.stdout.write(f"{r.status.upper():8} {r.axiom:24} {r.message}\n")
+            if r.status == "fail":
+                sys.stdout.write(f"{'':8} reproduce: {r.reproduce}\n")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .axioms import AXIOMS
     from .operator import operators
@@ -363,6 +405,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
+        rest = [a for a in argv if a != "--debug"]
+        if rest[:1] == ["dynamics"]:
+            from .dynamics.__main__ import main as dynamics_main
+
+            try:
+                return dynamics_main(rest[1:], prog="axiomcheck dynamics")
+            except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+                return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
         argv, implicit = _normalize_argv(argv)
         parser = build_parser()
         try:
@@ -373,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, implicit)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "ensemble":
+            return cmd_ensemble(args)
         if args.command == "list":
             return cmd_list(args)
         return cmd_explain(args)

@@ -6,11 +6,12 @@ Layout: teacher logits [K, N, V], weights [K, N] (token-independent) or [K, N, V
 """
 
 from axiomcheck.kernels.ensemble import ensemble_log_probs, entropy_weights
-from axiomcheck.kernels.kd_loss import kd_loss, kd_loss_and_grad
+from axiomcheck.kernels.kd_loss import entropy_kd_loss_and_grad, kd_loss, kd_loss_and_grad
 from axiomcheck.kernels.sharding import sharded_kd_loss_and_grad
 
 __all__ = [
     "ensemble_log_probs",
+    "entropy_kd_loss_and_grad",
     "entropy_weights",
     "kd_loss",
     "kd_loss_and_grad",

@@ -10,6 +10,7 @@ the same static shape and no padding copy of the inputs is ever made.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -19,7 +20,8 @@ import numpy as np
 from jax import lax
 
 #: Bytes of one teacher block [K, B, V] (float32) aimed for by the default block size.
-#: Small enough that the block and its exp() stay in a core's L2 cache.
+#: Its exp() and a few [B, V] rows then stay in a core's L2 cache; 1 MiB measured best
+#: (2-4x fewer iterations did not help) on the benchmark machine (benchmarks/kd_kernel.py).
 BLOCK_BYTES = 1 << 20
 
 
@@ -73,7 +75,8 @@ def check_student(student_logits, n: int, v: int) -> None:
 def check_block(block_size, n: int, bytes_per_position: int) -> int:
     """Positions per block: the given `block_size`, or one sized to BLOCK_BYTES; at most N."""
     if block_size is None:
-        b = max(1, BLOCK_BYTES // max(1, bytes_per_position))
+        # at least 2: XLA:CPU handles [K, 1, V] blocks much worse than [K, 2, V]
+        b = max(2, BLOCK_BYTES // max(1, bytes_per_position))
     else:
         if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
             raise TypeError(f"block_size must be a positive int or None, got {block_size!r}")
@@ -89,24 +92,63 @@ def safe_log(x: jax.Array) -> jax.Array:
     return jnp.where(pos, jnp.log(jnp.where(pos, x, jnp.ones_like(x))), -jnp.inf)
 
 
+#: Up to this many teachers, reductions over the teacher axis are unrolled into
+#: elementwise ops (XLA fuses them; a reduce over the leading axis is slow on CPU).
+UNROLL_K = 32
+
+
+def sum_k(x: jax.Array) -> jax.Array:
+    """Σ over the leading (teacher) axis, kept as size 1."""
+    if x.shape[0] > UNROLL_K:
+        return jnp.sum(x, axis=0, keepdims=True)
+    acc = x[:1]
+    for i in range(1, x.shape[0]):
+        acc = acc + x[i : i + 1]
+    return acc
+
+
+def max_k(x: jax.Array) -> jax.Array:
+    """max over the leading (teacher) axis, kept as size 1."""
+    if x.shape[0] > UNROLL_K:
+        return jnp.max(x, axis=0, keepdims=True)
+    acc = x[:1]
+    for i in range(1, x.shape[0]):
+        acc = jnp.maximum(acc, x[i : i + 1])
+    return acc
+
+
 def safe_logsumexp(x: jax.Array, axis: int) -> jax.Array:
-    """logsumexp over `axis` (kept as size 1) that is -inf, with no NaN value or
-    gradient, when every entry is -inf."""
-    m = lax.stop_gradient(jnp.max(x, axis=axis, keepdims=True))
-    m = jnp.where(jnp.isfinite(m), m, jnp.zeros_like(m))
-    s = jnp.sum(jnp.exp(x - m), axis=axis, keepdims=True)
-    return m + safe_log(s)
+    """logsumexp over `axis` (0 or -1, kept as size 1) that is -inf, with no NaN
+    value or gradient, when every entry is -inf."""
+    if axis == 0:
+        m, total = max_k, sum_k
+    else:
+        m = functools.partial(jnp.max, axis=axis, keepdims=True)
+        total = functools.partial(jnp.sum, axis=axis, keepdims=True)
+    mx = lax.stop_gradient(m(x))
+    mx = jnp.where(jnp.isfinite(mx), mx, jnp.zeros_like(mx))
+    return mx + safe_log(total(jnp.exp(x - mx)))
 
 
-def shifted_exp(s: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """For logits s [..., V]: x = s - max (finite max, else 0), e = exp(x), S = Σ_v e.
+#: x = s - max is clamped here where finite x is wanted: exp(-1000) is 0 in float32
+#: and float64 alike, so the clamp changes no e, only turns -inf into a finite x.
+X_FLOOR = -1000.0
+
+
+def shifted_exp(s: jax.Array, clamp: bool = False) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """For logits s [..., V]: x = s - max, e = exp(x), S = Σ_v e.
 
     S ≥ 1 whenever the row has a finite entry, so p = e / S and log p = x - log S
-    neither overflow nor divide by zero; masked entries (-inf) give e = 0.
+    neither overflow nor divide by zero; masked entries (-inf) give e = 0. With
+    `clamp`, x = max(s - max, X_FLOOR): finite, same e (so e · x has no 0 · -inf).
     """
-    m = jnp.max(s, axis=-1, keepdims=True)
-    m = lax.stop_gradient(jnp.where(jnp.isfinite(m), m, jnp.zeros_like(m)))
+    # No guard for an all -inf row: such a row is not a distribution (q would be
+    # 0/0 anyway), and a select here would keep XLA:CPU from fusing exp into its
+    # fast (YNNPACK) reductions.
+    m = lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
     x = s - m
+    if clamp:
+        x = jnp.maximum(x, X_FLOOR)
     e = jnp.exp(x)
     return x, e, jnp.sum(e, axis=-1, keepdims=True)
 
@@ -131,7 +173,7 @@ def stream(
         pieces = block_fn(start, block)
         return tuple(
             lax.dynamic_update_slice_in_dim(buf, piece, start, axis=ax)
-            for buf, piece, (_, _, ax) in zip(bufs, pieces, outputs)
+            for buf, piece, (_, _, ax) in zip(bufs, pieces, outputs, strict=True)
         )
 
     bufs = tuple(jnp.zeros(shape, dtype) for shape, dtype, _ in outputs)

@@ -31,15 +31,16 @@ from axiomcheck.kernels._common import (
     safe_logsumexp,
     shifted_exp,
     stream,
+    sum_k,
     take,
 )
 
 __all__ = ["ensemble_log_probs", "entropy_weights"]
 
 
-def teacher_block(tl: jax.Array, inv_t: float):
-    """x = t/T - max, e = exp(x), S = Σ_v e for a teacher block [K, B, V]."""
-    return shifted_exp(tl if inv_t == 1.0 else tl * inv_t)
+def teacher_block(tl: jax.Array, inv_t: float, clamp: bool = False):
+    """x = t/T - max (clamped at X_FLOOR if asked), e = exp(x), S = Σ_v e for a block [K, B, V]."""
+    return shifted_exp(tl if inv_t == 1.0 else tl * inv_t, clamp)
 
 
 def log_q_block(x, s_sum, w, per_token: bool) -> jax.Array:
@@ -48,7 +49,7 @@ def log_q_block(x, s_sum, w, per_token: bool) -> jax.Array:
     if per_token:
         lr = safe_logsumexp(safe_log(w) + logp, axis=0)[0]  # log r [B, V]
         return lr - safe_logsumexp(lr, axis=-1)  # renormalize over V
-    lw = safe_log(w / jnp.sum(w, axis=0, keepdims=True))  # log(w_k / Σ_k w_k) [K, B]
+    lw = safe_log(w / sum_k(w))  # log(w_k / Σ_k w_k) [K, B]
     return safe_logsumexp(lw[..., None] + logp, axis=0)[0]
 
 
@@ -61,8 +62,17 @@ def q_block(x, e, s_sum, w, per_token: bool) -> jax.Array:
     """
     if per_token:
         return jnp.exp(log_q_block(x, s_sum, w, True))
-    coef = (w / jnp.sum(w, axis=0, keepdims=True))[..., None] / s_sum  # [K, B, 1]
-    return jnp.sum(coef * e, axis=0)
+    coef = (w / sum_k(w))[..., None] / s_sum  # [K, B, 1]
+    return sum_k(coef * e)[0]
+
+
+def entropy_weights_block(x, e, s_sum, beta) -> jax.Array:
+    """softmax_k(-beta · H_k) [K, B] from a teacher block's shifted exp (see entropy_weights).
+
+    `x` must be the clamped one (teacher_block(..., clamp=True)): finite where e = 0.
+    """
+    h = jnp.log(s_sum[..., 0]) - jnp.sum(e * x, axis=-1) / s_sum[..., 0]
+    return jax.nn.softmax(-beta * h, axis=0)
 
 
 def ensemble_log_probs(
@@ -109,6 +119,7 @@ def entropy_weights(
     Confident (low-entropy) teachers get more weight. One streamed pass over the
     teacher logits: H = log S + Σ_v e·(-x) / S with x = t/T - max, e = exp(x),
     S = Σ e (both terms ≥ 0, so no cancellation; masked entries contribute 0).
+    Differentiable (the gradient flows through the streamed loop).
     """
     k, n, v = check_teacher(teacher_logits)
     inv_t = 1.0 / check_temperature(temperature)
@@ -119,10 +130,8 @@ def entropy_weights(
     block = check_block(block_size, n, k * v * dtype.itemsize)
 
     def block_fn(start, b):
-        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t)
-        x_safe = jnp.where(jnp.isfinite(x), x, jnp.zeros_like(x))
-        h = jnp.log(s_sum[..., 0]) - jnp.sum(e * x_safe, axis=-1) / s_sum[..., 0]  # [K, B]
-        return (jax.nn.softmax(-beta * h, axis=0),)
+        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t, clamp=True)
+        return (entropy_weights_block(x, e, s_sum, beta),)
 
     (out,) = stream(block_fn, n, block, [((k, n), dtype, 1)])
     return out

@@ -36,11 +36,12 @@ from axiomcheck.kernels._common import (
     safe_logsumexp,
     shifted_exp,
     stream,
+    sum_k,
     take,
 )
-from axiomcheck.kernels.ensemble import q_block, teacher_block
+from axiomcheck.kernels.ensemble import entropy_weights_block, q_block, teacher_block
 
-__all__ = ["kd_loss", "kd_loss_and_grad"]
+__all__ = ["entropy_kd_loss_and_grad", "kd_loss", "kd_loss_and_grad"]
 
 
 class Config(NamedTuple):
@@ -76,16 +77,25 @@ def _cross_entropy(q: jax.Array, log_s: jax.Array) -> jax.Array:
     return -jnp.sum(jnp.where(q > 0, q * log_s, jnp.zeros_like(q)), axis=-1)
 
 
-def forward(student, teacher, weights, cfg: Config, *, n_norm: int, want_grad: bool):
-    """Per-position cross-entropies [N] (unscaled) and, if asked, the scaled student gradient."""
+def forward(student, teacher, weights, cfg: Config, *, n_norm: int, want_grad: bool,
+            entropy_beta=None):
+    """Per-position cross-entropies [N] (unscaled) and, if asked, the scaled student gradient.
+
+    With `entropy_beta`, `weights` is ignored and each block's weights are
+    entropy_weights(beta, T) computed from the same shifted exp (one pass).
+    """
     n, v = student.shape
     dtype = student.dtype
     inv_t = 1.0 / cfg.temperature
     coef = cfg.scale / (cfg.temperature * n_norm)
 
     def block_fn(start, b):
-        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t)
-        q = q_block(x, e, s_sum, take(weights, start, b, 1), cfg.per_token)
+        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t, clamp=True)
+        if entropy_beta is None:
+            w = take(weights, start, b, 1)
+        else:
+            w = entropy_weights_block(x, e, s_sum, entropy_beta)
+        q = q_block(x, e, s_sum, w, cfg.per_token)
         log_s, soft = _student_block(take(student, start, b, 0), inv_t)
         losses = _cross_entropy(q, log_s)
         return (losses, (soft - q) * coef) if want_grad else (losses,)
@@ -121,9 +131,9 @@ def _teacher_weight_cotangents(student, teacher, weights, g, cfg: Config, need_t
             q = jnp.exp(lr - log_r_sum)[0]
             rho = jnp.exp(log_wp - log_r_sum)
         else:
-            wn = w / jnp.sum(w, axis=0, keepdims=True)  # [K, B]
+            wn = w / sum_k(w)  # [K, B]
             rho = wn[..., None] * p
-            q = jnp.sum(rho, axis=0)
+            q = sum_k(rho)[0]
         loss = _cross_entropy(q, log_s)  # [B]
         fin = jnp.isfinite(log_s)
         d = jnp.where(fin, log_s + loss[:, None], jnp.zeros_like(log_s))[None]  # [1, B, V]
@@ -137,7 +147,7 @@ def _teacher_weight_cotangents(student, teacher, weights, g, cfg: Config, need_t
                 out.append(d * jnp.exp(logp - log_r_sum) * (-c))
             else:
                 dp = jnp.sum(d * p, axis=-1)  # [K, B]
-                out.append(dp * (-c) / jnp.sum(w, axis=0, keepdims=True))
+                out.append(dp * (-c) / sum_k(w))
         return out
 
     outs = []
@@ -227,4 +237,26 @@ def kd_loss_and_grad(
     out_dtype = jnp.asarray(student_logits).dtype
     if jnp.issubdtype(out_dtype, jnp.floating):
         grad = grad.astype(out_dtype)
+    return jnp.sum(losses) * (cfg.scale / n), grad
+
+
+def entropy_kd_loss_and_grad(
+    student_logits: jax.Array,
+    teacher_logits: jax.Array,
+    *,
+    beta: float = 1.0,
+    temperature: float = 1.0,
+    t_squared: bool = False,
+    block_size: int | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """kd_loss_and_grad with weights = entropy_weights(teacher_logits, beta, temperature),
+    fused: the weights are made from the same per-block exp, so the teacher logits
+    are read once. Returns (loss, gradient wrt student_logits)."""
+    k, n, _ = check_teacher(teacher_logits)
+    dummy = jnp.ones((k, n), jnp.float32)
+    s, t, _, cfg = prepare(student_logits, teacher_logits, dummy, temperature, t_squared,
+                           block_size)
+    if not isinstance(beta, (int, float)):
+        beta = jnp.asarray(beta).astype(s.dtype)
+    losses, grad = forward(s, t, None, cfg, n_norm=n, want_grad=True, entropy_beta=beta)
     return jnp.sum(losses) * (cfg.scale / n), grad

@@ -35,12 +35,11 @@ def _build(mesh: Mesh, cfg: Config, n_true: int, per_token: bool):
 
     def run(s, t, w):
         losses, grad = mapped(s, t, w)
-        if losses.shape[0] != n_true:  # padded to a multiple of the device count
-            losses, grad = losses[:n_true], grad[:n_true]
         return jnp.sum(losses) * (cfg.scale / n_true), grad
 
     shardings = tuple(NamedSharding(mesh, spec) for spec in specs)
-    return jax.jit(run, in_shardings=shardings), shardings
+    out = (NamedSharding(mesh, P()), NamedSharding(mesh, P(axes, None)))
+    return jax.jit(run, in_shardings=shardings, out_shardings=out), shardings
 
 
 def sharded_kd_loss_and_grad(
@@ -57,21 +56,20 @@ def sharded_kd_loss_and_grad(
 
     `mesh` defaults to a 1-D mesh over all `jax.devices()`; with a multi-axis mesh
     N is split over all its axes. Returns (loss replicated, gradient [N, V] sharded
-    over N). When N is not a multiple of the device count the inputs are padded
-    (one copy) with harmless positions that are dropped from the result.
+    over N). N must be a multiple of the number of devices in the mesh (an
+    uneven split cannot be expressed as a NamedSharding of the [N, V] gradient).
     """
     if mesh is None:
         mesh = Mesh(np.asarray(jax.devices()), ("positions",))
     s, t, w, cfg = prepare(student_logits, teacher_logits, weights, temperature, t_squared,
                            block_size)
     n = s.shape[0]
-    per_device = -(-n // mesh.size)
-    pad = per_device * mesh.size - n
-    if pad:
-        s = jnp.pad(s, ((0, pad), (0, 0)))
-        t = jnp.pad(t, ((0, 0), (0, pad), (0, 0)))
-        w = jnp.pad(w, ((0, 0), (0, pad)) + ((0, 0),) * (w.ndim - 2), constant_values=1.0)
-    cfg = cfg._replace(block=min(cfg.block, per_device))
+    if n % mesh.size:
+        raise ValueError(
+            f"the number of positions N must be a multiple of the mesh's {mesh.size} devices, "
+            f"got N={n}"
+        )
+    cfg = cfg._replace(block=min(cfg.block, n // mesh.size))
     fn, shardings = _build(mesh, cfg, n, cfg.per_token)
-    args = [jax.device_put(a, sh) for a, sh in zip((s, t, w), shardings)]
+    args = [jax.device_put(a, sh) for a, sh in zip((s, t, w), shardings, strict=True)]
     return fn(*args)

@@ -1,0 +1,99 @@
+"""Command line: `python -m axiomcheck.dynamics --operator NAME_OR_module:attr --out reports/`.
+
+    python -m axiomcheck.dynamics --operator entropy_exp --out reports/ [--quick] [--seed 0]
+                                  [--check convergence --check gradient_variance ...]
+                                  [--update-map mypkg.updates:T]   # T(w) -> w on K = 4 weights
+    python -m axiomcheck.dynamics --demo --out reports/ [--quick]
+
+With --operator: runs the checks on the operator's realizable problem, prints a
+table, writes `OUT/dynamics-<name>.json`, and exits 1 if a check failed or
+errored (0 otherwise).  With --demo: runs `run_demo` (checks, digits
+experiment, negative controls) and writes `OUT/dynamics.json` and
+`OUT/dynamics.html`; exits 1 if something did not turn out as expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from ..report import plain
+
+
+def build_parser(prog: str = "python -m axiomcheck.dynamics") -> argparse.ArgumentParser:
+    from .checks import CHECK_NAMES
+
+    p = argparse.ArgumentParser(prog=prog,
+                                description="Training-time checks of the paper's guarantees (§§VI–VIII).")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--operator", help="a registered operator name, or module:attr naming an Operator")
+    what.add_argument("--demo", action="store_true", help="run the full demo (checks + digits + controls)")
+    p.add_argument("--out", default="reports", help="output directory (default: reports)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="smaller problems, fewer steps (seconds, not minutes)")
+    p.add_argument("--check", action="append", choices=CHECK_NAMES, dest="checks",
+                   help="run only this check (repeatable)")
+    p.add_argument("--update-map", metavar="module:attr",
+                   help="a weight-update map T (callable on a K-vector of weights) for the contraction check")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
+    return p
+
+
+def _load_callable(spec: str):
+    import importlib
+
+    if ":" not in spec:
+        raise SystemExit(f"--update-map must be module:attr, got {spec!r}")
+    mod, attr = spec.split(":", 1)
+    obj = importlib.import_module(mod)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SystemExit(f"--update-map {spec!r} must name a callable T(w) -> w, got {type(obj).__name__}")
+    return obj
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dynamics") -> int:
+    args = build_parser(prog).parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    if args.demo:
+        from .demo import run_demo
+
+        summary = run_demo(args.out, seed=args.seed, quick=args.quick, progress=not args.no_progress)
+        print(f"wrote {', '.join(summary['files'])} in {summary['wall_s']} s; "
+              f"{'everything as expected' if summary['passed'] else 'NOT everything as expected'}")
+        return 0 if summary["passed"] else 1
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .checks import run_check_results
+    from .problem import resolve_operator
+
+    op = resolve_operator(args.operator)
+    update_map = _load_callable(args.update_map) if args.update_map else None
+    err = Console(stderr=True)
+    say = (lambda m: None) if args.no_progress else (lambda m: err.print(f"[dim]running {m}…[/]"))
+    results = run_check_results(op, seed=args.seed, quick=args.quick, checks=args.checks, update_map=update_map,
+                                progress=say)
+    table = Table(title=f"training-time checks: {op.name}")
+    for col in ("check", "paper", "status", "message"):
+        table.add_column(col, overflow="fold")
+    colors = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim"}
+    for r in results:
+        table.add_row(r.axiom, r.paper_ref, f"[{colors[r.status]}]{r.status}[/]", r.message)
+    Console().print(table)
+    path = os.path.join(args.out, f"dynamics-{op.name}.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(plain({"operator": op.name, "scale": op.scale, "seed": args.seed, "quick": args.quick,
+                         "results": [r.to_dict() for r in results]}), fh, indent=1, allow_nan=False,
+                  ensure_ascii=False)
+    print(f"wrote {path}")
+    return 1 if any(r.status in ("fail", "error") for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

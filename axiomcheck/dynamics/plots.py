@@ -1,0 +1,135 @@
+"""Figures of the dynamics demo, as base64 PNG strings (matplotlib, Agg; imported only when drawing).
+
+Each function takes plain data from the results (`estimate` dicts and the
+digits summary) so figures can be redrawn from `dynamics.json` alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["convergence_figure", "pareto_figure", "weights_figure", "perturbation_figure", "to_base64"]
+
+_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def to_base64(fig: Any) -> str:
+    """PNG bytes of a figure, base64-encoded (the figure is closed)."""
+    plt = _plt()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def convergence_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """Log-log E[L_t] − L* against t for each (label, convergence estimate), with the fitted line and its slope."""
+    import numpy as np
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (label, est) in enumerate(curves):
+        c = _COLORS[i % len(_COLORS)]
+        t = np.asarray(est["t"], dtype=float)
+        g = np.asarray(est["gap_mean"], dtype=float)
+        ok = g > 0
+        ax.loglog(t[ok], g[ok], "-", color=c, lw=1.6, label=f"{label}: slope {est['slope']:.2f}")
+        lo = np.asarray(est.get("gap_min", g), dtype=float)
+        hi = np.asarray(est.get("gap_max", g), dtype=float)
+        band = (lo > 0) & ok
+        ax.fill_between(t[band], lo[band], hi[band], color=c, alpha=0.12, lw=0)
+        a, b = est["fit_window"]
+        tt = np.geomspace(a, b, 20)
+        ax.loglog(tt, np.exp(est["intercept"]) * tt ** est["slope"], "--", color=c, lw=1.0)
+    t_ref = np.geomspace(max(1.0, curves[0][1]["fit_window"][0]), curves[0][1]["fit_window"][1], 10) if curves else []
+    if len(t_ref):
+        g0 = curves[0][1]["gap_mean"][-1] * curves[0][1]["t"][-1]
+        ax.loglog(t_ref, g0 / t_ref, ":", color="grey", lw=1.0, label="reference C/t")
+    ax.set_xlabel("SGD step t")
+    ax.set_ylabel("E[L_t] − L*  (mean over seeds; band: min–max)")
+    ax.set_title("Convergence (Thm VI.2): η_t = η0/(1+t)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    return to_base64(fig)
+
+
+def pareto_figure(fronts: Sequence[tuple[str, list[dict[str, float]]]],
+                  constrained: dict[str, Any] | None = None) -> str:
+    """(Safety_D, L_KD) of the Lagrangian minimizers over μ for each operator, plus the constrained solution."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (label, pts) in enumerate(fronts):
+        c = _COLORS[i % len(_COLORS)]
+        xs = [p["safety"] for p in pts]
+        ys = [p["loss_kd"] for p in pts]
+        ax.plot(xs, ys, "o-", color=c, lw=1.4, ms=4, label=label)
+        for p in pts:
+            ax.annotate(f"μ={p['mu']:g}", (p["safety"], p["loss_kd"]), fontsize=6, color=c,
+                        xytext=(3, -8), textcoords="offset points")
+    if constrained:
+        ax.axvline(constrained["safety_min"], color="grey", ls=":", lw=1, label="Safety_min")
+        ax.plot([constrained["safety"]], [constrained["loss_kd"]], "*", color="black", ms=11,
+                label=f"primal-dual (μ = {constrained['mu']:.2f})")
+    ax.set_xlabel("Safety_D (mean p(y*) on critical classes, 1 elsewhere)")
+    ax.set_ylabel("L_KD + λ/2‖θ‖²")
+    ax.set_title("Safety–performance frontier (Thm VIII.5)")
+    ax.grid(True, alpha=0.25)
+    ax.legend(fontsize=8)
+    return to_base64(fig)
+
+
+def weights_figure(by_context: dict[str, dict[str, Any]]) -> str:
+    """Mean weight per teacher on clean vs corrupted deployment inputs (and on critical tokens) per operator."""
+    import numpy as np
+
+    plt = _plt()
+    names = list(by_context)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        d = by_context[name]
+        teachers = d["teachers"]
+        x = np.arange(len(teachers))
+        groups = [("clean", "clean"), ("corrupted", "corrupted"), ("corrupted_critical_tokens", "corrupted, S tokens")]
+        width = 0.8 / len(groups)
+        for j, (key, label) in enumerate(groups):
+            ax.bar(x + (j - 1) * width, d[key], width, label=label, color=_COLORS[j])
+        ax.set_xticks(x)
+        ax.set_xticklabels(teachers, rotation=20, fontsize=8)
+        ax.set_title(name)
+        ax.grid(True, axis="y", alpha=0.25)
+    axes[0][0].set_ylabel("mean teacher weight (deployment split)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Per-teacher weights by context")
+    return to_base64(fig)
+
+
+def perturbation_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """‖θ*_w − θ*_w̃‖ against δ = ‖w − w̃‖∞ (log-log) with the fitted C·δ."""
+    import numpy as np
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for i, (label, est) in enumerate(curves):
+        c = _COLORS[i % len(_COLORS)]
+        d = np.asarray(est["deltas"], dtype=float)
+        y = np.asarray(est["distances"], dtype=float)
+        ax.loglog(d, y, "o", color=c, ms=4, label=f"{label}: C = {est['C']:.3g}, R² = {est['r2']:.3f}")
+        ax.loglog(d, est["C"] * d, "--", color=c, lw=1)
+    ax.set_xlabel("δ = ‖w − w̃‖∞")
+    ax.set_ylabel("‖θ*_w − θ*_w̃‖")
+    ax.set_title("Perturbation robustness (Thm VII.2)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    return to_base64(fig)
