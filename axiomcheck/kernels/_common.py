@@ -19,10 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-#: Bytes of one teacher block [K, B, V] (float32) aimed for by the default block size.
-#: Its exp() and a few [B, V] rows then stay in a core's L2 cache; 1 MiB measured best
-#: (2-4x fewer iterations did not help) on the benchmark machine (benchmarks/kd_kernel.py).
-BLOCK_BYTES = 1 << 20
+#: Bytes of one teacher block [K, B, V] (float32) aimed for by the default block size:
+#: large enough that XLA:CPU's library reductions split each op over the cores, small
+#: enough to stay in cache; 8 MiB measured best (2-32 MiB tried) with
+#: benchmarks/kd_kernel.py on a 2-core machine.
+BLOCK_BYTES = 8 << 20
 
 
 def compute_dtype(*arrays) -> np.dtype:

@@ -90,7 +90,8 @@ def forward(student, teacher, weights, cfg: Config, *, n_norm: int, want_grad: b
     coef = cfg.scale / (cfg.temperature * n_norm)
 
     def block_fn(start, b):
-        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t, clamp=True)
+        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t,
+                                    clamp=entropy_beta is not None)
         if entropy_beta is None:
             w = take(weights, start, b, 1)
         else:
