@@ -21,6 +21,7 @@ from .operator import (
     token_operator,
     unregister,
 )
+from .render import print_report
 from .report import Report, Result
 
 __version__ = "0.1.0"
@@ -42,6 +43,7 @@ __all__ = [
     "explain",
     "get",
     "operators",
+    "print_report",
     "register",
     "task_operator",
     "token_operator",

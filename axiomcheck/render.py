@@ -243,3 +243,26 @@ def _n(count: int, noun: str) -> str:
 def _short(text: str, n: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | None = None) -> None:
+    """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere).
+
+    >>> from axiomcheck.report import Report, Result
+    >>> rep = Report("op", "token", (Result("token.positivity", "III.2", "pass", "holds"),))
+    >>> print_report(rep, fancy=False)  # doctest: +NORMALIZE_WHITESPACE
+    op (token scale, seed 0): passed
+    check             paper  status  message
+    ----------------  -----  ------  -------
+    token.positivity  III.2  pass    holds
+    <BLANKLINE>
+    """
+    r = Renderer(stream, fancy=fancy)
+    verdict = "passed" if report.passed else "FAILED: " + ", ".join(report.failing())
+    rows = [[res.axiom, res.paper_ref, res.status, res.message] for res in report.results]
+    styles = [None if res.status == "pass" else _STYLE[res.status] for res in report.results]
+    r.table(f"{report.operator} ({report.scale} scale, seed {report.seed}): {verdict}",
+            ["check", "paper", "status", "message"], rows, styles)
+    for res in report.results:
+        if res.status in ("fail", "error") and res.reproduce:
+            r.line(f"reproduce {res.axiom}: {res.reproduce}", "cyan")
