@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/kd_kernel.py
 
 clean:
 	rm -rf $(VENV) .hypothesis reports/*.json reports/*.xml reports/*.md reports/*.html
