@@ -75,6 +75,19 @@ def entropy_weights_block(x, e, s_sum, beta) -> jax.Array:
     return jax.nn.softmax(-beta * h, axis=0)
 
 
+def entropy_weights_from_exp(e, s_sum, beta) -> jax.Array:
+    """softmax_k(-beta · H_k) [K, B] from e = exp(t/T - max) and S = Σ_v e only (no x).
+
+    Uses Σ_v e·x = Σ_v e·log e (log e = x up to rounding; e = 0 gives 0 · log(tiny) = 0),
+    so the block's x need not be kept: XLA:CPU then fuses max, subtract and exp into
+    one fast (YNNPACK) op, which it does not when x has a second consumer. For the
+    fused forward pass (not differentiated); `entropy_weights` keeps the x form.
+    """
+    tiny = jnp.finfo(e.dtype).tiny
+    h = jnp.log(s_sum[..., 0]) - jnp.sum(e * jnp.log(jnp.maximum(e, tiny)), axis=-1) / s_sum[..., 0]
+    return jax.nn.softmax(-beta * h, axis=0)
+
+
 def ensemble_log_probs(
     teacher_logits: jax.Array,
     weights: jax.Array,

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
 from axiomcheck.kernels._common import (
@@ -39,7 +40,7 @@ from axiomcheck.kernels._common import (
     sum_k,
     take,
 )
-from axiomcheck.kernels.ensemble import entropy_weights_block, q_block, teacher_block
+from axiomcheck.kernels.ensemble import entropy_weights_from_exp, q_block, teacher_block
 
 __all__ = ["entropy_kd_loss_and_grad", "kd_loss", "kd_loss_and_grad"]
 
@@ -77,6 +78,17 @@ def _cross_entropy(q: jax.Array, log_s: jax.Array) -> jax.Array:
     return -jnp.sum(jnp.where(q > 0, q * log_s, jnp.zeros_like(q)), axis=-1)
 
 
+def _student_stats(student: jax.Array, inv_t: float):
+    """Loop-free per-position statistics of the student [N, V] at temperature T:
+    (row max of z / T, log S, 1 / S), each [N, 1], with S = Σ_v exp(z / T - max) ≥ 1.
+    Two reductions over the whole array that XLA:CPU runs on every core (inside the
+    streamed loop they ran on one, after a copy of each student block)."""
+    zs = student if inv_t == 1.0 else student * inv_t
+    m = lax.stop_gradient(jnp.max(zs, axis=-1, keepdims=True))
+    s_sum = jnp.sum(jnp.exp(zs - m), axis=-1, keepdims=True)
+    return m, jnp.log(s_sum), 1.0 / s_sum
+
+
 def forward(student, teacher, weights, cfg: Config, *, n_norm: int, want_grad: bool,
             entropy_beta=None):
     """Per-position cross-entropies [N] (unscaled) and, if asked, the scaled student gradient.
@@ -88,18 +100,24 @@ def forward(student, teacher, weights, cfg: Config, *, n_norm: int, want_grad: b
     dtype = student.dtype
     inv_t = 1.0 / cfg.temperature
     coef = cfg.scale / (cfg.temperature * n_norm)
+    s_max, s_logsum, s_inv = _student_stats(student, inv_t)
 
     def block_fn(start, b):
-        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t,
-                                    clamp=entropy_beta is not None)
+        # x is used only by per-token weights (token-independent q needs e alone)
+        x, e, s_sum = teacher_block(take(teacher, start, b, 1), inv_t)
         if entropy_beta is None:
             w = take(weights, start, b, 1)
         else:
-            w = entropy_weights_block(x, e, s_sum, entropy_beta)
+            w = entropy_weights_from_exp(e, s_sum, entropy_beta)
         q = q_block(x, e, s_sum, w, cfg.per_token)
-        log_s, soft = _student_block(take(student, start, b, 0), inv_t)
+        zb = take(student, start, b, 0)
+        xs = (zb if inv_t == 1.0 else zb * inv_t) - take(s_max, start, b, 0)  # z/T - max
+        log_s = xs - take(s_logsum, start, b, 0)
         losses = _cross_entropy(q, log_s)
-        return (losses, (soft - q) * coef) if want_grad else (losses,)
+        if not want_grad:
+            return (losses,)
+        soft = jnp.exp(xs) * take(s_inv, start, b, 0)
+        return losses, (soft - q) * coef
 
     outs = [((n,), dtype, 0)] + ([((n, v), dtype, 0)] if want_grad else [])
     return stream(block_fn, n, cfg.block, outs)
