@@ -248,6 +248,8 @@ def _fence(text: str, lang: str = "") -> str:
 
 
 _ICON = {"ok": "✅", "unexpected": "❌", "known": "⚠️"}
+# The HTML page uses text glyphs every font has: emoji fonts are not everywhere.
+_HTML_ICON = {"ok": "✓", "unexpected": "✗", "known": "!"}
 
 
 def _item_verdict(item: ItemRun) -> str:
@@ -257,12 +259,12 @@ def _item_verdict(item: ItemRun) -> str:
     return "known" if "known" in vs else "ok"
 
 
-def _headline(run: Run) -> str:
+def _headline(run: Run, icons: dict[str, str] = _ICON) -> str:
     c = run.counts()
     if run.ok:
-        head = f"✅ all {c['checks']} checks as expected"
+        head = f"{icons['ok']} all {c['checks']} checks as expected"
     else:
-        head = f"❌ {c['unexpected']} unexpected verdict{'s' if c['unexpected'] != 1 else ''}"
+        head = f"{icons['unexpected']} {c['unexpected']} unexpected verdict{'s' if c['unexpected'] != 1 else ''}"
         if c["internal_errors"]:
             head += f", {c['internal_errors']} internal error{'s' if c['internal_errors'] != 1 else ''}"
     return head
@@ -552,7 +554,7 @@ def _item_html(run: Run, item: ItemRun, plots: _Plots, suite_name: str) -> str:
     rep = item.report
     scale = rep.scale if rep else (item.outcomes[0].scale if item.outcomes else "")
     parts = [f"<details class='item' id='{_anchor(suite_name, item.item)}'{' open' if verdict != 'ok' else ''}>",
-             f"<summary><h3 style='display:inline'>{_ICON[verdict]} <code>{_e(item.item)}</code></h3> "
+             f"<summary><h3 style='display:inline'>{_HTML_ICON[verdict]} <code>{_e(item.item)}</code></h3> "
              f"<span class='muted'>{_e(scale)} scale"
              + (f" · operator {_e(rep.operator)}" if rep and rep.operator != item.item else "")
              + (f" · {rep.elapsed_s:.2f} s" if rep else "") + "</span></summary>"]
@@ -596,7 +598,7 @@ def to_html(run: Run) -> str:
     plots = _Plots()
     c = run.counts()
     body = [f"<h1>axiomcheck report</h1><p class='muted'>{_e(_summary_line(run))}</p>",
-            f"<div class='banner {'ok' if run.ok else 'bad'}'>{_e(_headline(run))}</div>"]
+            f"<div class='banner {'ok' if run.ok else 'bad'}'>{_e(_headline(run, _HTML_ICON))}</div>"]
     if not plots.available:
         body.append(f"<p class='note'>Plots are not included: {_e(plots.reason)}.</p>")
     if run.overrides:
@@ -627,7 +629,7 @@ def to_html(run: Run) -> str:
             cells = "".join(_status_cell(by_prop[p]) if p in by_prop else "<td></td>" for p in _PROPS)
             scale = i.outcomes[0].scale if i.outcomes else ""
             body.append(f"<tr><td>{_e(s.name)}</td><td class='name'><a href='#{_anchor(s.name, i.item)}'><code>"
-                        f"{_e(i.item)}</code></a></td><td>{_e(scale)}</td>{cells}<td>{_ICON[_item_verdict(i)]}</td></tr>")
+                        f"{_e(i.item)}</code></a></td><td>{_e(scale)}</td>{cells}<td>{_HTML_ICON[_item_verdict(i)]}</td></tr>")
     body.append("</table>")
     for s in run.suites:
         body.append(f"<h2>Suite {_e(s.name)}</h2>")
@@ -638,7 +640,7 @@ def to_html(run: Run) -> str:
         body.extend(_item_html(run, i, plots, s.name) for i in s.items)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>axiomcheck report — {_e(_headline(run))}</title><style>{_CSS}</style></head>"
+            f"<title>axiomcheck report — {_e(_headline(run, _HTML_ICON))}</title><style>{_CSS}</style></head>"
             "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
 
 
