@@ -356,7 +356,11 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         for r in results:
             sys.stdout.write(f"{r.status.upper():8} {r.axiom:24} {r.message}\n")
             if r.status == "fail":
-                sys.stdout.write(f"{'':8} reproduce: {r.reproduce}\n")
+                # name the operator as the user typed it (a lambda has no importable name)
+                repro = (r.reproduce or "").split()
+                if len(repro) > 2:
+                    repro[2] = args.target
+                sys.stdout.write(f"{'':8} reproduce: {' '.join(repro)}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
 

@@ -235,3 +235,29 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere(ops_file):
     assert "\x1b[" in fancy.getvalue()
     assert plain.getvalue() == "[1/1] p · ops.py:uniform: ok (" + plain.getvalue().split("(", 1)[1]
     assert "\x1b" not in plain.getvalue()
+
+
+def test_ensemble_command_passes_fails_and_refuses(tmp_path, monkeypatch, capsys):
+    from axiomcheck.cli import main
+
+    assert main(["ensemble", "uniform_context"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "ensemble.convexity" in out
+    (tmp_path / "scaled_weights.py").write_text(
+        "import numpy as np\n"
+        "import axiomcheck as ac\n"
+        "scaled = ac.context_operator(lambda c: np.full((len(c), 4), 0.2), name='scaled', register=False)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["ensemble", "scaled_weights:scaled"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "sum to 0.8" in out
+    assert "reproduce: axiomcheck ensemble scaled_weights:scaled --seed 0" in out
+    assert main(["ensemble", "no_such_operator"]) == 2
+
+
+def test_dynamics_command_usage_errors_exit_2(capsys):
+    from axiomcheck.cli import main
+
+    assert main(["dynamics", "--no-such-flag"]) == 2
+    assert "axiomcheck dynamics" in capsys.readouterr().err
