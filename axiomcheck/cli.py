@@ -357,10 +357,11 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             sys.stdout.write(f"{r.status.upper():8} {r.axiom:24} {r.message}\n")
             if r.status == "fail":
                 # name the operator as the user typed it (a lambda has no importable name)
-                repro = (r.reproduce or "").split()
-                if len(repro) > 2:
-                    repro[2] = args.target
-                sys.stdout.write(f"{'':8} reproduce: {' '.join(repro)}\n")
+                w = report.world
+                repro = (f"axiomcheck ensemble {args.target} --seed {report.seed} --teachers {w['teachers']} "
+                         f"--vocab {w['vocab']} --context-dim {w['context_dim']} --tasks {w['tasks']} "
+                         f"--axioms {r.axiom}")
+                sys.stdout.write(f"{'':8} reproduce: {repro}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
 

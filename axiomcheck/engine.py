@@ -862,21 +862,27 @@ def derived_of(op: Operator, world: World) -> dict[str, Any]:
     return {}
 
 
-def target_name(op: Operator) -> str:
-    """How to name `op` on the command line: its registry name, else `module:attr`."""
+def target_name(op: Operator) -> str | None:
+    """How to name `op` on the command line: its registry name, else `module:attr`, else None."""
     from .operator import _REGISTRY
 
     if _REGISTRY.get(op.name) is op:
         return op.name
     mod = getattr(op.fn, "__module__", None)
     qual = getattr(op.fn, "__qualname__", "")
-    if mod and qual and "<" not in qual:
+    if mod and mod != "__main__" and qual and "<" not in qual:
         return f"{mod}:{qual}"
-    return op.name
+    return None
 
 
 def reproduce_command(op: Operator, world: World, settings: Settings, axiom: str) -> str:
-    return (f"axiomcheck verify {target_name(op)} --seed {settings.seed} --max-examples {settings.max_examples} "
+    """A one-line command that replays `axiom` (a Python call when the operator has no importable name)."""
+    target = target_name(op)
+    if target is None:
+        return (f"ac.verify(op, seed={settings.seed}, max_examples={settings.max_examples}, "
+                f"teachers={world.teachers}, vocab={world.vocab}, context_dim={world.context_dim}, "
+                f"tasks={world.tasks}, axioms=[{axiom!r}])  # op: the Operator {op.name!r} (no importable name)")
+    return (f"axiomcheck verify {target} --seed {settings.seed} --max-examples {settings.max_examples} "
             f"--teachers {world.teachers} --vocab {world.vocab} --context-dim {world.context_dim} "
             f"--tasks {world.tasks} --axioms {axiom}")
 

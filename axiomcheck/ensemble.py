@@ -48,6 +48,14 @@ def _positions(op: Operator, args: tuple, w: np.ndarray, world: World, rng: np.r
     return np.moveaxis(probs, 1, 0), np.moveaxis(w.reshape(B * M, K, V), 1, 0)
 
 
+def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> str:
+    cmd = reproduce_command(op, world, settings, axiom)
+    if cmd.startswith("axiomcheck verify "):
+        return "axiomcheck ensemble " + cmd[len("axiomcheck verify "):]
+    return (f"ac.verify_ensemble(op, seed={settings.seed}, teachers={world.teachers}, vocab={world.vocab}, "
+            f"context_dim={world.context_dim}, tasks={world.tasks})  # {axiom}; op: the Operator {op.name!r}")
+
+
 def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int = 16, context_dim: int = 3,
                     tasks: int = 3, seed: int = 0, sweep_size: int = 64, tolerance: float | None = None,
                     timeout: float | None = 10.0, ensemble: Any = None) -> Report:
@@ -140,7 +148,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
     for axiom in IDS:
         a = AXIOMS[axiom]
         common = dict(axiom=axiom, paper_ref=a.paper_ref, seed=seed, samples=samples,
-                      reproduce=reproduce_command(op, world, settings, axiom).replace("verify", "ensemble", 1))
+                      reproduce=_reproduce(op, world, settings, axiom))
         if error:
             results.append(Result(status="error", message=f"could not be checked: {error}", **common))
         elif axiom in found:

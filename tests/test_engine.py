@@ -43,7 +43,8 @@ def test_normalization_violated(scale):
     assert r.status == "fail"
     assert "must be 1" in r.message and "got 0.97" in r.message
     assert r.counterexample and "input" in r.counterexample
-    assert r.reproduce and r.reproduce.startswith("axiomcheck verify")
+    # the operator is a closure with no importable name: the reproduction is a Python call
+    assert r.reproduce.startswith("ac.verify(") and "seed=0" in r.reproduce and r.axiom in r.reproduce
     # the other value checks still hold
     assert status(report, "positivity") == "pass"
     assert status(report, "bounds") == "pass"
@@ -352,7 +353,12 @@ def test_counterexample_is_minimal_batch_and_replays():
     ctx = np.array(ce["input"]["context"])
     assert ctx.shape == (1, 3)
     assert abs(op(ctx).sum() - 0.5) < 1e-12
-    assert "--seed 0" in r.reproduce and "--axioms context.normalization" in r.reproduce
+    # a closure has no importable name, so the reproduction is a Python call that replays the check
+    assert r.reproduce.startswith("ac.verify(op, seed=0") and "axioms=['context.normalization']" in r.reproduce
+    FAST_MAX = FAST["max_examples"]
+    assert f"max_examples={FAST_MAX}" in r.reproduce
+    replay = eval(r.reproduce.split("  #")[0], {"ac": ac, "op": op})
+    assert replay["context.normalization"].status == "fail"
 
 
 def test_verify_by_registered_name_and_unknown_axiom():
