@@ -121,6 +121,19 @@ def sgd_checkpoints(phi: np.ndarray, teacher_logits: np.ndarray, weights: np.nda
     return np.concatenate(outs)[:r, : ck.size]
 
 
+def optax_minimize(objective, params, opt, steps: int):
+    """`steps` full-batch optax updates of `params` on `objective`, as one `lax.scan` (traceable)."""
+    import optax
+
+    def step(carry, _):
+        p, state = carry
+        updates, state = opt.update(jax.grad(objective)(p), state, p)
+        return (optax.apply_updates(p, updates), state), None
+
+    (params, _), _ = jax.lax.scan(step, (params, opt.init(params)), None, length=steps)
+    return params
+
+
 @functools.partial(jax.jit, static_argnames=("steps",))
 def _lagrangian(phi, teacher_logits, weights, labels, critical, theta0, mus, l2, lr, *, steps):
     import optax
@@ -132,14 +145,7 @@ def _lagrangian(phi, teacher_logits, weights, labels, critical, theta0, mus, l2,
             z = phi @ th
             return kd_loss(z, teacher_logits, weights) + 0.5 * l2 * jnp.sum(th * th) - mu * _safety(z, labels, critical)
 
-        def step(carry, _):
-            th, st = carry
-            g = jax.grad(obj)(th)
-            upd, st = opt.update(g, st, th)
-            return (optax.apply_updates(th, upd), st), None
-
-        (th, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=steps)
-        return th
+        return optax_minimize(obj, theta, opt, steps)
 
     return jax.vmap(one)(theta0, mus)
 

@@ -38,6 +38,7 @@ import numpy as np
 from ..compose import compose
 from ..operator import Operator, Safety, context_operator, task_operator, token_operator
 from . import _numerics as nx
+from ._train import optax_minimize
 from .problem import KDProblem, uniform_like, weights_for
 
 __all__ = ["DigitsConfig", "DigitsWorld", "build_world", "make_operators", "corrupt", "load_digits_arrays",
@@ -134,14 +135,7 @@ def _fit_all(params, x, y, sw, fmask, hmask, lr, l2, *, steps):
             ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yk[:, None], axis=1)[:, 0]
             return jnp.sum(ce * swk) / jnp.sum(swk) + l2 * (jnp.sum(q[0][0] ** 2) + jnp.sum(q[1][0] ** 2))
 
-        def step(carry, _):
-            q, s = carry
-            g = jax.grad(loss)(q)
-            u, s = opt.update(g, s, q)
-            return (optax.apply_updates(q, u), s), None
-
-        (p, _), _ = jax.lax.scan(step, (p, opt.init(p)), None, length=steps)
-        return p
+        return optax_minimize(loss, p, opt, steps)
 
     return jax.vmap(one)(params, x, y, sw, fmask, hmask)
 
