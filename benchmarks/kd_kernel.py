@@ -44,6 +44,7 @@ from axiomcheck.kernels import (  # noqa: E402
     entropy_weights,
     kd_loss_and_grad,
 )
+from axiomcheck.kernels._common import check_block  # noqa: E402
 
 BETA = 1.0
 TEMPERATURE = 1.0
@@ -195,7 +196,7 @@ dev = jax.devices()[0]
 if dev.platform != "cpu":
     # accelerator: the allocator's own counters; the peak also covers compilation
     # (autotuning), so the growth is an upper bound on the call's own
-    if "bytes_in_use" not in (dev.memory_stats() or {}):
+    if "bytes_in_use" not in (dev.memory_stats() or {{}}):
         print(json.dumps(dict(error=["no memory_stats on " + dev.platform])))
         sys.exit(0)
     before = dev.memory_stats()["bytes_in_use"]
@@ -234,6 +235,12 @@ def run_memory(name, k, n, v, block_size):
 # ---------------------------------------------------------------- report
 
 
+def fmt_ms(sec: float) -> str:
+    """Milliseconds with three significant figures below 10 ms (GPU timings), else one decimal."""
+    ms = sec * 1e3
+    return f"{ms:.3f}" if ms < 10 else f"{ms:.1f}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="V=4000, fewer repeats")
@@ -256,7 +263,8 @@ def main(argv=None):
           f"({jax.devices()[0].device_kind}), "
           f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}); "
           f"median of {repeats} interleaved runs (numpy: {numpy_repeats}); "
-          f"block_size={args.block_size or 'default'}")
+          f"block_size={args.block_size or 'default'} "
+          f"({check_block(args.block_size, n, k * v * 4)} positions per block)")
     print(f"1-min load average before/after the timings: {load_before:.2f} / {load_after:.2f} "
           f"(other processes share the cores; timings are only comparable within one run)")
     print()
@@ -268,8 +276,8 @@ def main(argv=None):
     for name, sec in medians.items():
         err = checks.get(name)
         err_s = f"{err[0]:.1e} / {err[1]:.1e}" if err else "(reference)"
-        print(f"| {name} | {sec * 1e3:.1f} | {sec / floor:.2f} | {err_s} |")
-    print(f"| floor: 2 x jit(exp(t).sum()) | {floor * 1e3:.1f} | 1.00 | |")
+        print(f"| {name} | {fmt_ms(sec)} | {sec / floor:.2f} | {err_s} |")
+    print(f"| floor: 2 x jit(exp(t).sum()) | {fmt_ms(floor)} | 1.00 | |")
     print()
 
     kern_a = medians["A kernel fused (entropy_kd_loss_and_grad)"]

@@ -386,7 +386,11 @@ def test_compiled_kernel_keeps_no_k_n_v_temporary():
         return -jnp.mean(jnp.sum(q * jax.nn.log_softmax(s, axis=-1), axis=-1))
 
     naive = temp_bytes(jax.value_and_grad(textbook))
-    assert naive >= kvn_bytes  # the check can fail: the textbook version is caught
+    if jax.default_backend() == "cpu":
+        # the check can fail: XLA:CPU keeps K·N·V temporaries for the textbook version
+        # (XLA:GPU fuses it into kernels with no temporary at all, so there the
+        # control would not hold and only the kernel's own bound is checked)
+        assert naive >= kvn_bytes
     assert kernel < kvn_bytes / 4, (kernel, kvn_bytes)
     assert via_grad < kvn_bytes / 4, (via_grad, kvn_bytes)
 

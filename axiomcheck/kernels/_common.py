@@ -25,6 +25,16 @@ from jax import lax
 #: benchmarks/kd_kernel.py on a 2-core machine.
 BLOCK_BYTES = 8 << 20
 
+#: The same on a GPU or TPU backend, where each loop iteration costs kernel launches
+#: and larger blocks keep the device busy; still a bounded fraction of the teacher
+#: logits at large N (see the GPU table in the README).
+ACCELERATOR_BLOCK_BYTES = 64 << 20
+
+
+def default_block_bytes() -> int:
+    """BLOCK_BYTES on the CPU backend, ACCELERATOR_BLOCK_BYTES on any other."""
+    return BLOCK_BYTES if jax.default_backend() == "cpu" else ACCELERATOR_BLOCK_BYTES
+
 
 def compute_dtype(*arrays) -> np.dtype:
     """float64 if any input is float64 (only possible with x64 enabled), else float32."""
@@ -74,10 +84,11 @@ def check_student(student_logits, n: int, v: int) -> None:
 
 
 def check_block(block_size, n: int, bytes_per_position: int) -> int:
-    """Positions per block: the given `block_size`, or one sized to BLOCK_BYTES; at most N."""
+    """Positions per block: the given `block_size`, or one sized to default_block_bytes();
+    at most N."""
     if block_size is None:
         # at least 2: XLA:CPU handles [K, 1, V] blocks much worse than [K, 2, V]
-        b = max(2, BLOCK_BYTES // max(1, bytes_per_position))
+        b = max(2, default_block_bytes() // max(1, bytes_per_position))
     else:
         if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
             raise TypeError(f"block_size must be a positive int or None, got {block_size!r}")
