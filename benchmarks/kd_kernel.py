@@ -18,6 +18,7 @@ relative to the teacher logits' bytes (this includes the call's outputs).
 
     python benchmarks/kd_kernel.py            # full size
     python benchmarks/kd_kernel.py --quick    # V=4000 smoke test
+    python benchmarks/kd_kernel.py --warm     # each method timed in its own steady state
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from axiomcheck.kernels import (  # noqa: E402
 from axiomcheck.kernels._common import check_block  # noqa: E402
 
 BETA = 1.0
+WARM_NOTE = ", each after an untimed call of itself (--warm)"
 TEMPERATURE = 1.0
 
 
@@ -124,7 +126,7 @@ def timed(fn, args):
     return time.perf_counter() - t0
 
 
-def run_timings(k, n, v, repeats, numpy_repeats, block_size):
+def run_timings(k, n, v, repeats, numpy_repeats, block_size, warm=False):
     student_np, teacher_np = make_inputs(k, n, v)
     student, teacher = jnp.asarray(student_np), jnp.asarray(teacher_np)
     weights = entropy_weights(teacher, beta=BETA, temperature=TEMPERATURE)
@@ -152,6 +154,8 @@ def run_timings(k, n, v, repeats, numpy_repeats, block_size):
     times = {name: [] for name in calls}
     for _ in range(repeats):  # round-robin: every method once per repeat
         for name, (fn, args) in calls.items():
+            if warm:  # an untimed call of the same method first (its own steady state)
+                jax.block_until_ready(fn(*args))
             times[name].append(timed(fn, args))
     np_times = {"A numpy float32 (eager)": [], "B numpy float32 (eager)": []}
     for _ in range(numpy_repeats):
@@ -247,13 +251,16 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--block-size", type=int, default=None, help="positions per block")
     ap.add_argument("--no-memory", action="store_true", help="skip the subprocess RSS check")
+    ap.add_argument("--warm", action="store_true",
+                    help="precede every timed call by an untimed call of the same method, "
+                         "so no method is timed right after another one's large frees")
     args = ap.parse_args(argv)
     k, n, v = (4, 512, 4000) if args.quick else (4, 512, 32000)
     repeats = args.repeats or (5 if args.quick else 15)
     numpy_repeats = 2 if args.quick else 3
 
     load_before = os.getloadavg()[0]
-    medians, checks = run_timings(k, n, v, repeats, numpy_repeats, args.block_size)
+    medians, checks = run_timings(k, n, v, repeats, numpy_repeats, args.block_size, args.warm)
     load_after = os.getloadavg()[0]
     floor = 2 * medians.pop("floor: exp(t).sum() (x1, reported x2)")
     teacher_bytes = k * n * v * 4
@@ -262,7 +269,8 @@ def main(argv=None):
           f"student logits; jax {jax.__version__} on {jax.devices()[0].platform.upper()} "
           f"({jax.devices()[0].device_kind}), "
           f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}); "
-          f"median of {repeats} interleaved runs (numpy: {numpy_repeats}); "
+          f"median of {repeats} interleaved runs{WARM_NOTE if args.warm else ''} "
+          f"(numpy: {numpy_repeats}); "
           f"block_size={args.block_size or 'default'} "
           f"({check_block(args.block_size, n, k * v * 4)} positions per block)")
     print(f"1-min load average before/after the timings: {load_before:.2f} / {load_after:.2f} "
