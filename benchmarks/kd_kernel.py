@@ -48,8 +48,8 @@ from axiomcheck.kernels import (  # noqa: E402
 from axiomcheck.kernels._common import check_block  # noqa: E402
 
 BETA = 1.0
-WARM_NOTE = ", each after an untimed call of itself (--warm)"
 TEMPERATURE = 1.0
+WARM_NOTE = ", each after an untimed call of itself (--warm)"
 
 
 # ---------------------------------------------------------------- methods

@@ -395,6 +395,19 @@ def test_compiled_kernel_keeps_no_k_n_v_temporary():
     assert via_grad < kvn_bytes / 4, (via_grad, kvn_bytes)
 
 
+def test_default_block_size_follows_the_backend(monkeypatch):
+    """8 MiB teacher blocks on the CPU, 64 MiB on an accelerator; an explicit size wins."""
+    from axiomcheck.kernels import _common
+
+    per_position = 4 * 32000 * 4  # K = 4, V = 32000, float32
+    monkeypatch.setattr(_common.jax, "default_backend", lambda: "cpu")
+    assert _common.check_block(None, 512, per_position) == 16
+    monkeypatch.setattr(_common.jax, "default_backend", lambda: "gpu")
+    assert _common.check_block(None, 512, per_position) == 131
+    assert _common.check_block(None, 100, per_position) == 100  # never more than N
+    assert _common.check_block(24, 512, per_position) == 24
+
+
 def test_arguments_are_validated():
     student, teacher, weights = make_inputs(50)
     with pytest.raises(ValueError, match="weights must have shape"):
