@@ -22,7 +22,10 @@ from .checks import CHECK_NAMES, run_check_results, run_checks
 from .controls import CONTROL_NAMES, contrarian_operator, hard_task_operator, negative_controls
 from .convergence import check_convergence, check_estimation_noise, check_uniform_special_case
 from .demo import run_demo
-from .digits import DigitsConfig, build_world, make_operators, run_digits
+from .digits import run_digits
+from .digits_data import DigitsConfig
+from .digits_operators import make_operators
+from .digits_world import build_world
 from .problem import (
     KDProblem,
     Weights,

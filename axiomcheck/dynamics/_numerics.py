@@ -54,9 +54,10 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 def ensemble(teacher_probs: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """q [N, V] from teacher probabilities [K, N, V] and weights [K, N] or [K, N, V].
 
-    The project's definition of G (DESIGN §4, `axiomcheck.kernels.ensemble`):
-    r(v) = Σ_k w_k(v) p_k(v), q = r / Σ_v r — for token-independent weights this
-    is Σ_k w_k p_k / Σ_k w_k, the convex combination when Σ_k w_k = 1.
+    The same ensemble G as `axiomcheck.kernels.ensemble`: the weighted mixture
+    r(v) = Σ_k w_k(v) p_k(v), renormalized over the vocabulary, q = r / Σ_v r.
+    For token-independent weights this is Σ_k w_k p_k / Σ_k w_k, the convex
+    combination when Σ_k w_k = 1; per-token weights need the renormalization.
     """
     p = np.asarray(teacher_probs, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)

@@ -68,7 +68,9 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
     """
     from .checks import run_check_results
     from .controls import negative_controls
-    from .digits import DigitsConfig, build_world, run_digits
+    from .digits import run_digits
+    from .digits_data import DigitsConfig
+    from .digits_world import build_world
     from .problem import realizable_problem
     from .stability import agreement_map
     from .toy import appendix_a, appendix_a_table

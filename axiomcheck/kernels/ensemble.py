@@ -1,6 +1,6 @@
 """The ensemble operator G and entropy-based teacher weights, streamed over positions.
 
-The ensemble (project-wide definition of G, DESIGN §4), for teacher logits
+The ensemble G (the one definition used throughout the project), for teacher logits
 t[K, N, V], weights w and temperature T, with p_k = softmax(t_k / T) over V:
 
     q(v | i) = r(v | i) / Σ_u r(u | i),      r(v | i) = Σ_k w_k(i, v) · p_k(v | i).
