@@ -59,6 +59,7 @@ class Subject:
     dtype: np.dtype | None = None
     guards: dict[Any, Guard] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
+    regularity_pairs: int = 256
 
     @property
     def domain(self) -> Domain:
@@ -157,10 +158,18 @@ def sample_ce(subject: Subject, args: Args, b: int, w: np.ndarray | None, where:
 
 
 class Check:
-    """One property checked for an operator: applicability, then evidence."""
+    """One property checked for an operator: applicability, then evidence.
+
+    `run(subject, evidence, evaluated)` gets the evaluated sweep batches and may
+    call the operator again through `subject.call`; value checks (`Pointwise`)
+    instead read each evaluated batch in `observe`.
+    """
 
     property: str = ""
 
     def applies(self, subject: Subject) -> str | None:
         """None when the check can run, else the reason it is skipped."""
         return None
+
+    def run(self, subject: Subject, ev: Any, evaluated: list[Any]) -> None:
+        raise NotImplementedError

@@ -14,6 +14,7 @@ from .. import properties as P
 from ..engine.calling import OperatorMisbehaved
 from ..engine.evidence import Evidence, Finding
 from .base import Check, Subject, fmt_w, sample_ce
+from .wellposed import Evaluated
 
 
 class Pareto(Check):
@@ -24,7 +25,7 @@ class Pareto(Check):
             return "no task importance λ declared (pass importance=fn(losses, sizes) -> [B,M])"
         return None
 
-    def run(self, subject: Subject, ev: Evidence) -> None:
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         pid = subject.id(self.property)
         if pid is None:
             return

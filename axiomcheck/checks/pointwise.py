@@ -74,6 +74,10 @@ class Pointwise(Check):
             ev.find(axiom, Finding(float(sev[b, r]), must, got, at, ce, source,
                                    finite=bool(finite_bad.any()), extra=extra))
 
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Any]) -> None:
+        for e in evaluated:
+            self.observe(subject, ev, e.family.args, e.w, e.W, f"sweep family {e.family.name!r}", "sweep")
+
     def severity(self, subject: Subject, W: np.ndarray) -> float | None:
         """How far the worst finite row is past the limit, for `hypothesis.target` (None: not targeted)."""
         return None

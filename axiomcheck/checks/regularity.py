@@ -23,11 +23,11 @@ from .wellposed import Evaluated
 class Regularity(Check):
     property = "regularity"
 
-    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated], pairs: int = 256) -> None:
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         rid = subject.id(self.property)
         if rid is None or not evaluated:
             return
-        per = max(2, pairs // max(len(evaluated), 1))
+        per = max(2, subject.regularity_pairs // max(len(evaluated), 1))
         pool = concat([take(e.family.args, slice(0, per)) for e in evaluated])
         n = pool[0].shape[0]
         rng = np.random.default_rng(subject.seed + 2)

@@ -30,7 +30,12 @@ def mixed_batch(evaluated: list[Evaluated], per_family: int = 16) -> Args | None
 
 
 class Shape(Check):
+    """Decided by every call (see `Subject.call`); nothing of its own to run."""
+
     property = "shape"
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        return None
 
 
 class Deterministic(Check):
@@ -38,17 +43,17 @@ class Deterministic(Check):
 
     property = "deterministic"
 
-    def run(self, subject: Subject, ev: Evidence, mixed: Args) -> np.ndarray | None:
-        """Returns the first call's canonical weights for the batch-independence check."""
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         did = subject.id(self.property)
+        mixed = mixed_batch(evaluated)
+        if mixed is None:
+            return
         try:
             w1 = subject.call(mixed)
             w2 = subject.call(mixed)
         except OperatorMisbehaved as exc:
-            msg = subject.misbehaved(exc, mixed, "the determinism batch")
-            ev.fail(did, msg)
-            ev.fail(subject.id("batch_independent"), msg)
-            return None
+            ev.fail(did, subject.misbehaved(exc, mixed, "the determinism batch"))
+            return
         W1, W2 = subject.domain.canonical(w1), subject.domain.canonical(w2)
         diff = P.max_abs_diff(W1, W2)
         ev.count(did, mixed[0].shape[0])
@@ -57,7 +62,6 @@ class Deterministic(Check):
             ev.find(did, Finding(float(diff[b]), "two calls on the same input must give identical weights",
                                  f"‖Δw‖∞ = {fmt(float(diff[b]))}", f"sample {b} of the mixed sweep batch",
                                  sample_ce(subject, mixed, b, w1, "mixed sweep batch"), "sweep"))
-        return W1
 
 
 class BatchIndependent(Check):
@@ -65,8 +69,16 @@ class BatchIndependent(Check):
 
     property = "batch_independent"
 
-    def run(self, subject: Subject, ev: Evidence, mixed: Args, W1: np.ndarray) -> None:
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         bid = subject.id(self.property)
+        mixed = mixed_batch(evaluated)
+        if mixed is None:
+            return
+        try:
+            W1 = subject.domain.canonical(subject.call(mixed))
+        except OperatorMisbehaved as exc:
+            ev.fail(bid, subject.misbehaved(exc, mixed, "the batch-independence batch"))
+            return
         n = mixed[0].shape[0]
         tol = subject.tol
         variants = [("the batch reversed", np.arange(n)[::-1]), ("the first half alone", np.arange(n // 2)),
@@ -102,7 +114,7 @@ class SingleTeacher(Check):
             return "the function takes no `teachers` keyword, so it cannot be told K = 1"
         return None
 
-    def run(self, subject: Subject, ev: Evidence) -> None:
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         fid, sid = subject.id("finite"), subject.id("shape")
         w1 = subject.world.with_teachers(1)
         fams = subject.domain.sweep(np.random.default_rng(subject.seed + 1), w1, 8)

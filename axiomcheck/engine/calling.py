@@ -65,7 +65,10 @@ def describe_exception(exc: BaseException) -> str:
 
 def _changed(before: np.ndarray, after: Any) -> bool:
     try:
-        return not np.array_equal(before, np.asarray(after), equal_nan=before.dtype.kind in "fc")
+        after = np.asarray(after)
+        if np.array_equal(before, after):  # the common case, one pass
+            return False
+        return not np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
     except Exception:  # noqa: BLE001 - an input replaced by something else entirely
         return True
 

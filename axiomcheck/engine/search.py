@@ -10,13 +10,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..checks import POINTWISE, Subject
+from ..checks import CHECKS, Pointwise, Subject
 from ..domains import Args
 from .calling import OperatorMisbehaved
 from .evidence import Evidence, Finding
 
-#: the checks whose counterexamples the shrinking phase makes small
-SHRINKABLE = ("finite", "normalization", "positivity", "bounds", "safety")
+
+def value_checks(subject: Subject) -> list[Pointwise]:
+    """The selected checks that read each returned weight vector (searched, targeted and shrunk)."""
+    return [c for p in subject.ids if isinstance(c := CHECKS[p], Pointwise) and c.applies(subject) is None]
 
 
 def _settings(max_examples: int) -> Any:
@@ -54,7 +56,7 @@ def observe_all(subject: Subject, ev: Evidence, args: Args, where: str, source: 
     """Call the operator on `args` and run every value check; returns the canonical weights."""
     w = subject.call(args)
     W = subject.domain.canonical(w)
-    for check in POINTWISE:
+    for check in value_checks(subject):
         check.observe(subject, ev, args, w, W, where, source)
     return W
 
@@ -75,11 +77,10 @@ def explore(subject: Subject, ev: Evidence, max_examples: int) -> None:
             else:
                 ev.fail_all(subject.misbehaved(exc, args, "a search example"))
             return
-        for check in POINTWISE:
-            axiom = subject.id(check.property)
-            sev = check.severity(subject, W) if axiom else None
+        for check in value_checks(subject):
+            sev = check.severity(subject, W)
             if sev is not None:
-                target(sev, label=axiom)
+                target(sev, label=subject.ids[check.property])
 
     try:
         with _no_shrink_clock():

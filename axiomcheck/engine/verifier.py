@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..axioms import for_scale
-from ..checks import CHECKS, POINTWISE, Evaluated, Subject
-from ..checks.wellposed import SingleTeacher, mixed_batch
+from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..domains import World
 from ..operator import Operator
 from ..report import Report
@@ -52,7 +51,8 @@ class Verifier:
         self.derived = derived_of(op, world)
         self.subject = Subject(op=op, world=world, scale=SCALES[op.scale], seed=settings.seed,
                                tolerance=settings.tolerance, timeout=settings.timeout, isolate=settings.isolate,
-                               ids={a.property: a.id for a in self.catalogue}, bounds=op.bounds)
+                               ids={a.property: a.id for a in self.catalogue}, bounds=op.bounds,
+                               regularity_pairs=settings.regularity_pairs)
         if op.bounds is None and self.derived.get("bounds"):
             self.subject.bounds = tuple(self.derived["bounds"])
             self.subject.bounds_origin = "derived from the components' declared bounds"
@@ -60,7 +60,7 @@ class Verifier:
         self.evaluated: list[Evaluated] = []
 
     def sweep(self) -> None:
-        """Evaluate every sweep family batch, then run the value checks on each."""
+        """Evaluate every sweep family batch (the value checks read them afterwards)."""
         s, ev = self.subject, self.evidence
         rng = np.random.default_rng(self.settings.seed)
         first_error: str | None = None
@@ -81,27 +81,24 @@ class Verifier:
             s.dtype = w.dtype if s.dtype is None else s.dtype
             ev.count(s.id("shape"), fam.size)
             self.evaluated.append(Evaluated(fam, w, s.domain.canonical(w)))
-        for e in self.evaluated:
-            for check in POINTWISE:
-                check.observe(s, ev, e.family.args, e.w, e.W, f"sweep family {e.family.name!r}", "sweep")
         if not self.evaluated:
             ev.fatal = first_error or "could not be evaluated on any sweep batch"
 
-    def well_posedness(self) -> None:
-        s, ev = self.subject, self.evidence
-        mixed = mixed_batch(self.evaluated)
-        if mixed is not None and (s.id("deterministic") or s.id("batch_independent")):
-            W1 = CHECKS["deterministic"].run(s, ev, mixed)  # type: ignore[attr-defined]
-            if W1 is not None and s.id("batch_independent"):
-                CHECKS["batch_independent"].run(s, ev, mixed, W1)  # type: ignore[attr-defined]
+    def checks(self) -> None:
+        """Every selected check that applies, in catalogue order; then the K = 1 family."""
+        s = self.subject
+        for a in self.catalogue:
+            check = CHECKS[a.property]
+            if check.applies(s) is None and not (s.op_dead and not isinstance(check, Pointwise)):
+                check.run(s, self.evidence, self.evaluated)
         k1 = SingleTeacher()
-        if k1.applies(s) is None:
-            k1.run(s, ev)
+        if k1.applies(s) is None and not s.op_dead:
+            k1.run(s, self.evidence, self.evaluated)
 
     def shrink_failures(self) -> None:
         ev = self.evidence
         for a in self.catalogue:
-            if a.property in search.SHRINKABLE and ev.found(a.id) and not self.subject.op_dead:
+            if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id) and not self.subject.op_dead:
                 small = search.shrink(self.subject, a.id, self.settings.max_examples)
                 if small is not None and small.replaces(ev[a.id].finding):
                     ev[a.id].finding = small
@@ -114,12 +111,7 @@ class Verifier:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 self.sweep()
                 if not ev.fatal:
-                    self.well_posedness()
-                    if s.id("regularity"):
-                        CHECKS["regularity"].run(s, ev, self.evaluated,  # type: ignore[attr-defined]
-                                                 self.settings.regularity_pairs)
-                    if s.id("pareto") and CHECKS["pareto"].applies(s) is None:
-                        CHECKS["pareto"].run(s, ev)  # type: ignore[attr-defined]
+                    self.checks()
                     if self.settings.max_examples and not s.op_dead:
                         search.explore(s, ev, self.settings.max_examples)
                     if self.settings.shrink:
