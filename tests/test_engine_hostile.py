@@ -472,6 +472,21 @@ def test_isolation_does_not_change_the_verdicts():
     assert inline.passed
 
 
+@ac.context_operator(name="hostile_jax_softmax", register=False)
+def jax_softmax(context):
+    """A jitted JAX operator: a forked worker of a process that already ran JAX deadlocks in it."""
+    import jax
+    import jax.numpy as jnp
+
+    return np.asarray(jax.jit(lambda c: jax.nn.softmax(c @ jnp.ones((c.shape[1], 4)), axis=-1))(context))
+
+
+def test_isolation_runs_a_jax_operator_in_a_fresh_process():
+    jax_softmax(np.zeros((2, 3)))  # JAX started in this process first
+    report, _ = _verify_within(120.0, jax_softmax, isolate=True, timeout=30, **FAST)
+    assert report.passed, {r.axiom: r.message for r in report.results if not r.ok}
+
+
 # ---------------------------------------------------------------- reproducibility under load
 
 
