@@ -75,7 +75,7 @@ class _Unified:
             elif op.scale == "task":
                 w = _log(op.fn(losses, sizes))[:, :, :, None]
             else:
-                from .engine import accepts_teachers
+                from .checks.base import accepts_teachers
 
                 kw = {"teachers": K} if accepts_teachers(op.fn) else {}
                 w = _log(op.fn(context, **kw))[:, None, :, None]

@@ -24,6 +24,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from .families import (
+    CONTEXT_FAMILIES,
+    TASK_FAMILIES,
+    TOKEN_FAMILIES,
+    context_batch,
+    dist_pool,
+    pooled,
+    task_batch,
+)
+from .strategies import contexts, distributions, finite_floats
+
 Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument order
 
 
@@ -73,153 +84,6 @@ def lerp(x: np.ndarray, y: np.ndarray, s: Any) -> np.ndarray:
 
 def concat(batches: list[Args]) -> Args:
     return tuple(np.concatenate(parts, axis=0) for parts in zip(*batches))
-
-
-# ----------------------------------------------------------------------------- distributions
-
-
-def _softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = logits - logits.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _pooled(pool: np.ndarray, rng: np.random.Generator, n: int, k: int, tie: bool = False) -> np.ndarray:
-    """Combine per-teacher distributions from a pool into `[n, k, V]` batches.
-
-    Drawing a small pool and recombining it by index keeps generation far
-    cheaper than the operator at large V, with n·k distinct teacher rows.
-    """
-    if tie:
-        idx = np.repeat(rng.integers(0, pool.shape[0], size=(n, 1)), k, axis=1)
-    else:
-        idx = rng.integers(0, pool.shape[0], size=(n, k))
-    return pool[idx]
-
-
-def dist_pool(name: str, rng: np.random.Generator, size: int, vocab: int) -> np.ndarray:
-    """A pool `[size, V]` of distributions over V tokens from family `name`."""
-    if name.startswith("dirichlet"):
-        alpha = float(name.split("_")[1])
-        if alpha == 1.0:
-            g = rng.standard_exponential((size, vocab))
-        else:
-            g = rng.standard_gamma(alpha, (size, vocab))
-        g = np.maximum(g, np.finfo(np.float64).tiny)
-        return g / g.sum(axis=1, keepdims=True)
-    if name == "one_hot":
-        p = np.zeros((size, vocab))
-        p[np.arange(size), rng.integers(0, vocab, size)] = 1.0
-        return p
-    if name == "near_one_hot":
-        eps = 10.0 ** rng.uniform(-9, -2, size=(size, 1))
-        p = np.full((size, vocab), 0.0) + eps / max(vocab - 1, 1)
-        top = rng.integers(0, vocab, size)
-        p[np.arange(size), top] = 1.0 - eps[:, 0] if vocab > 1 else 1.0
-        return p / p.sum(axis=1, keepdims=True)
-    if name == "uniform":
-        return np.full((size, vocab), 1.0 / vocab)
-    if name == "extreme_logits":
-        scale = 10.0 ** rng.uniform(1.5, 3.5, size=(size, 1))
-        return _softmax(rng.standard_normal((size, vocab)) * scale)
-    if name == "two_way_tie":
-        p = np.zeros((size, vocab))
-        if vocab == 1:
-            return np.ones((size, 1))
-        a = rng.integers(0, vocab, size)
-        b = (a + rng.integers(1, vocab, size)) % vocab
-        p[np.arange(size), a] = 0.5
-        p[np.arange(size), b] = 0.5
-        return p
-    raise ValueError(f"unknown distribution family {name!r}")
-
-
-TOKEN_FAMILIES = ("dirichlet_0.1", "dirichlet_1", "dirichlet_10", "one_hot", "near_one_hot", "uniform",
-                  "extreme_logits", "two_way_tie")
-
-
-def context_batch(name: str, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    """Contexts `[n, D]` from family `name`."""
-    if name == "gaussian":
-        return rng.standard_normal((n, d))
-    if name == "wide":
-        return rng.standard_normal((n, d)) * 10.0
-    if name == "far_out":
-        sign = rng.choice([-1.0, 1.0], size=(n, d))
-        return sign * 10.0 ** rng.uniform(3, 6, size=(n, d))
-    if name == "boundary":
-        c = rng.standard_normal((n, d))
-        c[:, 0] = rng.choice([0.0, 1e-12, -1e-12, 1e-6, -1e-6], size=n)
-        return c
-    if name == "zeros":
-        return np.zeros((n, d))
-    if name == "ties":
-        return np.repeat(rng.standard_normal((n, 1)), d, axis=1)
-    raise ValueError(f"unknown context family {name!r}")
-
-
-CONTEXT_FAMILIES = ("gaussian", "wide", "far_out", "boundary", "zeros", "ties")
-
-
-def task_batch(name: str, rng: np.random.Generator, n: int, m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Task inputs (losses `[n, M, K]` ≥ 0, sizes `[n, M]` > 0) from family `name`."""
-    sizes = np.round(10.0 ** rng.uniform(0, 6, size=(n, m)))
-    if name == "uniform_losses":
-        losses = rng.uniform(0, 5, size=(n, m, k))
-    elif name == "exponential_losses":
-        losses = rng.standard_exponential((n, m, k))
-    elif name == "zero_losses":
-        losses = np.zeros((n, m, k))
-    elif name == "huge_losses":
-        losses = 10.0 ** rng.uniform(3, 6, size=(n, m, k))
-    elif name == "tiny_losses":
-        losses = 10.0 ** rng.uniform(-12, -4, size=(n, m, k))
-    elif name == "tied_losses":
-        losses = np.repeat(rng.uniform(0, 5, size=(n, m, 1)), k, axis=2)
-    elif name == "extreme_sizes":
-        losses = rng.uniform(0, 5, size=(n, m, k))
-        sizes = rng.choice([1.0, 1e9], size=(n, m))
-    elif name == "equal_sizes":
-        losses = rng.uniform(0, 5, size=(n, m, k))
-        sizes = np.full((n, m), 1000.0)
-    else:
-        raise ValueError(f"unknown task family {name!r}")
-    return losses, sizes
-
-
-TASK_FAMILIES = ("uniform_losses", "exponential_losses", "zero_losses", "huge_losses", "tiny_losses",
-                 "tied_losses", "extreme_sizes", "equal_sizes")
-
-
-# ----------------------------------------------------------------------------- Hypothesis strategies
-
-
-def _finite(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def distributions(draw: Callable[..., Any], vocab: int) -> np.ndarray:
-    """One distribution over `vocab` tokens; shrinks towards the uniform one.
-
-    Logits are small integers-or-floats times a scale from {1, 10, 100, 1000}, so
-    the search reaches near-one-hot rows and exact underflow as well as ties.
-    """
-    kind = draw(st.sampled_from(["logits", "one_hot"]))
-    if kind == "one_hot":
-        p = np.zeros(vocab)
-        p[draw(st.integers(0, vocab - 1))] = 1.0
-        return p
-    logits = np.array(draw(st.lists(_finite(-4, 4), min_size=vocab, max_size=vocab)))
-    scale = draw(st.sampled_from([1.0, 10.0, 100.0, 1000.0]))
-    return _softmax(logits * scale)
-
-
-def contexts(d: int) -> st.SearchStrategy[np.ndarray]:
-    """One context vector; magnitudes up to 1e6 so far-out contexts are reached."""
-    big = st.sampled_from([1.0, 1e3, 1e6])
-    return st.builds(lambda xs, s: np.array(xs) * s,
-                     st.lists(_finite(-3, 3), min_size=d, max_size=d), big)
 
 
 # ----------------------------------------------------------------------------- domains
@@ -275,16 +139,16 @@ class TokenDomain(Domain):
         for i, name in enumerate(self.families):
             # A pool of at most 256 distributions, recombined into n·K teacher rows.
             pool = dist_pool(name, rng, int(np.clip(n, 8, 256)), world.vocab)
-            probs = _pooled(pool, rng, n, world.teachers)
+            probs = pooled(pool, rng, n, world.teachers)
             ctx = context_batch(ctx_names[i % len(ctx_names)], rng, n, world.context_dim)
             out.append(Family(name, (probs, ctx)))
         # exact ties: every teacher gives the same distribution
         pool = dist_pool("dirichlet_1", rng, int(np.clip(n, 8, 256)), world.vocab)
-        out.append(Family("tied_teachers", (_pooled(pool, rng, n, world.teachers, tie=True),
+        out.append(Family("tied_teachers", (pooled(pool, rng, n, world.teachers, tie=True),
                                             context_batch("gaussian", rng, n, world.context_dim))))
         for name in ("far_out", "boundary", "zeros"):
             pool = dist_pool("dirichlet_1", rng, int(np.clip(n, 8, 256)), world.vocab)
-            out.append(Family(f"context_{name}", (_pooled(pool, rng, n, world.teachers),
+            out.append(Family(f"context_{name}", (pooled(pool, rng, n, world.teachers),
                                                   context_batch(name, rng, n, world.context_dim))))
         return out
 
@@ -329,7 +193,7 @@ class TaskDomain(Domain):
 
         @st.composite
         def one(draw: Callable[..., Any]) -> tuple[np.ndarray, np.ndarray]:
-            losses = np.array(draw(st.lists(_finite(0, 5), min_size=m * k, max_size=m * k))).reshape(m, k)
+            losses = np.array(draw(st.lists(finite_floats(0, 5), min_size=m * k, max_size=m * k))).reshape(m, k)
             losses = losses * draw(loss_scale)
             sizes = 10.0 ** np.array(draw(st.lists(st.integers(0, 9), min_size=m, max_size=m)), dtype=float)
             return losses, sizes

@@ -22,9 +22,10 @@ import numpy as np
 
 from .axioms import AXIOMS
 from .domains import DOMAINS, World
-from .engine import OperatorMisbehaved, Settings, Verifier, reproduce_command
+from .engine import OperatorMisbehaved, Settings, Verifier
 from .operator import Operator, as_operator
 from .report import Report, Result
+from .repro import reproduce_command
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
 
@@ -85,12 +86,12 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
         if axiom not in found or severity > found[axiom][0]:
             found[axiom] = (severity, message, ce)
 
-    for fam in verifier.domain.sweep(np.random.default_rng(seed), world, sweep_size):
+    for fam in verifier.subject.domain.sweep(np.random.default_rng(seed), world, sweep_size):
         where = f"sweep family {fam.name!r}"
         try:
-            w = verifier.call(fam.args)
+            w = verifier.subject.call(fam.args)
         except OperatorMisbehaved as exc:
-            error = "the operator " + verifier._misbehaved_message(exc, fam.args, where)
+            error = "the operator " + verifier.subject.misbehaved(exc, fam.args, where)
             break
         probs, weights = _positions(op, fam.args, np.asarray(w, dtype=np.float64), world, rng)
         per_token = weights.ndim == 3

@@ -93,9 +93,20 @@ def pair_breaking(W: np.ndarray, pairs: Sequence[tuple[int, int]], b: int, r: in
 
 
 def max_abs_diff(W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
-    """Per-sample ‖W1 − W2‖∞ over rows and teachers, `[B]` (NaN-aware: NaN vs NaN is 0)."""
-    d = np.abs(W1.astype(np.float64) - W2.astype(np.float64))
-    both_nan = np.isnan(W1) & np.isnan(W2)
-    d = np.where(both_nan, 0.0, d)
+    """Per-sample ‖W1 − W2‖∞ over rows and teachers, `[B]`, NaN- and inf-aware.
+
+    Equal values differ by 0 — NaN vs NaN and inf vs inf included (inf − inf would
+    be NaN and read as noise); a finite value against a non-finite one, or inf
+    against −inf, differs by inf.
+
+    >>> max_abs_diff(np.array([[np.inf, np.nan, 1.0]]), np.array([[np.inf, np.nan, 1.5]])).tolist()
+    [0.5]
+    >>> max_abs_diff(np.array([[np.inf]]), np.array([[1.0]])).tolist()
+    [inf]
+    """
+    with np.errstate(invalid="ignore"):
+        d = np.abs(W1.astype(np.float64) - W2.astype(np.float64))
+    same = (W1 == W2) | (np.isnan(W1) & np.isnan(W2))
+    d = np.where(same, 0.0, d)
     d = np.where(np.isnan(d), np.inf, d)
     return d.reshape(d.shape[0], -1).max(axis=1, initial=0.0)

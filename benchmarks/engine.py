@@ -1,5 +1,6 @@
 """Engine throughput: the vectorized sweep against a one-example-per-call Hypothesis loop
-and against the bare operator, at K = 4 and V ∈ {16, 1024}; and verify()'s wall time.
+and against the bare operator, at K = 4 and V ∈ {16, 1024}; the cost of one guarded call
+in process and with `isolate=True`; and verify()'s wall time.
 
 Run:  .venv/bin/python benchmarks/engine.py          (about a minute on 2 cores)
       .venv/bin/python benchmarks/engine.py --quick  (smoke run)
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 import axiomcheck as ac
 from axiomcheck import properties as P
 from axiomcheck.domains import DOMAINS, World
-from axiomcheck.engine import Settings, Verifier
+from axiomcheck.engine import Guard, Settings, Verifier
 
 K = 4
 
@@ -58,8 +59,9 @@ def sweep_rate(op, world, n, repeats):
     def run():
         v = Verifier(op, world, Settings(sweep_size=n, max_examples=0))
         v.sweep()
-        samples["n"] = sum(f.size for f, _, _ in v.evaluated)
-        assert not v.findings, v.findings
+        samples["n"] = sum(e.family.size for e in v.evaluated)
+        found = {k: c.finding.message for k, c in v.evidence.checks.items() if c.finding}
+        assert not found, found
 
     t = best_of(run, repeats)
     return samples["n"] / t
@@ -94,6 +96,26 @@ def loop_rate(op, world, examples):
     t0 = time.perf_counter()
     loop()
     return count["n"] / (time.perf_counter() - t0)
+
+
+def call_cost(op, world, calls: int) -> dict[str, float]:
+    """Median seconds per call on one 16-sample batch: bare, guarded in process, guarded in a worker process."""
+    args = DOMAINS["token"].sweep(np.random.default_rng(0), world, 16)[0].args
+    out = {}
+    guards = {"bare": None, "in process": Guard(op.fn, timeout=10.0),
+              "isolate=True": Guard(op.fn, timeout=10.0, isolate=True)}
+    for label, guard in guards.items():
+        call = (lambda: op.fn(*args)) if guard is None else (lambda g=guard: g(*args))
+        call()  # warm (starts the worker process)
+        times = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t0)
+        out[label] = float(np.median(times))
+        if guard is not None:
+            guard.close()
+    return out
 
 
 VERIFY_SCRIPT = r"""
@@ -144,6 +166,15 @@ def main() -> None:
                       f"{sweep / loop:,.0f}×", f"{sweep / bare:.2f}")
     console = Console()
     console.print(table)
+    cost = call_cost(make_op(16), World(teachers=K, vocab=16), 50 if args.quick else 500)
+    calls = Table(title=f"one call on a 16-sample batch (K = {K}, V = 16), median")
+    for col in ("call", "µs per call", "× bare"):
+        calls.add_column(col, justify="right")
+    for label, t in cost.items():
+        calls.add_row(label, f"{t * 1e6:,.0f}", f"{t / cost['bare']:,.1f}")
+    console.print(calls)
+    console.print(f"isolate=True adds {(cost['isolate=True'] - cost['in process']) * 1e6:,.0f} µs per call "
+                  f"over the in-process guard")
     secs, what = verify_wall_time()
     console.print(f"verify() of one JAX operator with defaults, JAX start-up included: {secs:.2f} s ({what})")
     console.print(f"targets: sweep/loop ≥ 100× at V=16 → {ratios[16][0]:,.0f}× "

@@ -1,0 +1,175 @@
+"""What every check shares: the subject under test, the `Check` unit, message helpers.
+
+A `Check` is one property (normalization, regularity, ...), like a chex
+assertion: `applies(subject)` says whether it can run (else why not), its
+`run`/`observe` method adds to the run's evidence, and its messages have one
+shape, "<what> must be X, got Y, at <input>".  The catalogue row of an axiom
+names its check by property (`checks.CHECKS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import properties as P
+from ..domains import Args, Domain, World, take
+from ..engine.calling import Guard, OperatorMisbehaved
+from ..operator import Operator, Safety
+from ..scales import Scale
+
+
+def fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def fmt_w(w: np.ndarray) -> str:
+    return "[" + ", ".join(fmt(float(v)) for v in np.asarray(w).ravel()) + "]"
+
+
+def accepts_teachers(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` takes a keyword argument named `teachers`."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("teachers")
+    return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+
+
+@dataclasses.dataclass
+class Subject:
+    """The operator under test in one world, with the guarded ways of calling what the user gave."""
+
+    op: Operator
+    world: World
+    scale: Scale
+    seed: int
+    tolerance: float | None
+    timeout: float | None
+    isolate: bool
+    ids: dict[str, str]  # property -> check id, for the checks selected in this run
+    bounds: tuple[float, float] | None = None
+    bounds_origin: str = "declared"
+    dtype: np.dtype | None = None
+    guards: dict[Any, Guard] = dataclasses.field(default_factory=dict)
+    op_dead: str | None = None  # why the operator is not called any more
+    regularity_pairs: int = 256
+
+    @property
+    def domain(self) -> Domain:
+        return self.scale.domain
+
+    @property
+    def tol(self) -> float:
+        if self.tolerance is not None:
+            return float(self.tolerance)
+        return P.tolerance_for(self.dtype if self.dtype is not None else np.dtype(np.float64), self.world.teachers)
+
+    def id(self, prop: str) -> str | None:
+        return self.ids.get(prop)
+
+    def guard(self, key: Any, fn: Callable[..., Any], what: str, names: tuple[str, ...] = ()) -> Guard:
+        if key not in self.guards:
+            self.guards[key] = Guard(fn, what=what, names=names, timeout=self.timeout, isolate=self.isolate)
+        return self.guards[key]
+
+    def bound_fn(self, world: World) -> Callable[..., Any]:
+        """The operator's function, told K when it takes a `teachers` keyword."""
+        if accepts_teachers(self.op.fn):
+            return functools.partial(self.op.fn, teachers=world.teachers)
+        return self.op.fn
+
+    def call(self, args: Args, world: World | None = None) -> np.ndarray:
+        """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.
+
+        One hang or crash stops every later call of the operator, in this world or at K = 1.
+        """
+        world = world or self.world
+        if self.op_dead is not None:
+            raise OperatorMisbehaved("not_run", f"not run: the operator {self.op_dead}")
+        g = self.guard(("op", world.teachers), self.bound_fn(world), "the operator", self.domain.arg_names)
+        try:
+            w = g(*args)
+        except OperatorMisbehaved:
+            self.op_dead = g.dead
+            raise
+        expected = self.domain.expected_shape(world, int(args[0].shape[0]))
+        if w.shape not in expected:
+            want = " or ".join(str(s) for s in expected)
+            raise OperatorMisbehaved("shape", f"returned shape must be {want} ({self.scale.signature}), "
+                                              f"got {w.shape}")
+        if not np.issubdtype(w.dtype, np.floating):
+            raise OperatorMisbehaved("dtype", f"returned dtype must be a real floating type, got {w.dtype}")
+        return w
+
+    def call_user(self, key: str, fn: Callable[..., Any], what: str, *args: Any,
+                  names: tuple[str, ...] = ()) -> np.ndarray:
+        """Another function the user supplied (a safety predicate, task importance), under the same guard."""
+        return self.guard(key, fn, what, names)(*args)
+
+    def safety_specs(self) -> list[tuple[str, Safety]]:
+        if self.scale.safety_set == "components":
+            return [(c.scale, c.safety) for c in self.op.components if c.safety is not None]
+        return [(self.op.scale, self.op.safety)] if self.op.safety is not None else []
+
+    def misbehaved(self, exc: OperatorMisbehaved, args: Args, where: str) -> str:
+        """The message of an operator failure at `where`."""
+        if exc.kind == "not_run":
+            return exc.detail
+        shapes = ", ".join(f"{n}{list(a.shape)}" for n, a in zip(self.domain.arg_names, args))
+        verb = {"raised": "must return weights, but raised",
+                "timeout": "must return within the time limit, but",
+                "crashed": "must return weights, but",
+                "mutated": "must leave its inputs unchanged, but"}.get(exc.kind, "")
+        return f"{verb} {exc.detail}".strip() + f", at {where} (inputs {shapes})"
+
+    def close(self) -> None:
+        for g in self.guards.values():
+            g.close()
+
+
+def inline(subject: Subject, args: Args, b: int, limit: int = 24) -> str:
+    """The input itself, when it is small enough to read in a message."""
+    one = take(args, [b])
+    if sum(a.size for a in one) > limit:
+        return " (input in the counterexample)"
+    parts = [f"{n}={np.array2string(a[0], precision=4, separator=', ')}"
+             for n, a in zip(subject.domain.arg_names, one)]
+    return " (" + "; ".join(p.replace("\n", "") for p in parts) + ")"
+
+
+def sample_ce(subject: Subject, args: Args, b: int, w: np.ndarray | None, where: str,
+              row: str = "") -> dict[str, Any]:
+    """One sample of a batch as a plain-data counterexample."""
+    one = take(args, [b])
+    ce: dict[str, Any] = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(one).items()},
+                          "where": where}
+    if row:
+        ce["row"] = row
+    if w is not None:
+        ce["weights"] = np.asarray(w)[b].tolist()
+    return ce
+
+
+class Check:
+    """One property checked for an operator: applicability, then evidence.
+
+    `run(subject, evidence, evaluated)` gets the evaluated sweep batches and may
+    call the operator again through `subject.call`; value checks (`Pointwise`)
+    instead read each evaluated batch in `observe`.
+    """
+
+    property: str = ""
+
+    def applies(self, subject: Subject) -> str | None:
+        """None when the check can run, else the reason it is skipped."""
+        return None
+
+    def run(self, subject: Subject, ev: Any, evaluated: list[Any]) -> None:
+        raise NotImplementedError

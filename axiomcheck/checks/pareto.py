@@ -1,0 +1,86 @@
+"""Task importance λ (III.14): on the simplex, and its scalarized minimizer Pareto-optimal.
+
+The declared `importance(losses, sizes)` is called (under the guard) on the task
+sweep; λ must be ≥ 0 with Σλ = 1.  Then random strictly convex quadratic
+multi-task problems are solved in closed form for each λ, and a point that
+lowers every task loss at once is searched for around the minimizer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import properties as P
+from ..engine.calling import OperatorMisbehaved
+from ..engine.evidence import Evidence, Finding
+from .base import Check, Subject, fmt_w, sample_ce
+from .wellposed import Evaluated
+
+
+class Pareto(Check):
+    property = "pareto"
+
+    def applies(self, subject: Subject) -> str | None:
+        if subject.op.importance is None:
+            return "no task importance λ declared (pass importance=fn(losses, sizes) -> [B,M])"
+        return None
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        pid = subject.id(self.property)
+        if pid is None:
+            return
+        tol = P.tolerance_for(np.dtype(np.float64), subject.world.tasks)
+        lambdas = []
+        for fam in subject.domain.sweep(np.random.default_rng(subject.seed + 3), subject.world, 64):
+            where = f"sweep family {fam.name!r}"
+            try:
+                lam = subject.call_user("importance", subject.op.importance, "the importance function", *fam.args,
+                                        names=("losses", "sizes"))
+            except OperatorMisbehaved as exc:
+                ev.fail(pid, f"importance {subject.misbehaved(exc, fam.args, where)}")
+                return
+            want = (fam.size, subject.world.tasks)
+            if lam.shape != want or not np.issubdtype(lam.dtype, np.floating):
+                ev.fail(pid, f"importance must return float[{want[0]}, {want[1]}], got {lam.dtype}{list(lam.shape)}, at {where}")
+                return
+            lam = lam.astype(np.float64)
+            err = np.maximum(np.abs(lam.sum(axis=1) - 1.0), -lam.min(axis=1))
+            bad = ~(err <= tol)
+            ev.count(pid, fam.size)
+            if bad.any():
+                b = int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1)))
+                ce = sample_ce(subject, fam.args, b, None, where)
+                ce["importance"] = lam[b].tolist()
+                ev.find(pid, Finding(float(err[b]), f"task importance λ must be ≥ 0 with Σ_t λ_t = 1 (±{tol:.2g})",
+                                     f"λ = {fmt_w(lam[b])}", f"{where}, sample {b}", ce, "sweep"))
+            lambdas.append(lam[~bad])
+        lam_all = np.concatenate(lambdas) if lambdas else np.zeros((0, subject.world.tasks))
+        # Domination search on random strictly convex quadratic multi-task problems.
+        rng = np.random.default_rng(subject.seed + 4)
+        m, dim = subject.world.tasks, 3
+        checked = 0
+        for lam in lam_all[: 64]:
+            G = rng.standard_normal((m, dim, dim))
+            A = G @ np.swapaxes(G, 1, 2) + 0.1 * np.eye(dim)
+            c = rng.standard_normal((m, dim)) * 2.0
+            H = np.einsum("t,tij->ij", lam, A)
+            theta = np.linalg.solve(H, np.einsum("t,tij,tj->i", lam, A, c))
+            cands = theta + rng.standard_normal((256, dim)) * 10.0 ** rng.uniform(-4, 0, size=(256, 1))
+            cands = np.concatenate([cands, c])
+
+            def losses(th: np.ndarray, A: np.ndarray = A, c: np.ndarray = c) -> np.ndarray:
+                diff = th[:, None, :] - c[None, :, :]
+                return 0.5 * np.einsum("ntj,tjk,ntk->nt", diff, A, diff)
+
+            l0 = losses(theta[None])[0]
+            lc = losses(cands)
+            dom = (lc <= l0 + 1e-12).all(axis=1) & (lc < l0 - 1e-9).any(axis=1)
+            checked += 1
+            if dom.any():
+                ev.find(pid, Finding(1.0, "the λ-scalarized minimizer must not be Pareto-dominated",
+                                     "a point that lowers every task loss", f"λ = {fmt_w(lam)}",
+                                     {"importance": lam.tolist(), "minimizer": theta.tolist(),
+                                      "dominating_point": cands[int(np.argmax(dom))].tolist()}, "sweep",
+                                     at_word="for"))
+                break
+        ev[pid].estimate = {"problems_checked": checked, "importance_samples": int(sum(len(x) for x in lambdas))}

@@ -1,0 +1,137 @@
+"""Well-posedness checks that need calls of their own: determinism, batch independence, K = 1.
+
+The shape check has no calls of its own: every call is shape-checked by
+`Subject.call`, and a wrong shape is recorded against `<scale>.shape`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import properties as P
+from ..domains import Args, Family, concat, take
+from ..engine.calling import OperatorMisbehaved
+from ..engine.evidence import Evidence, Finding
+from .base import Check, Subject, accepts_teachers, fmt, fmt_w, sample_ce
+
+
+class Evaluated:
+    """One sweep batch and the weights the operator returned for it."""
+
+    def __init__(self, family: Family, w: np.ndarray, W: np.ndarray):
+        self.family, self.w, self.W = family, w, W
+
+
+def mixed_batch(evaluated: list[Evaluated], per_family: int = 16) -> Args | None:
+    """A few samples of every evaluated family in one batch."""
+    if not evaluated:
+        return None
+    return concat([take(e.family.args, slice(0, per_family)) for e in evaluated])
+
+
+class Shape(Check):
+    """Decided by every call (see `Subject.call`); nothing of its own to run."""
+
+    property = "shape"
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        return None
+
+
+class Deterministic(Check):
+    """Two calls on the same batch must agree bit for bit (NaN and inf compare equal to themselves)."""
+
+    property = "deterministic"
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        did = subject.id(self.property)
+        mixed = mixed_batch(evaluated)
+        if mixed is None:
+            return
+        try:
+            w1 = subject.call(mixed)
+            w2 = subject.call(mixed)
+        except OperatorMisbehaved as exc:
+            ev.fail(did, subject.misbehaved(exc, mixed, "the determinism batch"))
+            return
+        W1, W2 = subject.domain.canonical(w1), subject.domain.canonical(w2)
+        diff = P.max_abs_diff(W1, W2)
+        ev.count(did, mixed[0].shape[0])
+        if (diff > 0).any():
+            b = int(np.argmax(diff))
+            ev.find(did, Finding(float(diff[b]), "two calls on the same input must give identical weights",
+                                 f"‖Δw‖∞ = {fmt(float(diff[b]))}", f"sample {b} of the mixed sweep batch",
+                                 sample_ce(subject, mixed, b, w1, "mixed sweep batch"), "sweep"))
+
+
+class BatchIndependent(Check):
+    """A sample's weights must not change with the rest of its batch."""
+
+    property = "batch_independent"
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        bid = subject.id(self.property)
+        mixed = mixed_batch(evaluated)
+        if mixed is None:
+            return
+        try:
+            W1 = subject.domain.canonical(subject.call(mixed))
+        except OperatorMisbehaved as exc:
+            ev.fail(bid, subject.misbehaved(exc, mixed, "the batch-independence batch"))
+            return
+        n = mixed[0].shape[0]
+        tol = subject.tol
+        variants = [("the batch reversed", np.arange(n)[::-1]), ("the first half alone", np.arange(n // 2)),
+                    ("the second half alone", np.arange(n // 2, n)), ("sample 0 alone", np.arange(1))]
+        for label, idx in variants:
+            part = take(mixed, idx)
+            try:
+                wv = subject.call(part)
+            except OperatorMisbehaved as exc:
+                ev.fail(bid, subject.misbehaved(exc, part, label))
+                return
+            dv = P.max_abs_diff(subject.domain.canonical(wv), W1[idx])
+            ev.count(bid, len(idx))
+            if (dv > tol).any():
+                j = int(np.argmax(dv))
+                ev.find(bid, Finding(float(dv[j]),
+                                     f"a sample's weights must not depend on the rest of its batch (±{tol:.2g})",
+                                     f"‖Δw‖∞ = {fmt(float(dv[j]))} between the full batch and {label}",
+                                     f"sample {int(idx[j])} of the mixed sweep batch",
+                                     sample_ce(subject, mixed, int(idx[j]), None, "mixed sweep batch"), "sweep"))
+
+
+class SingleTeacher(Check):
+    """K = 1 feeds only the well-posedness checks (bounds and orders are stated for the world's K)."""
+
+    property = "finite"
+
+    def applies(self, subject: Subject) -> str | None:
+        rule = subject.scale.single_teacher
+        if subject.world.teachers == 1 or rule == "never":
+            return "the world has one teacher" if subject.world.teachers == 1 else "not for this scale"
+        if rule == "keyword" and not accepts_teachers(subject.op.fn):
+            return "the function takes no `teachers` keyword, so it cannot be told K = 1"
+        return None
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        fid, sid = subject.id("finite"), subject.id("shape")
+        w1 = subject.world.with_teachers(1)
+        fams = subject.domain.sweep(np.random.default_rng(subject.seed + 1), w1, 8)
+        for fam in fams:
+            where = f"K = 1 family {fam.name!r}"
+            try:
+                w = subject.call(fam.args, world=w1)
+            except OperatorMisbehaved as exc:
+                msg = subject.misbehaved(exc, fam.args, where)
+                ev.fail(sid if exc.kind in ("shape", "dtype") else fid, msg)
+                if subject.op_dead:
+                    return
+                continue
+            W = subject.domain.canonical(w)
+            v = P.finite(W)
+            ev.count(fid, W.shape[0])
+            if v.any:
+                b, r = v.worst()
+                ev.find(fid, Finding(1.0, "weights must be finite", fmt_w(W[b, r]), f"{where}, sample {b}",
+                                     sample_ce(subject, fam.args, b, w, where), "sweep", finite=False))

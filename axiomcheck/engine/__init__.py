@@ -1,0 +1,66 @@
+"""The verification engine: a vectorized sweep, then a Hypothesis search, over guarded calls.
+
+`verify(op)` draws seeded batches from every sweep family of the operator's
+scale, calls the operator once per batch (through `engine.calling`'s guard:
+copies in and out, a time limit, optional process isolation), and checks every
+property of the catalogue on whole arrays (`axiomcheck.checks`).  A Hypothesis
+search over small batches then steers toward the worst violation, and each
+failed value check is shrunk to a small counterexample.  What was seen is kept
+as typed evidence (`engine.evidence`) and turned into results in one place
+(`engine.assemble`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..axioms import AXIOMS
+from ..domains import World
+from ..operator import Operator, as_operator
+from ..report import Report
+from .calling import Guard, OperatorMisbehaved
+from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
+from .verifier import Verifier
+
+
+def verify(
+    op_or_name: Operator | str,
+    *,
+    teachers: int = 4,
+    vocab: int = 16,
+    context_dim: int = 3,
+    tasks: int = 3,
+    seed: int = 0,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    sweep_size: int = DEFAULT_SWEEP_SIZE,
+    tolerance: float | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    axioms: Sequence[str] | None = None,
+    shrink: bool = True,
+    isolate: bool = False,
+) -> Report:
+    """Check one operator against every check of its scale; always returns a full `Report`.
+
+    `teachers`, `vocab`, `context_dim` and `tasks` set the world sampled in
+    (declared bounds and safety orders are read for that K).  The same `seed`
+    gives the same report.  `max_examples` is the Hypothesis search budget per
+    operator (0 turns the search off); `sweep_size` the number of samples drawn
+    per sweep family; `shrink` whether failed value checks are shrunk to a small
+    counterexample.  `tolerance` overrides the dtype-aware default; `timeout` is
+    the per-call limit in seconds; `isolate=True` runs the operator in a worker
+    process, killed on a timeout, so a crash or hang is reported and the run goes
+    on; `axioms` restricts the run to some ids.
+    """
+    op = as_operator(op_or_name)
+    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
+    settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
+                        timeout=timeout, shrink=shrink, isolate=isolate)
+    if axioms is not None:
+        unknown = [a for a in axioms if a not in AXIOMS]
+        if unknown:
+            raise KeyError(f"unknown axiom id(s) {unknown}; see axiomcheck.AXIOMS")
+    return Verifier(op, world, settings, axioms).run()
+
+
+__all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "Guard", "OperatorMisbehaved", "Settings",
+           "Verifier", "verify"]

@@ -1,0 +1,105 @@
+"""Evidence → `Result`s: the one place where what was seen becomes a status and a message.
+
+The order of precedence, for each check:
+1. the operator could not be evaluated at all → `error` for every check (when it hung, the
+   first check says so and the others are "not run");
+2. safety declared but not checkable in this world → `error`; not declared → `skipped`;
+3. regularity of a non-deterministic or batch-dependent operator, and batch
+   independence of a non-deterministic one → `error` ("cannot be judged"),
+   whatever the estimate said — the comparisons it rests on are meaningless;
+4. a violation found → `fail` (with any error noted beside it);
+5. an error of this check, or of every check (raised, hung, wrote into its input) → `error`;
+6. not applicable → `skipped`; otherwise `pass`, with what was measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..axioms import AXIOMS, Axiom
+from ..checks import CHECKS, Subject
+from ..checks.base import fmt
+from ..operator import METRICS, Operator
+from ..report import Result
+from .evidence import CheckEvidence, Evidence
+
+
+def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:
+    """Why `axiom` cannot be judged on this operator, or None."""
+    causes = {"regularity": ("deterministic", "batch_independent"), "batch_independent": ("deterministic",)}
+    for prop in causes.get(axiom.property, ()):
+        cause = subject.id(prop)
+        if cause is not None and ev.found(cause):
+            what = "non-deterministic" if prop == "deterministic" else "dependent on the rest of its batch"
+            return f"cannot be judged: the operator is {what} (see {cause}): {ev[cause].finding.message}"
+    return None
+
+
+def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None) -> Result:
+    """The result of one check; `lead` is the check that reports a hang that stopped the whole run."""
+    a = AXIOMS[axiom_id]
+    e = ev[axiom_id]
+    common: dict[str, Any] = dict(axiom=axiom_id, paper_ref=a.paper_ref, seed=subject.seed, samples=e.samples,
+                                  estimate=e.estimate, reproduce=reproduce)
+    check = CHECKS[a.property]
+    if ev.fatal:
+        if subject.op_dead and lead is not None and axiom_id != lead:
+            return Result(status="error", message=f"not run: the operator {subject.op_dead} (see {lead})", **common)
+        return Result(status="error", message=f"could not be checked: the operator {ev.fatal}", **common)
+    if a.property == "safety":
+        problem = check.problem(subject)  # type: ignore[attr-defined]
+        if problem:
+            return Result(status="error", message=f"declared safety cannot be checked: {problem}", **common)
+    skip = check.applies(subject)
+    if skip and a.property in ("safety", "pareto"):
+        return Result(status="skipped", message=skip, **common)
+    blocked = _judgeable(subject, ev, a)
+    if blocked:
+        return Result(status="error", message=blocked, **common)
+    err = e.error or ev.everywhere
+    if e.finding is not None:
+        share = e.share.describe()
+        message = e.finding.message + (f"; {share}" if share else "")
+        extra = f" (also: {err})" if err else ""
+        return Result(status="fail", message=message + extra, counterexample=e.finding.counterexample, **common)
+    if err:
+        return Result(status="error", message=err, **common)
+    if e.skip:
+        return Result(status="skipped", message=e.skip, **common)
+    if a.property == "safety" and e.samples == 0:
+        return Result(status="skipped", message="no sampled input fell in the safety-critical set, so the "
+                      "ordering could not be exercised", **common)
+    return Result(status="pass", message=pass_message(subject, a, e), **common)
+
+
+def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:
+    n = e.samples
+    if a.property == "regularity":
+        return e.note or "continuous on the sampled segments"
+    if a.property == "bounds":
+        est = e.estimate or {}
+        lo = min(est.get("observed_min") or [float("nan")])
+        hi = max(est.get("observed_max") or [float("nan")])
+        b = subject.bounds
+        decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]" if b else "no bounds declared"
+        return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {n} samples"
+    if a.property == "pareto":
+        return f"λ ≥ 0 and Σλ = 1 on {n} samples; no dominating point found on the λ-scalarized minimizers"
+    if a.property in ("normalization", "bounds", "safety"):
+        return f"holds on {n} sampled inputs (tolerance {subject.tol:.2g})"
+    return f"holds on {n} sampled inputs"
+
+
+def spec_of(op: Operator) -> dict[str, Any]:
+    """What the operator declares, as plain data for the report."""
+    s: dict[str, Any] = {"bounds": list(op.bounds) if op.bounds else None, "lipschitz": op.lipschitz,
+                         "metric": METRICS[op.scale]}
+    if op.safety is not None:
+        s["safety"] = {"tokens": list(op.safety.tokens) if op.safety.tokens else None,
+                       "contexts": getattr(op.safety.contexts, "__name__", None) if op.safety.contexts else None,
+                       "pairs": [list(p) for p in op.safety.ordered_pairs()]}
+    if op.importance is not None:
+        s["importance"] = getattr(op.importance, "__name__", repr(op.importance))
+    if op.components:
+        s["components"] = [c.name for c in op.components]
+    return s

@@ -1,0 +1,126 @@
+"""The Hypothesis tier: a targeted search over small batches, then shrinking per failed check.
+
+Both phases are bounded by example counts only, never by wall-clock time, so the
+same seed gives the same report on an idle machine and on a loaded one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..checks import CHECKS, Pointwise, Subject
+from ..domains import Args
+from .calling import OperatorMisbehaved
+from .evidence import Evidence, Finding
+
+
+def value_checks(subject: Subject) -> list[Pointwise]:
+    """The selected checks that read each returned weight vector (searched, targeted and shrunk)."""
+    return [c for p in subject.ids if isinstance(c := CHECKS[p], Pointwise) and c.applies(subject) is None]
+
+
+def _settings(max_examples: int) -> Any:
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
+                    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
+                    phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink])
+
+
+@contextlib.contextmanager
+def _no_shrink_clock() -> Iterator[None]:
+    """Lift Hypothesis' wall-clock cap on shrinking (300 s) while our example budget applies.
+
+    Hypothesis has no setting for it; without this a slow operator on a loaded
+    machine could end shrinking early and change the counterexample of a seed.
+    """
+    try:
+        from hypothesis.internal.conjecture import engine as conjecture
+    except ImportError:  # a Hypothesis without this module: nothing to lift
+        yield
+        return
+    old = getattr(conjecture, "MAX_SHRINKING_SECONDS", None)
+    if old is None:
+        yield
+        return
+    conjecture.MAX_SHRINKING_SECONDS = 10**9
+    try:
+        yield
+    finally:
+        conjecture.MAX_SHRINKING_SECONDS = old
+
+
+def observe_all(subject: Subject, ev: Evidence, args: Args, where: str, source: str) -> Any:
+    """Call the operator on `args` and run every value check; returns the canonical weights."""
+    w = subject.call(args)
+    W = subject.domain.canonical(w)
+    for check in value_checks(subject):
+        check.observe(subject, ev, args, w, W, where, source)
+    return W
+
+
+def explore(subject: Subject, ev: Evidence, max_examples: int) -> None:
+    """Search small batches, steering with `hypothesis.target` toward the worst violation."""
+    from hypothesis import given, seed, target
+
+    @seed(subject.seed)
+    @_settings(max_examples)
+    @given(subject.domain.strategy(subject.world))
+    def search(args: Args) -> None:
+        try:
+            W = observe_all(subject, ev, args, "a search example", "search")
+        except OperatorMisbehaved as exc:
+            if exc.kind in ("shape", "dtype"):
+                ev.fail(subject.id("shape"), subject.misbehaved(exc, args, "a search example"))
+            else:
+                ev.fail_all(subject.misbehaved(exc, args, "a search example"))
+            return
+        for check in value_checks(subject):
+            sev = check.severity(subject, W)
+            if sev is not None:
+                target(sev, label=subject.ids[check.property])
+
+    try:
+        with _no_shrink_clock():
+            search()
+    except Exception:  # noqa: BLE001 - Hypothesis' own errors end the search, never the run
+        pass
+
+
+def shrink(subject: Subject, axiom: str, max_examples: int) -> Finding | None:
+    """A minimal single-sample input violating `axiom`, found with a fresh `Evidence`, or None."""
+    from hypothesis import given, seed
+
+    budget = max(200, 4 * max_examples)
+    state: dict[str, Any] = {"calls": 0, "last": None}
+
+    class _Violated(Exception):
+        pass
+
+    @seed(subject.seed)
+    @_settings(max(max_examples, 50))
+    @given(subject.domain.strategy(subject.world, max_batch=1))
+    def probe(args: Args) -> None:
+        state["calls"] += 1
+        if state["calls"] > budget or subject.op_dead:
+            return
+        fresh = Evidence([axiom])
+        try:
+            observe_all(subject, fresh, args, "a shrunk search example", "shrink")
+        except OperatorMisbehaved:
+            return
+        if fresh[axiom].finding is not None:
+            state["last"] = fresh[axiom].finding
+            raise _Violated()
+
+    try:
+        with _no_shrink_clock():
+            probe()
+    except Exception:  # noqa: BLE001 - the violation (or a flaky replay) ends the search
+        pass
+    found: Finding | None = state["last"]
+    if found is not None:
+        found.source = "search"
+    return found
