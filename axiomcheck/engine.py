@@ -92,6 +92,7 @@ class Settings:
     timeout: float | None = DEFAULT_TIMEOUT
     shrink: bool = True
     regularity_pairs: int = 256
+    isolate: bool = False
 
     def __post_init__(self) -> None:
         if self.max_examples < 0 or self.sweep_size < 2:
@@ -901,6 +902,7 @@ def verify(
     timeout: float | None = DEFAULT_TIMEOUT,
     axioms: Sequence[str] | None = None,
     shrink: bool = True,
+    isolate: bool = False,
 ) -> Report:
     """Check one operator against every axiom of its scale; always returns a full `Report`.
 
@@ -912,7 +914,7 @@ def verify(
     op = as_operator(op_or_name)
     world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
-                        timeout=timeout, shrink=shrink)
+                        timeout=timeout, shrink=shrink, isolate=isolate)
     if axioms is not None:
         unknown = [a for a in axioms if a not in AXIOMS]
         if unknown:

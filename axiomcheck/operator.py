@@ -1,10 +1,11 @@
-"""The `Operator` record, its declared spec, the scale decorators and the registry.
+"""The `Operator` record, its declared spec and the scale decorators.
 
 An operator is a small immutable record around a pure function: its name, the
 scale it works at, and what its author declares about it (weight bounds, a
 Lipschitz constant, a safety ordering, task importance).  Everything is
 validated when the record is built, so a bad declaration fails at import time
-with a `SpecError`, not halfway through a verification run.
+with a `SpecError`, not halfway through a verification run.  The registry the
+decorators add to is `axiomcheck.registry`.
 
 >>> import numpy as np
 >>> op = context_operator(lambda c: np.full((c.shape[0], 2), 0.5),
@@ -19,6 +20,11 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from .errors import SpecError
+
+__all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "SpecError", "context_operator",
+           "task_operator", "token_operator"]
 
 SCALES = ("token", "task", "context", "unified")
 
@@ -37,10 +43,6 @@ METRICS = {
     "context": "‖Δcontext‖∞",
     "unified": "max(‖Δprobs‖∞, ‖Δcontext‖∞, ‖Δlosses‖∞, ‖Δlog sizes‖∞)",
 }
-
-
-class SpecError(ValueError):
-    """A declaration that cannot describe any valid operator (raised when it is built)."""
 
 
 def _must(cond: bool, what: str, got: Any) -> None:
@@ -180,78 +182,6 @@ class Operator:
         return dataclasses.replace(self, **changes)
 
 
-# ----------------------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, Operator] = {}
-_ENTRY_POINTS_LOADED = False
-ENTRY_POINT_GROUP = "axiomcheck.operators"
-
-
-def register(op: Operator, *, replace: bool = False) -> Operator:
-    """Add `op` to the registry under its name; a clash raises unless `replace`."""
-    if not isinstance(op, Operator):
-        raise SpecError(f"only an Operator can be registered, got {op!r}")
-    old = _REGISTRY.get(op.name)
-    if old is not None and not replace and old is not op:
-        if getattr(old.fn, "__qualname__", None) == getattr(op.fn, "__qualname__", object()) and \
-                getattr(old.fn, "__module__", None) == getattr(op.fn, "__module__", None):
-            # The same definition imported again (a module reloaded): keep the newest.
-            pass
-        else:
-            raise SpecError(f"an operator named {op.name!r} is already registered "
-                            f"({old.fn!r}); pass replace=True or choose another name")
-    _REGISTRY[op.name] = op
-    return op
-
-
-def unregister(name: str) -> None:
-    """Remove an operator from the registry (no error if absent)."""
-    _REGISTRY.pop(name, None)
-
-
-def _load_builtins_and_plugins() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    import importlib
-
-    importlib.import_module("axiomcheck.library")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the registry
-            import warnings
-
-            warnings.warn(f"axiomcheck: entry point {ep.name!r} ({ep.value}) failed to load: {exc!r}",
-                          stacklevel=2)
-            continue
-        items = obj if isinstance(obj, (list, tuple)) else [obj]
-        for item in items:
-            if isinstance(item, Operator) and item.name not in _REGISTRY:
-                register(item)
-
-
-def get(name: str) -> Operator:
-    """The registered operator called `name` (built-ins and entry points included)."""
-    _load_builtins_and_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise KeyError(f"no operator named {name!r} is registered; known: {known}") from None
-
-
-def operators(scale: str | None = None) -> list[Operator]:
-    """Registered operators, sorted by name, optionally only those of one scale."""
-    _load_builtins_and_plugins()
-    if scale is not None and scale not in SCALES:
-        raise SpecError(f"scale must be one of {SCALES}, got {scale!r}")
-    return [op for _, op in sorted(_REGISTRY.items()) if scale is None or op.scale == scale]
-
-
 # ----------------------------------------------------------------------------- decorators
 
 
@@ -280,7 +210,9 @@ def _decorator(scale: str) -> Callable[..., Any]:
                 description=(getattr(f, "__doc__", None) or "").strip(),
             )
             if register:
-                globals()["register"](op)
+                from .registry import register as add
+
+                add(op)
             return op
 
         return build(fn) if fn is not None else build
@@ -298,13 +230,20 @@ context_operator = _decorator("context")
 
 
 def as_operator(target: Operator | str) -> Operator:
-    """Accept an `Operator` or a registered name."""
-    if isinstance(target, Operator):
-        return target
-    if isinstance(target, str):
-        return get(target)
-    raise SpecError(f"expected an Operator or a registered operator name, got {target!r}")
+    """`axiomcheck.registry.resolve(target)` (kept for the engine until it calls the registry)."""
+    from .registry import resolve
+
+    return resolve(target)
 
 
 def names(ops: Iterable[Operator]) -> list[str]:
     return [op.name for op in ops]
+
+
+def __getattr__(name: str) -> Any:
+    # The registry moved to axiomcheck.registry; the engine still reads it from here.
+    if name in ("_REGISTRY", "register", "unregister", "get", "operators", "ENTRY_POINT_GROUP"):
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

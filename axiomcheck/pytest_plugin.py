@@ -85,6 +85,10 @@ class _State:
             except ValueError as exc:
                 self.ini_error = str(exc)
         self.cache: dict[Any, tuple[Any, str | None]] = {}
+        # Absolute now: a test (or an operator) that changes the working directory does not move the reports.
+        self.report_path = str(Path(self.report_dir).absolute()) if self.report_dir else None
+        self.written: dict[str, Path] = {}
+        self.write_error: str | None = None
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}  # (suite, item) -> ItemRun as a dict + order
         self.fixture_calls = 0
 
@@ -323,9 +327,9 @@ class Checker:
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
         from . import suites as S
-        from .operator import Operator
+        from .registry import resolve, target_name
 
-        target = op if isinstance(op, Operator) else S.resolve_target(op)
+        target = resolve(op)
         settings = {**self.settings, **kwargs}
         axioms = settings.pop("axioms", None)
         world = {k: settings.pop(k) for k in O.world_fields() if k in settings}
@@ -333,12 +337,16 @@ class Checker:
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms']}")
+        from . import repro
         from .engine import verify
 
         report = verify(target, axioms=axioms, **world, **settings)
         self._calls += 1
         ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")
-        source = op if isinstance(op, str) else target.name
+        # Name the operator so the reproduction works from the project: as the test named it, else
+        # module:attr or path/file.py:attr (a test module is imported by pytest, not by its name).
+        name = op if isinstance(op, str) else target_name(target)
+        source = name if name is not None else target.name
         item = S.single(target, source, axioms=[r.axiom for r in report.results],
                         world={**{k: report.world[k] for k in O.world_fields() if k in report.world}},
                         seed=settings.get("seed"), max_examples=settings.get("max_examples"),
@@ -346,6 +354,17 @@ class Checker:
         item = dataclasses.replace(item, id=ident)
         eff = S.effective(item, {})
         ir = S.item_run(None, item, eff, report)
+
+        def replay(axiom: str) -> str:
+            if name is None:
+                return repro.python_call(target.name, eff, eff["seed"], eff["max_examples"], axiom)
+            return S.reproduction(None, item, eff, axiom)
+
+        for o in ir.outcomes:
+            if o.reproduce:
+                o.reproduce = replay(o.axiom)
+        report = dataclasses.replace(report, results=tuple(dataclasses.replace(r, reproduce=replay(r.axiom))
+                                                           for r in report.results))
         self.last = ir
         for o in ir.outcomes:
             o.suite = "pytest"
@@ -401,12 +420,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is not None:  # an xdist worker: hand what ran to the controller
         workeroutput["axiomcheck"] = json.dumps(list(state.runs.values()))
         return
-    if state.runs and state.report_dir:
-        from . import writers
+    if state.runs and state.report_path:
+        from .output import files
 
-        run = state.build_run()
-        written = writers.write_all(run, state.report_dir)
-        state.written = written  # type: ignore[attr-defined]
+        try:
+            state.written = files.write_all(state.build_run(), state.report_path)
+        except OSError as exc:  # an unwritable place is the user's to fix, not an internal error
+            state.write_error = f"cannot write the reports into {state.report_dir!r}: {exc}"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -421,7 +441,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(_STATE, None)
     if state is None or not state.runs or getattr(config, "workeroutput", None) is not None:
         return
-    from .render import _plain_table
+    from .output.text import plain_table
 
     run = state.build_run()
     terminalreporter.write_sep("-", "axiomcheck")
@@ -429,14 +449,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for s in run.suites:
         for i in s.items:
             st = [o.status for o in i.outcomes]
-            verdicts = {o.verdict for o in i.outcomes}
-            v = "unexpected" if (i.error or "unexpected" in verdicts) else "ok"
+            v = i.verdict
             exp = sum(1 for o in i.outcomes if o.matched and o.expected != "pass")
             rows.append([s.name, i.item, str(len(st)), str(st.count("pass")), str(st.count("fail")),
                          str(st.count("error")), str(st.count("skipped")), str(exp), v])
-    table = _plain_table(["suite", "operator", "checks", "pass", "fail", "error", "skipped", "expected fail",
+    table = plain_table(["suite", "operator", "checks", "pass", "fail", "error", "skipped", "expected fail",
                           "verdict"], rows)
     for line in table.splitlines():
         terminalreporter.write_line(line)
-    for _fmt, path in (getattr(state, "written", None) or {}).items():
+    for _fmt, path in state.written.items():
         terminalreporter.write_line(f"axiomcheck: wrote {path}")
+    if state.write_error:
+        terminalreporter.write_line(f"axiomcheck: error: {state.write_error}", red=True)

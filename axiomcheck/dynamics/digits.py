@@ -37,6 +37,7 @@ import numpy as np
 
 from ..compose import compose
 from ..operator import Operator, Safety, context_operator, task_operator, token_operator
+from ..repro import dynamics_demo
 from . import _numerics as nx
 from ._train import optax_minimize
 from .problem import KDProblem, uniform_like, weights_for
@@ -634,7 +635,7 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
         sweep = seed_sweep(range(seed, seed + 5), quick=quick, progress=say, first=world)
         timings["seed_sweep_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
-    rerun = f"python -m axiomcheck.dynamics --demo --seed {seed}" + (" --quick" if quick else "")
+    rerun = dynamics_demo(seed, quick)
 
     def d(r: Any) -> dict[str, Any]:
         return dataclasses.replace(r, reproduce=rerun + "  # the real-data run").to_dict()
