@@ -4,27 +4,27 @@ distillation satisfy the axioms of adaptive weighting, and keep them so in CI.
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
+from typing import Any
+
 from .axioms import AXIOMS, Axiom, explain
 from .compose import compose, derived_bounds
 from .domains import World
 from .engine import Settings, verify
 from .ensemble import verify_ensemble
-from .operator import (
-    Operator,
-    Safety,
-    SpecError,
-    context_operator,
-    get,
-    operators,
-    register,
-    task_operator,
-    token_operator,
-    unregister,
-)
-from .render import print_report
-from .report import Report, Result
+from .errors import SpecError
+from .operator import Operator, Safety, context_operator, task_operator, token_operator
+from .registry import get, operators, register, unregister
+from .results import Report, Result
 
 __version__ = "0.1.0"
+
+
+def print_report(report: Report, stream: Any = None, *, fancy: bool | None = None) -> None:
+    """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere)."""
+    from .output.text import print_report as show
+
+    show(report, stream, fancy=fancy)
+
 
 __all__ = [
     "AXIOMS",

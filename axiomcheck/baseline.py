@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from .axioms import AXIOMS
-from .suites import Outcome, Run
-from .writers import atomic_write
+from .errors import BaselineError
+from .fsio import atomic_write
+from .results import Outcome, Run
 
-
-class BaselineError(ValueError):
-    """A baseline file that cannot be read; the message names the file and the entry."""
+__all__ = ["Baseline", "BaselineError", "Entry", "entries_for", "write"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +72,9 @@ class Baseline:
             for key in ("operator", "axiom"):
                 if not isinstance(raw.get(key), str) or not raw[key]:
                     raise BaselineError(f"{where}: {key!r} must be a non-empty string, got {raw.get(key)!r}")
+            for key in ("suite", "status", "message"):
+                if raw.get(key) is not None and not isinstance(raw[key], str):
+                    raise BaselineError(f"{where}: {key!r} must be a string, got {raw[key]!r}")
             if raw["axiom"] not in AXIOMS:
                 raise BaselineError(f"{where}: unknown axiom id {raw['axiom']!r}")
             entries.append(Entry(**raw))
@@ -84,10 +86,14 @@ class Baseline:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise BaselineError(f"{path}: a baseline must be UTF-8 JSON; byte {exc.start} is not UTF-8") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BaselineError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise BaselineError(f"{path}: invalid JSON: nested too deeply") from None
         return cls.from_data(data, str(path))
 
     def lookup(self, suite: str, operator: str, axiom: str) -> Entry | None:

@@ -20,158 +20,48 @@ token.positivity (paper III.2)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import json
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from . import options as O
+from .cliargs import COMMANDS, DEFAULT_REPORT_DIR, FORMATS, build_parser, normalize_argv
+from .errors import AxiomcheckError, BaselineError, SpecError, SuiteError, TargetError, UsageError
+from .streams import DataStdout
 
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-FORMATS = ("text", "json", "junit", "markdown", "html")
-COMMANDS = ("run", "verify", "ensemble", "dynamics", "list", "explain")
-DEFAULT_REPORT_DIR = "reports"
-
-_EPILOG = """exit codes: 0 everything as expected, 1 a violation or an unexpected verdict,
-2 a usage error or a malformed suite or baseline, 3 an internal error (rerun with --debug)"""
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+__all__ = ["COMMANDS", "EXIT_CODES", "FORMATS", "build_parser", "exit_code", "main"]
 
 
-class UsageError(Exception):
-    """A command line that cannot be carried out (exit 2)."""
+#: The exit code of each error type (the most derived class listed wins); anything else is internal (3).
+EXIT_CODES: dict[type[BaseException], int] = {
+    UsageError: EXIT_USAGE,
+    SuiteError: EXIT_USAGE,
+    BaselineError: EXIT_USAGE,
+    TargetError: EXIT_USAGE,
+    SpecError: EXIT_USAGE,
+    AxiomcheckError: EXIT_USAGE,
+    KeyboardInterrupt: EXIT_INTERRUPTED,
+}
 
 
-# ============================================================================= the parser
+def exit_code(exc: BaseException) -> int:
+    """The exit code `exc` ends the command with: `EXIT_CODES` of its nearest listed class, else 3."""
+    return next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), EXIT_INTERNAL)
 
 
-def _formats(text: str) -> list[str]:
-    out = []
-    for part in text.split(","):
-        part = part.strip().lower()
-        if part == "md":
-            part = "markdown"
-        if part == "all":
-            out.extend(FORMATS[1:])
-            continue
-        if part not in FORMATS:
-            raise argparse.ArgumentTypeError(f"must be one of {', '.join(FORMATS)} (or all), got {part!r}")
-        out.append(part)
-    return out
-
-
-_formats.__name__ = "format"
-
-
-def _axiom_ids(text: str) -> list[str]:
-    from .axioms import AXIOMS
-
-    ids = [a.strip() for a in text.split(",") if a.strip()]
-    if not ids:
-        raise argparse.ArgumentTypeError("must name at least one axiom id")
-    for a in ids:
-        if a not in AXIOMS:
-            close = difflib.get_close_matches(a, list(AXIOMS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else "; see `axiomcheck list`"
-            raise argparse.ArgumentTypeError(f"unknown axiom id {a!r}{hint}")
-    return ids
-
-
-_axiom_ids.__name__ = "axiom ids"
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show the traceback of an internal error")
-
-
-def _checking(p: argparse.ArgumentParser) -> None:
-    """Options of the commands that verify something (run, verify)."""
-    O.add_to(p.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
-    p.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
-                   help="check only these axiom ids (comma-separated; repeatable)")
-    p.add_argument("--format", "-f", type=_formats, action="extend", metavar="FORMAT",
-                   help="text, json, junit, markdown, html or all (comma-separated; repeatable). Without --output a "
-                        "single data format goes to stdout and the human summary to stderr; with --output the "
-                        "default is every file format")
-    O.add_to(p.add_argument, options=(O.REPORT_DIR,))
-    p.add_argument("--baseline", metavar="FILE",
-                   help="JSON list of known violations ({operator, axiom}); they no longer fail the run, new ones "
-                        "do, and entries that pass now are reported as stale")
-    p.add_argument("--write-baseline", metavar="FILE",
-                   help="write every violation of this run to FILE as a baseline (the run then exits 0)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
-    p.add_argument("-v", "--verbose", action="store_true", help="also list the failures the suites expect")
-    _common(p)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="axiomcheck",
-        description="Check teacher-weighting operators for multi-teacher knowledge distillation against the axioms "
-                    "of adaptive weighting. With no command, runs the suites in ./conformance_suites and writes "
-                    "every report into ./reports/.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
-
-    p.add_argument("--version", action="version", version=f"axiomcheck {__version__}")
-    p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    r = sub.add_parser("run", help="run conformance suites", epilog=_EPILOG,
-                       description="Run conformance suites (TOML files, or folders of them; default: "
-                                   "./conformance_suites). Each operator × axiom verdict is compared with the "
-                                   "suite's expectation.")
-    r.add_argument("suites", nargs="*", metavar="SUITE", help="suite files or folders")
-    r.add_argument("--item", action="extend", nargs=1, metavar="ID", help="run only this item of the suites "
-                                                                          "(repeatable)")
-    _checking(r)
-
-    v = sub.add_parser("verify", help="check one operator", epilog=_EPILOG,
-                       description="Check one operator against every check of its scale; every verdict is "
-                                   "expected to be pass (or not applicable).")
-    v.add_argument("target", metavar="TARGET",
-                   help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
-    v.add_argument("--tolerance", type=O.nonneg_float, metavar="TOL",
-                   help="absolute tolerance of the sum and bound checks (default: dtype-aware)")
-    v.add_argument("--timeout", type=O.positive_float, metavar="SECONDS", help="per-call limit (default: 10)")
-    _checking(v)
-
-    en = sub.add_parser("ensemble", help="check the ensemble G built from an operator's weights", epilog=_EPILOG,
-                        description="Build the ensemble q = G(teachers, weights) with the JAX kernel on the sweep "
-                                    "families and check ensemble.normalization, .nonnegativity, .convexity and "
-                                    ".conformance (Defs. III.7, III.15, III.23).")
-    en.add_argument("target", metavar="TARGET",
-                    help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
-    O.add_to(en.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
-    en.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
-                    help="show only these ensemble.* ids")
-    en.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    _common(en)
-
-    sub.add_parser("dynamics", help="training-time checks of the paper's guarantees (see `axiomcheck dynamics -h`)",
-                   add_help=False)
-
-    li = sub.add_parser("list", help="list registered operators and the checks")
-    li.add_argument("--scale", choices=("token", "task", "context", "unified"), help="only this scale")
-    li.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    _common(li)
-
-    ex = sub.add_parser("explain", help="the paper's statement of an axiom and what its check does")
-    ex.add_argument("axiom", metavar="AXIOM_ID")
-    _common(ex)
-    return p
-
-
-def _normalize_argv(argv: Sequence[str]) -> tuple[list[str], bool]:
-    """No command given -> `run` (and, with no output options, write ./reports/)."""
-    argv = list(argv)
-    first = next((a for a in argv if a != "--debug"), None)
-    if first in COMMANDS or first in ("-h", "--help", "--version"):
-        return argv, False
-    implicit = True
-    return ["run", *argv], implicit
+def error_message(exc: BaseException) -> str:
+    """The text after `axiomcheck: error: ` for an error of `EXIT_CODES`."""
+    problems = getattr(exc, "problems", None)
+    if problems is not None:  # a SuiteError: one line per problem
+        return "malformed suite\n" + "".join(f"  {p}\n" for p in problems).rstrip("\n")
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return str(exc)
 
 
 # ============================================================================= commands
@@ -184,6 +74,27 @@ class _Streams:
         self.human = sys.stderr if data_to_stdout else sys.stdout
         self.data_to_stdout = data_to_stdout
         self.quiet = quiet
+
+
+class _Plan:
+    """What a checking command will write, checked before anything is verified."""
+
+    def __init__(self, args: argparse.Namespace, implicit: bool):
+        from . import baseline as B
+        from .fsio import usable_dir, usable_file
+
+        self.formats, out = _plan_outputs(args, implicit)
+        self.streams = _Streams(data_to_stdout=out is None and self.formats != ["text"], quiet=args.quiet)
+        # Absolute now: an operator that changes the working directory does not move the reports.
+        try:
+            self.out = usable_dir(out) if out is not None else None
+        except OSError as exc:
+            raise UsageError(f"--output: cannot write the reports into {out!r}: {exc}") from None
+        try:
+            self.write_baseline = usable_file(args.write_baseline) if args.write_baseline else None
+        except OSError as exc:
+            raise UsageError(f"--write-baseline: cannot write {args.write_baseline!r}: {exc}") from None
+        self.baseline = B.Baseline.read(args.baseline) if args.baseline else None
 
 
 def _plan_outputs(args: argparse.Namespace, implicit: bool) -> tuple[list[str], str | None]:
@@ -204,43 +115,43 @@ def _plan_outputs(args: argparse.Namespace, implicit: bool) -> tuple[list[str], 
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return O.given(args)
+    given = O.given(args)
+    if getattr(args, "isolate", None):
+        given["isolate"] = True
+    return given
 
 
-def _finish(run: Any, args: argparse.Namespace, formats: list[str], out: str | None, streams: _Streams) -> int:
+def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout) -> int:
     from . import baseline as B
-    from . import writers
-    from .render import Renderer
+    from .output import files
+    from .output.common import encodable
+    from .output.text import Renderer
 
-    if args.baseline:
-        try:
-            B.Baseline.read(args.baseline).apply(run)
-        except B.BaselineError as exc:
-            raise UsageError(str(exc)) from None
-    human = Renderer(streams.human)
-    if streams.quiet:
-        human.summary(run)
+    if plan.baseline is not None:
+        plan.baseline.apply(run)
+    recorded = args.write_baseline if plan.write_baseline is not None else None
+    human = Renderer(plan.streams.human)
+    if plan.streams.quiet:
+        human.summary(run, baseline_written=recorded)
+    elif args.command == "verify" and len(run.items()) == 1:
+        human.report(run.items()[0])
+        for e in run.stale:
+            human.line(f"STALE  baseline entry {e.get('operator')} · {e.get('axiom')} passes now", "yellow")
+        human.summary(run, baseline_written=recorded)
     else:
-        if args.command == "verify" and len(run.items()) == 1:
-            human.report(run.items()[0])
-            for e in run.stale:
-                human.line(f"STALE  baseline entry {e.get('operator')} · {e.get('axiom')} passes now", "yellow")
-            human.summary(run)
-        else:
-            human.run(run, verbose=getattr(args, "verbose", False))
-    data = [f for f in formats if f != "text"]
-    if out is not None:
-        written = writers.write_all(run, out, data)
-        for _fmt, path in written.items():
-            human.line(f"wrote {path} ({_size(path.stat().st_size)})")
+        human.run(run, verbose=getattr(args, "verbose", False), baseline_written=recorded)
+    data = [f for f in plan.formats if f != "text"]
+    if plan.out is not None:
+        written = files.write_all(run, plan.out, data)
+        shown = Path(args.report_dir or DEFAULT_REPORT_DIR)
+        for fmt, path in written.items():
+            human.line(f"wrote {shown / files.FILENAMES[fmt]} ({_size(path.stat().st_size)})")
     elif data:
-        text = writers.render(run, data[0])
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        stdout.write(encodable(files.render(run, data[0])))
     code = run.exit_code
-    if args.write_baseline:
+    if plan.write_baseline is not None:
         entries = B.entries_for(run.outcomes())
-        B.write(args.write_baseline, entries)
+        B.write(plan.write_baseline, entries)
         human.line(f"wrote baseline {args.write_baseline} with {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
         if code == EXIT_VIOLATION:
             code = EXIT_OK
@@ -251,22 +162,11 @@ def _size(n: int) -> str:
     return f"{n} B" if n < 1024 else (f"{n / 1024:.1f} KiB" if n < 1024 ** 2 else f"{n / 1024 ** 2:.2f} MiB")
 
 
-@contextlib.contextmanager
-def _guard_stdout(active: bool) -> Any:
-    """While verifying, send stray prints (an operator's debug output) to stderr so stdout data stays clean."""
-    if active:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    else:
-        yield
-
-
 def cmd_run(args: argparse.Namespace, implicit: bool) -> int:
     from . import suites as S
-    from .render import Renderer
+    from .output.text import Renderer
 
-    formats, out = _plan_outputs(args, implicit)
-    streams = _Streams(data_to_stdout=out is None and formats != ["text"], quiet=args.quiet)
+    plan = _Plan(args, implicit)
     paths = args.suites
     if not paths:
         found = S.default_suite_dir()
@@ -274,24 +174,30 @@ def cmd_run(args: argparse.Namespace, implicit: bool) -> int:
             raise UsageError("no suites given and no ./conformance_suites folder with *.toml files here; "
                              "name suite files: axiomcheck run my_suite.toml")
         paths = [found]
-    suites = S.load_all(paths)
-    if args.item:
-        wanted = set(args.item)
-        known = {i.id for s in suites for i in s.items}
-        missing = sorted(wanted - known)
-        if missing:
-            raise UsageError(f"--item {', '.join(missing)}: no such item in the suites; items: {', '.join(sorted(known))}")
-        suites = [s.select(wanted) for s in suites]
-        suites = [s for s in suites if s.items]
-    if args.axioms:
-        suites = [_restrict(s, args.axioms) for s in suites]
-        suites = [s for s in suites if s.items]
-        if not suites:
-            raise UsageError(f"--axioms {','.join(args.axioms)}: no item of the suites checks these axioms")
-    progress = Renderer(sys.stderr, quiet=args.quiet)
-    with progress.progress(suites) as hook, _guard_stdout(streams.data_to_stdout):
-        run = S.run(suites, _overrides(args), on_event=hook)
-    return _finish(run, args, formats, out, streams)
+    with DataStdout(plan.streams.data_to_stdout) as stdout:
+        suites = S.load_all(paths)
+        if not any(s.items for s in suites):
+            where = ", ".join(str(p) for p in paths)
+            raise UsageError(f"nothing to check: {where} holds no suite with an [[item]]" if suites else
+                             f"nothing to check: no suite files (*.toml) in {where}")
+        if args.item:
+            wanted = set(args.item)
+            known = {i.id for s in suites for i in s.items}
+            missing = sorted(wanted - known)
+            if missing:
+                raise UsageError(f"--item {', '.join(missing)}: no such item in the suites; items: "
+                                 f"{', '.join(sorted(known))}")
+            suites = [s.select(wanted) for s in suites]
+            suites = [s for s in suites if s.items]
+        if args.axioms:
+            suites = [_restrict(s, args.axioms) for s in suites]
+            suites = [s for s in suites if s.items]
+            if not suites:
+                raise UsageError(f"--axioms {','.join(args.axioms)}: no item of the suites checks these axioms")
+        progress = Renderer(sys.stderr, quiet=args.quiet)
+        with progress.progress(suites) as hook:
+            run = S.run(suites, _overrides(args), on_event=hook)
+        return _finish(run, args, plan, stdout)
 
 
 def _restrict(suite: Any, axioms: Sequence[str]) -> Any:
@@ -307,68 +213,61 @@ def _restrict(suite: Any, axioms: Sequence[str]) -> Any:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from . import suites as S
+    from .registry import resolve
 
-    formats, out = _plan_outputs(args, False)
-    streams = _Streams(data_to_stdout=out is None and formats != ["text"], quiet=args.quiet)
-    try:
-        op = S.resolve_target(args.target)
-    except S.TargetError as exc:
-        raise UsageError(str(exc)) from None
-    if args.axioms:
-        from .axioms import for_scale
+    plan = _Plan(args, False)
+    with DataStdout(plan.streams.data_to_stdout) as stdout:
+        op = resolve(args.target)
+        if args.axioms:
+            from .axioms import for_scale
 
-        scale_ids = [a.id for a in for_scale(op.scale)]
-        wrong = [a for a in args.axioms if a not in scale_ids]
-        if wrong:
-            raise UsageError(f"--axioms {','.join(wrong)}: {op.name!r} is a {op.scale}-scale operator; its checks "
-                             f"are {', '.join(scale_ids)}")
-    given = _overrides(args)
-    world = {k: given[k] for k in O.world_fields() if k in given}
-    item = S.single(op, args.target, axioms=args.axioms, world=world,
-                    seed=O.resolve("seed", given.get("seed")),
-                    max_examples=O.resolve("max_examples", given.get("max_examples")),
-                    tolerance=args.tolerance, timeout=args.timeout)
-    with _guard_stdout(streams.data_to_stdout):
+            scale_ids = [a.id for a in for_scale(op.scale)]
+            wrong = [a for a in args.axioms if a not in scale_ids]
+            if wrong:
+                raise UsageError(f"--axioms {','.join(wrong)}: {op.name!r} is a {op.scale}-scale operator; its "
+                                 f"checks are {', '.join(scale_ids)}")
+        given = _overrides(args)
+        world = {k: given[k] for k in O.world_fields() if k in given}
+        item = S.single(op, args.target, axioms=args.axioms, world=world,
+                        seed=O.resolve("seed", given.get("seed")),
+                        max_examples=O.resolve("max_examples", given.get("max_examples")),
+                        tolerance=args.tolerance, timeout=args.timeout, isolate=args.isolate)
         ir = S.run_item(None, item, {})
-    run = S.Run(suites=[S.SuiteRun(name="verify", path=None, items=[ir])], overrides=given,
-                elapsed_s=ir.report.elapsed_s if ir.report else 0.0)
-    return _finish(run, args, formats, out, streams)
+        run = S.Run(suites=[S.SuiteRun(name="verify", path=None, items=[ir])], overrides=given,
+                    elapsed_s=ir.report.elapsed_s if ir.report else 0.0)
+        return _finish(run, args, plan, stdout)
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    from . import suites as S
+    from . import repro
     from .ensemble import verify_ensemble
+    from .output.common import encodable, visible
+    from .registry import resolve
 
-    try:
-        op = S.resolve_target(args.target)
-    except S.TargetError as exc:
-        raise UsageError(str(exc)) from None
-    given = _overrides(args)
-    world = {k: given[k] for k in O.world_fields() if k in given}
-    with _guard_stdout(args.format == "json"):
+    with DataStdout(args.format == "json") as stdout:
+        op = resolve(args.target)
+        given = _overrides(args)
+        world = {k: given[k] for k in O.world_fields() if k in given}
         report = verify_ensemble(op, seed=O.resolve("seed", given.get("seed")), **world)
     results = [r for r in report.results if not args.axioms or r.axiom in args.axioms]
     if args.format == "json":
         doc = report.to_dict()
         doc["results"] = [r.to_dict() for r in results]
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        stdout.write(encodable(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)) + "\n")
     else:
         for r in results:
-            sys.stdout.write(f"{r.status.upper():8} {r.axiom:24} {r.message}\n")
+            stdout.write(visible(f"{r.status.upper():8} {r.axiom:24} {r.message}") + "\n")
             if r.status == "fail":
                 # name the operator as the user typed it (a lambda has no importable name)
-                w = report.world
-                repro = (f"axiomcheck ensemble {args.target} --seed {report.seed} --teachers {w['teachers']} "
-                         f"--vocab {w['vocab']} --context-dim {w['context_dim']} --tasks {w['tasks']} "
-                         f"--axioms {r.axiom}")
-                sys.stdout.write(f"{'':8} reproduce: {repro}\n")
+                line = repro.ensemble_line(args.target, report.world, report.seed, r.axiom)
+                stdout.write(f"{'':8} reproduce: {visible(line)}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .axioms import AXIOMS
-    from .operator import operators
-    from .render import Renderer
+    from .output.text import Renderer
+    from .registry import operators
 
     ops = operators(args.scale)
     axioms = [a for a in AXIOMS.values() if args.scale is None or a.scale == args.scale]
@@ -406,7 +305,7 @@ def _error(stream: IO[str], message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0, 1, 2 or 3) instead of exiting."""
+    """Run the command line; returns the exit code (0, 1, 2, 3 or 130) instead of exiting."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -418,38 +317,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return dynamics_main(rest[1:], prog="axiomcheck dynamics")
             except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
                 return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-        argv, implicit = _normalize_argv(argv)
+        argv, implicit = normalize_argv(argv)
         parser = build_parser()
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
             return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-        if args.command == "run":
-            return cmd_run(args, implicit)
-        if args.command == "verify":
-            return cmd_verify(args)
-        if args.command == "ensemble":
-            return cmd_ensemble(args)
-        if args.command == "list":
-            return cmd_list(args)
-        return cmd_explain(args)
-    except UsageError as exc:
-        _error(sys.stderr, str(exc))
-        return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - the catch-all that turns a crash into exit 3
-        from .suites import SuiteError
-
-        if isinstance(exc, SuiteError):
-            sys.stderr.write("axiomcheck: error: malformed suite\n" + "".join(f"  {p}\n" for p in exc.problems))
-            return EXIT_USAGE
+        commands = {"run": lambda: cmd_run(args, implicit), "verify": lambda: cmd_verify(args),
+                    "ensemble": lambda: cmd_ensemble(args), "list": lambda: cmd_list(args),
+                    "explain": lambda: cmd_explain(args)}
+        return commands[args.command]()
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error becomes an exit code
+        code = exit_code(exc)
+        if code != EXIT_INTERNAL:
+            _error(sys.stderr, error_message(exc))
+            return code
         if debug:
             traceback.print_exc(file=sys.stderr)
         _error(sys.stderr, f"internal error: {type(exc).__name__}: {exc}"
                + ("" if debug else " (rerun with --debug for the traceback)"))
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        _error(sys.stderr, "interrupted")
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

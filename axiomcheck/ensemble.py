@@ -23,9 +23,10 @@ import numpy as np
 from .axioms import AXIOMS
 from .domains import DOMAINS, World
 from .engine import OperatorMisbehaved, Settings, Verifier
-from .operator import Operator, as_operator
-from .report import Report, Result
-from .repro import reproduce_command
+from .operator import Operator
+from .registry import resolve, target_name
+from .repro import ensemble_call, ensemble_line
+from .results import Report, Result
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
 
@@ -50,11 +51,10 @@ def _positions(op: Operator, args: tuple, w: np.ndarray, world: World, rng: np.r
 
 
 def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> str:
-    cmd = reproduce_command(op, world, settings, axiom)
-    if cmd.startswith("axiomcheck verify "):
-        return "axiomcheck ensemble " + cmd[len("axiomcheck verify "):]
-    return (f"ac.verify_ensemble(op, seed={settings.seed}, teachers={world.teachers}, vocab={world.vocab}, "
-            f"context_dim={world.context_dim}, tasks={world.tasks})  # {axiom}; op: the Operator {op.name!r}")
+    target = target_name(op)
+    if target is None:
+        return ensemble_call(op.name, world, settings.seed, axiom)
+    return ensemble_line(target, world, settings.seed, axiom, max_examples=settings.max_examples)
 
 
 def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int = 16, context_dim: int = 3,
@@ -70,7 +70,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
     if ensemble is None:
         from .kernels import ensemble_log_probs as ensemble
 
-    op = as_operator(op_or_name)
+    op = resolve(op_or_name)
     world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)

@@ -1,10 +1,11 @@
-"""The `Operator` record, its declared spec, the scale decorators and the registry.
+"""The `Operator` record, its declared spec and the scale decorators.
 
 An operator is a small immutable record around a pure function: its name, the
 scale it works at, and what its author declares about it (weight bounds, a
 Lipschitz constant, a safety ordering, task importance).  Everything is
 validated when the record is built, so a bad declaration fails at import time
-with a `SpecError`, not halfway through a verification run.
+with a `SpecError`, not halfway through a verification run.  The registry the
+decorators add to is `axiomcheck.registry`.
 
 >>> import numpy as np
 >>> op = context_operator(lambda c: np.full((c.shape[0], 2), 0.5),
@@ -20,27 +21,17 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-SCALES = ("token", "task", "context", "unified")
+from .errors import SpecError
+from .scales import SCALES as SCALE_RECORDS
 
-#: What each scale's function takes, in order (see DESIGN §1).
-SIGNATURES = {
-    "token": "fn(probs[B,K,V], context[B,D]) -> [B,K] or [B,K,V]",
-    "task": "fn(losses[B,M,K], sizes[B,M]) -> [B,M,K]",
-    "context": "fn(context[B,D]) -> [B,K]",
-    "unified": "fn(probs[B,K,V], context[B,D], losses[B,M,K], sizes[B,M]) -> [B,M,K,V]",
-}
+__all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "SpecError", "context_operator",
+           "task_operator", "token_operator"]
 
-#: The input metric each scale's regularity check measures distances in.
-METRICS = {
-    "token": "max(‖Δprobs‖∞, ‖Δcontext‖∞)",
-    "task": "max(‖Δlosses‖∞, ‖Δlog sizes‖∞)",
-    "context": "‖Δcontext‖∞",
-    "unified": "max(‖Δprobs‖∞, ‖Δcontext‖∞, ‖Δlosses‖∞, ‖Δlog sizes‖∞)",
-}
-
-
-class SpecError(ValueError):
-    """A declaration that cannot describe any valid operator (raised when it is built)."""
+#: The scales an operator can have, and what each one's function takes and is measured in
+#: (one `Scale` record each, in `axiomcheck.scales`).
+SCALES = tuple(SCALE_RECORDS)
+SIGNATURES = {name: s.signature for name, s in SCALE_RECORDS.items()}
+METRICS = {name: s.metric for name, s in SCALE_RECORDS.items()}
 
 
 def _must(cond: bool, what: str, got: Any) -> None:
@@ -145,17 +136,18 @@ class Operator:
         if self.safety is not None:
             _must(isinstance(self.safety, Safety),
                   f"operator {self.name!r}: safety must be an ac.Safety(...)", self.safety)
-            if self.scale == "token":
+            where = SCALE_RECORDS[self.scale].safety_set
+            if where == "tokens":
                 _must(self.safety.tokens is not None and self.safety.contexts is None,
                       f"operator {self.name!r}: token-scale safety needs Safety(tokens=[...]) and no contexts",
                       self.safety)
-            elif self.scale == "context":
+            elif where == "contexts":
                 _must(self.safety.contexts is not None and self.safety.tokens is None,
                       f"operator {self.name!r}: context-scale safety needs Safety(contexts=predicate) and no tokens",
                       self.safety)
-            elif self.scale == "task":
-                raise SpecError(f"operator {self.name!r}: task scale declares no safety ordering "
-                                f"(the paper's task axioms III.10–III.14 have none), got {self.safety!r}")
+            elif where is None:
+                raise SpecError(f"operator {self.name!r}: {self.scale} scale declares no safety ordering "
+                                f"(the paper's {self.scale} axioms have none), got {self.safety!r}")
         if self.importance is not None:
             _must(self.scale == "task",
                   f"operator {self.name!r}: importance (task coefficients λ) is declared at task scale only",
@@ -178,78 +170,6 @@ class Operator:
     def replace(self, **changes: Any) -> Operator:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
-
-
-# ----------------------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, Operator] = {}
-_ENTRY_POINTS_LOADED = False
-ENTRY_POINT_GROUP = "axiomcheck.operators"
-
-
-def register(op: Operator, *, replace: bool = False) -> Operator:
-    """Add `op` to the registry under its name; a clash raises unless `replace`."""
-    if not isinstance(op, Operator):
-        raise SpecError(f"only an Operator can be registered, got {op!r}")
-    old = _REGISTRY.get(op.name)
-    if old is not None and not replace and old is not op:
-        if getattr(old.fn, "__qualname__", None) == getattr(op.fn, "__qualname__", object()) and \
-                getattr(old.fn, "__module__", None) == getattr(op.fn, "__module__", None):
-            # The same definition imported again (a module reloaded): keep the newest.
-            pass
-        else:
-            raise SpecError(f"an operator named {op.name!r} is already registered "
-                            f"({old.fn!r}); pass replace=True or choose another name")
-    _REGISTRY[op.name] = op
-    return op
-
-
-def unregister(name: str) -> None:
-    """Remove an operator from the registry (no error if absent)."""
-    _REGISTRY.pop(name, None)
-
-
-def _load_builtins_and_plugins() -> None:
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    import importlib
-
-    importlib.import_module("axiomcheck.library")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the registry
-            import warnings
-
-            warnings.warn(f"axiomcheck: entry point {ep.name!r} ({ep.value}) failed to load: {exc!r}",
-                          stacklevel=2)
-            continue
-        items = obj if isinstance(obj, (list, tuple)) else [obj]
-        for item in items:
-            if isinstance(item, Operator) and item.name not in _REGISTRY:
-                register(item)
-
-
-def get(name: str) -> Operator:
-    """The registered operator called `name` (built-ins and entry points included)."""
-    _load_builtins_and_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise KeyError(f"no operator named {name!r} is registered; known: {known}") from None
-
-
-def operators(scale: str | None = None) -> list[Operator]:
-    """Registered operators, sorted by name, optionally only those of one scale."""
-    _load_builtins_and_plugins()
-    if scale is not None and scale not in SCALES:
-        raise SpecError(f"scale must be one of {SCALES}, got {scale!r}")
-    return [op for _, op in sorted(_REGISTRY.items()) if scale is None or op.scale == scale]
 
 
 # ----------------------------------------------------------------------------- decorators
@@ -280,7 +200,9 @@ def _decorator(scale: str) -> Callable[..., Any]:
                 description=(getattr(f, "__doc__", None) or "").strip(),
             )
             if register:
-                globals()["register"](op)
+                from .registry import register as add
+
+                add(op)
             return op
 
         return build(fn) if fn is not None else build
@@ -297,14 +219,6 @@ task_operator = _decorator("task")
 context_operator = _decorator("context")
 
 
-def as_operator(target: Operator | str) -> Operator:
-    """Accept an `Operator` or a registered name."""
-    if isinstance(target, Operator):
-        return target
-    if isinstance(target, str):
-        return get(target)
-    raise SpecError(f"expected an Operator or a registered operator name, got {target!r}")
-
-
 def names(ops: Iterable[Operator]) -> list[str]:
     return [op.name for op in ops]
+

@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 from . import options as O
+from .pytest_state import State as _State
 
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
 MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "tolerance", "timeout")
@@ -63,99 +64,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "axiomcheck(seed=None, max_examples=None, teachers=None, vocab=None, context_dim=None, tasks=None, "
         "tolerance=None, timeout=None): settings of the `axiomcheck` fixture in this test")
     config.stash[_STATE] = _State(config)
-
-
-# ============================================================================= session state
-
-
-class _State:
-    """Settings, the per-process cache of reports, and what ran (for the summary and report files)."""
-
-    def __init__(self, config: pytest.Config):
-        self.config = config
-        self.cli = {o.name: config.getoption(o.pytest_dest, None) for o in O.OPTIONS}
-        self.ini: dict[str, Any] = {}
-        self.ini_error: str | None = None
-        for o in O.OPTIONS:
-            raw = config.getini(o.ini)
-            if raw in (None, "", []):
-                continue
-            try:
-                self.ini[o.name] = O.parse_value(o.name, raw) if o.name != "report_dir" else raw
-            except ValueError as exc:
-                self.ini_error = str(exc)
-        self.cache: dict[Any, tuple[Any, str | None]] = {}
-        self.runs: dict[tuple[str, str], dict[str, Any]] = {}  # (suite, item) -> ItemRun as a dict + order
-        self.fixture_calls = 0
-
-    @property
-    def overrides(self) -> dict[str, Any]:
-        """Settings given on the command line."""
-        return {k: v for k, v in self.cli.items() if v is not None and k != "report_dir"}
-
-    @property
-    def report_dir(self) -> str | None:
-        return self.cli.get("report_dir") or self.ini.get("report_dir")
-
-    def verified(self, item: Any, settings: dict[str, Any]) -> tuple[Any, str | None]:
-        """(Report, None) or (None, internal error): verified once per operator × settings in this process."""
-        from . import suites as S
-
-        try:
-            key: Any = (item.operator, item.axioms, tuple(sorted(settings.items())))
-            hash(key)
-        except TypeError:
-            key = (id(item.operator), item.axioms, tuple(sorted(settings.items())))
-        if key not in self.cache:
-            try:
-                self.cache[key] = (S.verify_item(item, settings), None)
-            except Exception as exc:  # noqa: BLE001 - recorded as an internal error of this item
-                self.cache[key] = (None, S.internal_error(exc, item))
-        return self.cache[key]
-
-    def record(self, suite_name: str, path: str | None, description: str, order: tuple[Any, ...],
-               ir: Any, outcome: Any) -> None:
-        entry = self.runs.get((suite_name, ir.item))
-        if entry is None:
-            data = ir.to_dict()
-            data["outcomes"] = []
-            entry = {"suite": suite_name, "path": path, "description": description, "order": list(order),
-                     "run": data}
-            self.runs[(suite_name, ir.item)] = entry
-        outs = entry["run"]["outcomes"]
-        if all(o["axiom"] != outcome.axiom for o in outs):
-            outs.append(outcome.to_dict())
-
-    def merge(self, entries: list[dict[str, Any]]) -> None:
-        """Entries from an xdist worker."""
-        for e in entries:
-            key = (e["suite"], e["run"]["item"])
-            mine = self.runs.get(key)
-            if mine is None:
-                self.runs[key] = e
-                continue
-            have = {o["axiom"] for o in mine["run"]["outcomes"]}
-            mine["run"]["outcomes"].extend(o for o in e["run"]["outcomes"] if o["axiom"] not in have)
-            if mine["run"].get("report") is None and e["run"].get("report") is not None:
-                mine["run"]["report"] = e["run"]["report"]
-
-    def build_run(self) -> Any:
-        from . import suites as S
-        from .axioms import AXIOMS
-
-        order = list(AXIOMS)
-        entries = sorted(self.runs.values(), key=lambda e: (e["order"], e["run"]["item"]))
-        suites: dict[str, S.SuiteRun] = {}
-        elapsed = 0.0
-        for e in entries:
-            sr = suites.setdefault(e["suite"], S.SuiteRun(name=e["suite"], path=e["path"], items=[],
-                                                          description=e.get("description", "")))
-            ir = S.ItemRun.from_dict(e["suite"], e["run"])
-            ir.outcomes.sort(key=lambda o: order.index(o.axiom) if o.axiom in order else len(order))
-            if ir.report is not None:
-                elapsed += ir.report.elapsed_s
-            sr.items.append(ir)
-        return S.Run(suites=list(suites.values()), overrides=self.overrides, elapsed_s=elapsed)
 
 
 def _state(config: pytest.Config) -> _State:
@@ -323,9 +231,9 @@ class Checker:
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
         from . import suites as S
-        from .operator import Operator
+        from .registry import resolve, target_name
 
-        target = op if isinstance(op, Operator) else S.resolve_target(op)
+        target = resolve(op)
         settings = {**self.settings, **kwargs}
         axioms = settings.pop("axioms", None)
         world = {k: settings.pop(k) for k in O.world_fields() if k in settings}
@@ -333,12 +241,16 @@ class Checker:
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms']}")
+        from . import repro
         from .engine import verify
 
         report = verify(target, axioms=axioms, **world, **settings)
         self._calls += 1
         ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")
-        source = op if isinstance(op, str) else target.name
+        # Name the operator so the reproduction works from the project: as the test named it, else
+        # module:attr or path/file.py:attr (a test module is imported by pytest, not by its name).
+        name = op if isinstance(op, str) else target_name(target)
+        source = name if name is not None else target.name
         item = S.single(target, source, axioms=[r.axiom for r in report.results],
                         world={**{k: report.world[k] for k in O.world_fields() if k in report.world}},
                         seed=settings.get("seed"), max_examples=settings.get("max_examples"),
@@ -346,6 +258,17 @@ class Checker:
         item = dataclasses.replace(item, id=ident)
         eff = S.effective(item, {})
         ir = S.item_run(None, item, eff, report)
+
+        def replay(axiom: str) -> str:
+            if name is None:
+                return repro.python_call(target.name, eff, eff["seed"], eff["max_examples"], axiom)
+            return S.reproduction(None, item, eff, axiom)
+
+        for o in ir.outcomes:
+            if o.reproduce:
+                o.reproduce = replay(o.axiom)
+        report = dataclasses.replace(report, results=tuple(dataclasses.replace(r, reproduce=replay(r.axiom))
+                                                           for r in report.results))
         self.last = ir
         for o in ir.outcomes:
             o.suite = "pytest"
@@ -401,12 +324,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is not None:  # an xdist worker: hand what ran to the controller
         workeroutput["axiomcheck"] = json.dumps(list(state.runs.values()))
         return
-    if state.runs and state.report_dir:
-        from . import writers
+    if state.runs and state.report_path:
+        from .output import files
 
-        run = state.build_run()
-        written = writers.write_all(run, state.report_dir)
-        state.written = written  # type: ignore[attr-defined]
+        try:
+            state.written = files.write_all(state.build_run(), state.report_path)
+        except OSError as exc:  # an unwritable place is the user's to fix, not an internal error
+            state.write_error = f"cannot write the reports into {state.report_dir!r}: {exc}"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -421,7 +345,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(_STATE, None)
     if state is None or not state.runs or getattr(config, "workeroutput", None) is not None:
         return
-    from .render import _plain_table
+    from .output.text import plain_table
 
     run = state.build_run()
     terminalreporter.write_sep("-", "axiomcheck")
@@ -429,14 +353,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for s in run.suites:
         for i in s.items:
             st = [o.status for o in i.outcomes]
-            verdicts = {o.verdict for o in i.outcomes}
-            v = "unexpected" if (i.error or "unexpected" in verdicts) else "ok"
+            v = i.verdict
             exp = sum(1 for o in i.outcomes if o.matched and o.expected != "pass")
             rows.append([s.name, i.item, str(len(st)), str(st.count("pass")), str(st.count("fail")),
                          str(st.count("error")), str(st.count("skipped")), str(exp), v])
-    table = _plain_table(["suite", "operator", "checks", "pass", "fail", "error", "skipped", "expected fail",
+    table = plain_table(["suite", "operator", "checks", "pass", "fail", "error", "skipped", "expected fail",
                           "verdict"], rows)
     for line in table.splitlines():
         terminalreporter.write_line(line)
-    for _fmt, path in (getattr(state, "written", None) or {}).items():
+    for _fmt, path in state.written.items():
         terminalreporter.write_line(f"axiomcheck: wrote {path}")
+    if state.write_error:
+        terminalreporter.write_line(f"axiomcheck: error: {state.write_error}", red=True)

@@ -1,33 +1,131 @@
-"""Reproduce strings: the one place that spells a check's replay as a command or a Python call."""
+"""Every reproduction command axiomcheck prints, built in one place.
+
+A failing check comes with one line that replays it: an `axiomcheck verify`
+(or `run`, `ensemble`) command when the operator has a name a new process can
+resolve (see `axiomcheck.registry.target_name`), else the Python call to make.
+
+>>> w = {"teachers": 4, "vocab": 16, "context_dim": 3, "tasks": 3}
+>>> verify_line("entropy_exp", w, seed=0, max_examples=100, axiom="token.normalization")
+'axiomcheck verify entropy_exp --seed 0 --max-examples 100 --teachers 4 --vocab 16 --context-dim 3 --tasks 3 --axioms token.normalization'
+>>> suite_line("s.toml", "my op", "context.positivity", seed=1, max_examples=10)
+"axiomcheck run s.toml --item 'my op' --axioms context.positivity --seed 1 --max-examples 10"
+"""
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .domains import World
-from .operator import Operator
+WORLD_FLAGS = (("teachers", "--teachers"), ("vocab", "--vocab"), ("context_dim", "--context-dim"),
+               ("tasks", "--tasks"))
 
 
-def target_name(op: Operator) -> str | None:
-    """How to name `op` on the command line: its registry name, else `module:attr`, else None."""
-    from .operator import _REGISTRY
-
-    if _REGISTRY.get(op.name) is op:
-        return op.name
-    mod = getattr(op.fn, "__module__", None)
-    qual = getattr(op.fn, "__qualname__", "")
-    if mod and mod != "__main__" and qual and "<" not in qual:
-        return f"{mod}:{qual}"
-    return None
+def _world(world: Any) -> dict[str, int]:
+    """The four world sizes of a `World` or a mapping holding them."""
+    if isinstance(world, Mapping):
+        return {k: world[k] for k, _ in WORLD_FLAGS}
+    return {k: getattr(world, k) for k, _ in WORLD_FLAGS}
 
 
-def reproduce_command(op: Operator, world: World, settings: Any, axiom: str) -> str:
-    """A one-line command that replays `axiom` (a Python call when the operator has no importable name)."""
-    target = target_name(op)
+def _world_flags(world: Any) -> str:
+    w = _world(world)
+    return " ".join(f"{flag} {w[k]}" for k, flag in WORLD_FLAGS)
+
+
+def flags(*, tolerance: float | None = None, timeout: float | None = None, isolate: bool = False) -> list[str]:
+    """The extra `axiomcheck verify` flags for settings that differ from the defaults."""
+    out = []
+    if tolerance is not None:
+        out += ["--tolerance", f"{tolerance:g}"]
+    if timeout is not None:
+        out += ["--timeout", f"{timeout:g}"]
+    if isolate:
+        out.append("--isolate")
+    return out
+
+
+def verify_line(target: str, world: Any, seed: int, max_examples: int, axiom: str,
+                extra: Sequence[str] = ()) -> str:
+    """`axiomcheck verify TARGET ...` replaying `axiom` with exactly these settings."""
+    line = (f"axiomcheck verify {shlex.quote(target)} --seed {seed} --max-examples {max_examples} "
+            f"{_world_flags(world)} --axioms {axiom}")
+    return line + "".join(" " + shlex.quote(x) for x in extra)
+
+
+def for_verify(op: Any, world: Any, settings: Any, axiom: str) -> str:
+    """The reproduction `verify()` prints for one check of `op`: a command when the operator has a
+    name a new process can resolve (`registry.target_name`), else the Python call.
+
+    Settings that differ from the defaults (tolerance, per-call timeout, isolation) travel with it.
+    """
+    from .engine.settings import DEFAULT_TIMEOUT
+    from .registry import target_name
+
+    extra = flags(tolerance=settings.tolerance,
+                  timeout=settings.timeout if settings.timeout not in (None, DEFAULT_TIMEOUT) else None,
+                  isolate=settings.isolate)
+    return verify_or_call(target_name(op), op.name, world, settings.seed, settings.max_examples, axiom, extra)
+
+
+def python_call(name: str, world: Any, seed: int, max_examples: int, axiom: str) -> str:
+    """The `ac.verify(...)` call replaying `axiom` for an operator with no importable name."""
+    w = _world(world)
+    return (f"ac.verify(op, seed={seed}, max_examples={max_examples}, teachers={w['teachers']}, "
+            f"vocab={w['vocab']}, context_dim={w['context_dim']}, tasks={w['tasks']}, axioms=[{axiom!r}])"
+            f"  # op: the Operator {name!r} (no importable name)")
+
+
+def verify_or_call(target: str | None, name: str, world: Any, seed: int, max_examples: int, axiom: str,
+                   extra: Sequence[str] = ()) -> str:
+    """`verify_line` when the operator has a command-line name, else `python_call`."""
     if target is None:
-        return (f"ac.verify(op, seed={settings.seed}, max_examples={settings.max_examples}, "
-                f"teachers={world.teachers}, vocab={world.vocab}, context_dim={world.context_dim}, "
-                f"tasks={world.tasks}, axioms=[{axiom!r}])  # op: the Operator {op.name!r} (no importable name)")
-    return (f"axiomcheck verify {target} --seed {settings.seed} --max-examples {settings.max_examples} "
-            f"--teachers {world.teachers} --vocab {world.vocab} --context-dim {world.context_dim} "
-            f"--tasks {world.tasks} --axioms {axiom}")
+        return python_call(name, world, seed, max_examples, axiom)
+    return verify_line(target, world, seed, max_examples, axiom, extra)
+
+
+def suite_line(suite_path: str, item: str, axiom: str, seed: int, max_examples: int,
+               world: Iterable[tuple[str, Any]] = ()) -> str:
+    """`axiomcheck run SUITE --item ID ...`; `world` holds the (flag, value) pairs that differ from the suite."""
+    parts = ["axiomcheck", "run", shlex.quote(suite_path), "--item", shlex.quote(item), "--axioms", axiom,
+             "--seed", str(seed), "--max-examples", str(max_examples)]
+    for flag, value in world:
+        parts += [flag, str(value)]
+    return " ".join(parts)
+
+
+def ensemble_line(target: str, world: Any, seed: int, axiom: str, max_examples: int | None = None) -> str:
+    """`axiomcheck ensemble TARGET ...` replaying one ensemble check."""
+    budget = f" --max-examples {max_examples}" if max_examples is not None else ""
+    return f"axiomcheck ensemble {shlex.quote(target)} --seed {seed}{budget} {_world_flags(world)} --axioms {axiom}"
+
+
+def ensemble_call(name: str, world: Any, seed: int, axiom: str) -> str:
+    """The `ac.verify_ensemble(...)` call for an operator with no importable name."""
+    w = _world(world)
+    return (f"ac.verify_ensemble(op, seed={seed}, teachers={w['teachers']}, vocab={w['vocab']}, "
+            f"context_dim={w['context_dim']}, tasks={w['tasks']})  # {axiom}; op: the Operator {name!r}")
+
+
+def dynamics_check(check: str, name: str | None, seed: int, quick: bool = False, extra: str = "",
+                   registered: bool = True) -> str:
+    """A Python one-liner rerunning one training-time check (or the call to make, for an unregistered op)."""
+    fn = "check_" + check.split(".", 1)[1]
+    q = ", quick=True" if quick else ""
+    if not registered:
+        return (f"from axiomcheck.dynamics import {fn}; {fn}(op, seed={seed}{q}{extra})"
+                f"  # op = your Operator {name!r} (not in the registry)")
+    arg = repr(name) if name is not None else "None"
+    return f"python -c \"from axiomcheck.dynamics import {fn}; print({fn}({arg}, seed={seed}{q}{extra}).to_dict())\""
+
+
+def dynamics_control(name: str, control: str, seed: int) -> str:
+    """A Python one-liner rerunning one negative control of the training-time checks."""
+    return ("python -c \"from axiomcheck.dynamics import negative_controls; "
+            f"print([c['result']['message'] for c in negative_controls({name!r}, seed={seed}) "
+            f"if c['name'] == '{control}'])\"")
+
+
+def dynamics_demo(seed: int, quick: bool = False) -> str:
+    """The command rerunning the training-time demo (the real-data run)."""
+    return f"python -m axiomcheck.dynamics --demo --seed {seed}" + (" --quick" if quick else "")

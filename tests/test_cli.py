@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from axiomcheck import cli
-from axiomcheck.render import Renderer, wants_fancy
+from axiomcheck.output.text import Renderer, wants_fancy
 
 FAST = ["--max-examples", "10"]
 

@@ -19,7 +19,8 @@ from axiomcheck.library import _numerics as nx
 from axiomcheck.library import context as ctx_mod
 from axiomcheck.library import misbehaving
 from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS
-from axiomcheck.operator import _REGISTRY, Operator, get, operators
+from axiomcheck.operator import Operator
+from axiomcheck.registry import _REGISTRY, get, operators
 
 K, V, D, M = 4, 16, 3, 3
 TOL = 1e-12
@@ -400,7 +401,7 @@ def test_slow_operator_sleeps_for_its_parameter():
 
 
 def test_register_all_adds_and_can_be_undone():
-    from axiomcheck.operator import unregister
+    from axiomcheck.registry import unregister
 
     try:
         ops = misbehaving.register_all()

@@ -89,8 +89,9 @@ def test_cli_flags():
                 "--tasks", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
                 "-q", "--quiet", "-v", "--verbose"}
     expected = {
-        "run": checking | {"--item"},
-        "verify": checking | {"--tolerance", "--timeout"},
+        # --isolate was added (process isolation); no flag was removed or renamed.
+        "run": checking | {"--item", "--isolate"},
+        "verify": checking | {"--tolerance", "--timeout", "--isolate"},
         "ensemble": {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab",
                      "--context-dim", "--tasks", "--axioms", "--format", "-f"},
         "dynamics": set(),  # a placeholder: `axiomcheck dynamics` hands its arguments to its own parser
@@ -106,8 +107,9 @@ def test_cli_flags():
     from axiomcheck.dynamics.__main__ import build_parser as dynamics_parser
 
     dyn = dynamics_parser("axiomcheck dynamics")
-    assert _option_strings(dyn) == {"-h", "--help", "--operator", "--demo", "--out", "--seed", "--quick",
-                                    "--check", "--update-map", "--no-progress"}
+    # -o/--output was added beside --out (every other command writes with -o); --out still works.
+    assert _option_strings(dyn) == {"-h", "--help", "--operator", "--demo", "--out", "-o", "--output", "--seed",
+                                    "--quick", "--check", "--update-map", "--no-progress"}
     assert _positionals(dyn) == []
 
 
@@ -267,12 +269,14 @@ def test_verify_reproduce_strings():
         "axiomcheck verify axiomcheck.library.misbehaving:bad_shape --seed 3 --max-examples 5 --teachers 4 "
         "--vocab 16 --context-dim 3 --tasks 3 --axioms context.shape")
 
-    # (d) a composition. Looks wrong today: the name is neither importable nor shell-quoted.
+    # (d) a composition has no importable name (it used to print `axiomcheck verify
+    # axiomcheck.compose:unified(entropy_exp, inverse_loss)`, which no shell could run): the Python call.
     op = ac.compose(ac.get("entropy_exp"), ac.get("inverse_loss"))
     rep = ac.verify(op, max_examples=0, sweep_size=8, shrink=False, axioms=["unified.normalization"])
     assert rep["unified.normalization"].reproduce == (
-        "axiomcheck verify axiomcheck.compose:unified(entropy_exp, inverse_loss) --seed 0 --max-examples 0 "
-        "--teachers 4 --vocab 16 --context-dim 3 --tasks 3 --axioms unified.normalization")
+        "ac.verify(op, seed=0, max_examples=0, teachers=4, vocab=16, context_dim=3, tasks=3, "
+        "axioms=['unified.normalization'])  # op: the Operator 'unified(entropy_exp, inverse_loss)' "
+        "(no importable name)")
 
 
 SUITE_WITH_OVERRIDES = """\
@@ -325,16 +329,16 @@ def test_suite_and_cli_reproduce_strings(capsys, tmp_path, monkeypatch):
     assert outcome["spec-override"] == [(
         "fail", "axiomcheck run s.toml --item spec-override --axioms context.boundedness --seed 2 --max-examples 5 "
                 "--vocab 8")]
-    # Looks wrong today: the engine's string for a file operator names a synthetic module
-    # (axiomcheck_user_<mangled path>) that cannot be imported ...
+    # The engine's string for a file operator names the file (it used to name a synthetic module,
+    # axiomcheck_user_<mangled path>, that no new process could import) ...
     [from_file] = engine["from-file"]
-    assert from_file.startswith("axiomcheck verify axiomcheck_user_")
-    assert from_file.endswith("_ops:unnormalized --seed 2 --max-examples 5 --teachers 4 --vocab 8 --context-dim 3 "
-                              "--tasks 3 --axioms context.normalization")
-    # ... and for a spec override it names the original operator, without the override.
+    assert from_file == ("axiomcheck verify ops.py:unnormalized --seed 2 --max-examples 5 --teachers 4 --vocab 8 "
+                         "--context-dim 3 --tasks 3 --axioms context.normalization")
+    # ... and an operator with a spec override has no name of its own (it used to name the original
+    # operator, whose command checks it without the override): the Python call; the suite line replays it.
     assert engine["spec-override"] == [
-        "axiomcheck verify axiomcheck.library.context:uniform_context --seed 2 --max-examples 5 --teachers 4 "
-        "--vocab 8 --context-dim 3 --tasks 2 --axioms context.boundedness"]
+        "ac.verify(op, seed=2, max_examples=5, teachers=4, vocab=8, context_dim=3, tasks=2, "
+        "axioms=['context.boundedness'])  # op: the Operator 'uniform_context' (no importable name)"]
 
     # `axiomcheck verify TARGET`: the target as typed, shell-quoted; the text output's reproduce line
     argv = ("verify", "my ops.py:unnormalized", "--seed", "3", "--max-examples", "5", "--axioms",
@@ -430,10 +434,10 @@ def test_pytest_plugin_failure_text(pytester):
         "indep_context_normalization: 1 check(s) failed",
         "  reproduce: axiomcheck verify indep_context_normalization --seed 4 --max-examples 5 --teachers 4 "
         "--vocab 8 --context-dim 3 --tasks 3 --axioms context.normalization",
-        "pin_unnormalized: 1 check(s) failed",
-        # Looks wrong today: an unregistered Operator is named by its .name, which `axiomcheck verify` cannot
-        # resolve (the engine's own string for it is module:attr).
-        "  reproduce: axiomcheck verify pin_unnormalized --seed 4 --max-examples 5 --teachers 4 --vocab 16 "
+        # An unregistered Operator is named module:attr, which `axiomcheck verify` resolves from the
+        # project (it used to be named by its .name, which no new process knows).
+        "pin_ops:unnormalized: 1 check(s) failed",
+        "  reproduce: axiomcheck verify pin_ops:unnormalized --seed 4 --max-examples 5 --teachers 4 --vocab 16 "
         "--context-dim 3 --tasks 3 --axioms context.normalization",
     ]
     assert [ln for ln in expected if ln not in lines] == []

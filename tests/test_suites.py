@@ -195,7 +195,7 @@ def test_internal_error_is_recorded_not_raised(small_suite, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("engine bug")
 
-    monkeypatch.setattr(S, "verify", broken)
+    monkeypatch.setattr(S.runner, "verify", broken)
     run = S.run([small_suite.select(["ops.py:uniform"])])
     assert run.exit_code == 3
     assert "engine bug" in run.items()[0].error

@@ -12,9 +12,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from axiomcheck import writers as W
-from axiomcheck.report import Report, Result
-from axiomcheck.suites import ItemRun, Outcome, Run, SuiteRun
+from axiomcheck.output import files as W
+from axiomcheck.output.html import to_html
+from axiomcheck.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 
 EVIL = "<script>alert('x')</script>|`"
 
@@ -159,7 +159,7 @@ class _Strict(HTMLParser):
 
 def test_html_escapes_every_user_string_and_embeds_plots():
     pytest.importorskip("matplotlib")
-    page = W.to_html(make_run())
+    page = to_html(make_run())
     parser = _Strict()
     parser.feed(page)
     assert parser.scripts == 0 and "<script>alert" not in page
@@ -173,7 +173,7 @@ def test_html_escapes_every_user_string_and_embeds_plots():
 def test_html_without_matplotlib_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    page = W.to_html(make_run())
+    page = to_html(make_run())
     assert "Plots are not included" in page and "axiomcheck[plots]" in page
     assert "<img" not in page
 

@@ -1,9 +1,13 @@
-"""Command line: `python -m axiomcheck.dynamics --operator NAME_OR_module:attr --out reports/`.
+"""Command line: `python -m axiomcheck.dynamics --operator NAME_OR_module:attr -o reports/`.
 
-    python -m axiomcheck.dynamics --operator entropy_exp --out reports/ [--quick] [--seed 0]
+    python -m axiomcheck.dynamics --operator entropy_exp -o reports/ [--quick] [--seed 0]
                                   [--check convergence --check gradient_variance ...]
                                   [--update-map mypkg.updates:T]   # T(w) -> w on K = 4 weights
-    python -m axiomcheck.dynamics --demo --out reports/ [--quick]
+    python -m axiomcheck.dynamics --demo -o reports/ [--quick]
+
+The operator is named as for `axiomcheck verify`: a registered name,
+`module:attr` or `path/to/file.py:attr`.  `--out` is the old spelling of
+`-o/--output`.
 
 With --operator: runs the checks on the operator's realizable problem, prints a
 table, writes `OUT/dynamics-<name>.json`, and exits 1 if a check failed or
@@ -20,7 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..report import plain
+from ..results import plain
 
 
 def build_parser(prog: str = "python -m axiomcheck.dynamics") -> argparse.ArgumentParser:
@@ -29,9 +33,10 @@ def build_parser(prog: str = "python -m axiomcheck.dynamics") -> argparse.Argume
     p = argparse.ArgumentParser(prog=prog,
                                 description="Training-time checks of the paper's guarantees (§§VI–VIII).")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--operator", help="a registered operator name, or module:attr naming an Operator")
+    what.add_argument("--operator", help="a registered operator name, module:attr or path/to/file.py:attr")
     what.add_argument("--demo", action="store_true", help="run the full demo (checks + digits + controls)")
-    p.add_argument("--out", default="reports", help="output directory (default: reports)")
+    p.add_argument("-o", "--output", "--out", dest="out", default="reports", metavar="DIR",
+                   help="output directory (default: reports)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="smaller problems, fewer steps (seconds, not minutes)")
     p.add_argument("--check", action="append", choices=CHECK_NAMES, dest="checks",
@@ -70,10 +75,15 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dy
     from rich.console import Console
     from rich.table import Table
 
+    from ..errors import TargetError
     from .checks import run_check_results
     from .problem import resolve_operator
 
-    op = resolve_operator(args.operator)
+    try:
+        op = resolve_operator(args.operator)
+    except TargetError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     update_map = _load_callable(args.update_map) if args.update_map else None
     err = Console(stderr=True)
     say = (lambda m: None) if args.no_progress else (lambda m: err.print(f"[dim]running {m}…[/]"))

@@ -1,6 +1,6 @@
 """Shared plumbing of the training-time checks (private): result records, fits, noise, bounds.
 
-Every check returns an `axiomcheck.report.Result` (plain data) whose `axiom`
+Every check returns an `axiomcheck.results.Result` (plain data) whose `axiom`
 is a `dynamics.*` id from `CHECKS`, with the paper reference, a status
 (pass / fail / error / skipped), a message in the shape "must be X, got Y",
 the measured numbers in `estimate`, and a `reproduce` command.
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report import Result
+from ..results import Result
 from .problem import Weights, WeightsError
 
 __all__ = ["CHECKS", "make_result", "error_result", "loglog_fit", "through_origin_fit", "noise_box",
@@ -49,7 +49,7 @@ def _registered(op: Any) -> bool:
         return False
     if ":" in name:
         return True
-    from ..operator import get
+    from ..registry import get
 
     try:
         return get(name) is op or isinstance(op, str)
@@ -59,15 +59,10 @@ def _registered(op: Any) -> bool:
 
 def reproduce_for(check: str, op: Any, seed: int, quick: bool = False, extra: str = "") -> str:
     """A Python one-liner that reruns one check (a registered operator), or the call to make (any other)."""
-    fn = "check_" + check.split(".", 1)[1]
-    name = op_label(op)
-    q = ", quick=True" if quick else ""
-    if not _registered(op):
-        return (f"from axiomcheck.dynamics import {fn}; {fn}(op, seed={seed}{q}{extra})"
-                f"  # op = your Operator {name!r} (not in the registry)")
-    arg = repr(name) if op is not None else "None"
-    return (f"python -c \"from axiomcheck.dynamics import {fn}; "
-            f"print({fn}({arg}, seed={seed}{q}{extra}).to_dict())\"")
+    from ..repro import dynamics_check
+
+    return dynamics_check(check, op_label(op) if op is not None else None, seed, quick, extra,
+                          registered=_registered(op))
 
 
 def make_result(check: str, status: str, message: str, estimate: dict[str, Any] | None = None, *,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report import Result
+from ..results import Result
 from ._common import CHECKS, error_result, make_result
 from .convergence import (
     DEFAULT_L2,

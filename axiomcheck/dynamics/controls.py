@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..operator import Operator, task_operator, token_operator
-from ..report import Result
+from ..repro import dynamics_control
+from ..results import Result
 from .convergence import check_convergence, check_estimation_noise, check_uniform_special_case
 from .problem import KDProblem, realizable_problem, resolve_operator
 from .safety import check_pareto_frontier, check_safety_constrained, check_safety_preservation
@@ -156,10 +157,7 @@ def negative_controls(op: Any = "entropy_exp", *, context_op: Any = "ordinal_saf
             continue
         say(f"control: {name}")
         r = run()
-        r = dataclasses.replace(r, reproduce=(
-            "python -c \"from axiomcheck.dynamics import negative_controls; "
-            f"print([c['result']['message'] for c in negative_controls({op.name!r}, seed={seed}) "
-            f"if c['name'] == '{name}'])\""))
+        r = dataclasses.replace(r, reproduce=dynamics_control(op.name, name, seed))
         out.append({"name": name, "premise_broken": premise, "expected": "fail", "status": r.status,
                     "as_expected": r.status == "fail", "result": r.to_dict()})
     return out

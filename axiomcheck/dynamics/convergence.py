@@ -2,7 +2,7 @@
 
 Each check trains the linear softmax student of a `KDProblem` with the JAX
 kernels and measures in float64 against a high-accuracy solve (damped Newton
-to a gradient norm ~1e-11), and returns an `axiomcheck.report.Result`.
+to a gradient norm ~1e-11), and returns an `axiomcheck.results.Result`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..report import plain
+from ..results import plain
 
 __all__ = ["run_demo", "write_html"]
 

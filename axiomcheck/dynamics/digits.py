@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..operator import Operator
+from ..repro import dynamics_demo
 from . import _numerics as nx
 from .digits_data import TASK_GROUPS, DigitsConfig
 from .digits_world import DigitsWorld, build_world, test_problem
@@ -258,7 +259,7 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
         sweep = seed_sweep(range(seed, seed + 5), quick=quick, progress=say, first=world)
         timings["seed_sweep_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
-    rerun = f"python -m axiomcheck.dynamics --demo --seed {seed}" + (" --quick" if quick else "")
+    rerun = dynamics_demo(seed, quick)
 
     def d(r: Any) -> dict[str, Any]:
         return dataclasses.replace(r, reproduce=rerun + "  # the real-data run").to_dict()

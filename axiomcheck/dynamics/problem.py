@@ -29,13 +29,12 @@ strongly convex.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..operator import Operator, as_operator, context_operator, task_operator, token_operator
+from ..operator import Operator, context_operator, task_operator, token_operator
 from . import _numerics as nx
 
 __all__ = [
@@ -137,22 +136,13 @@ class Weights:
 
 
 def resolve_operator(spec: Operator | str) -> Operator:
-    """An `Operator`, a registered name, or `"module:attr"` naming one (or a zero-arg factory)."""
-    if isinstance(spec, Operator):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"an operator must be an Operator, a registered name or 'module:attr', got {spec!r}")
-    if ":" in spec:
-        mod_name, attr = spec.split(":", 1)
-        obj: Any = importlib.import_module(mod_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        if not isinstance(obj, Operator) and callable(obj):
-            obj = obj()
-        if not isinstance(obj, Operator):
-            raise TypeError(f"{spec!r} must name an axiomcheck Operator, got {type(obj).__name__}")
-        return obj
-    return as_operator(spec)
+    """An `Operator`, a registered name, `module:attr` or `file.py:attr` naming one (or a zero-arg factory).
+
+    `axiomcheck.registry.resolve`, so a reference means the same here as in `axiomcheck verify`.
+    """
+    from ..registry import resolve
+
+    return resolve(spec, factory=True)
 
 
 def uniform_like(scale: str | Operator, teachers: int) -> Operator:

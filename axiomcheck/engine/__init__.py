@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from ..axioms import AXIOMS
 from ..domains import World
-from ..operator import Operator, as_operator
-from ..report import Report
+from ..operator import Operator
+from ..registry import resolve
+from ..results import Report
 from .calling import Guard, OperatorMisbehaved
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier
@@ -51,7 +52,7 @@ def verify(
     process, killed on a timeout, so a crash or hang is reported and the run goes
     on; `axioms` restricts the run to some ids.
     """
-    op = as_operator(op_or_name)
+    op = resolve(op_or_name)
     world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate)

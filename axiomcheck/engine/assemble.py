@@ -20,7 +20,7 @@ from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
 from ..checks.base import fmt
 from ..operator import METRICS, Operator
-from ..report import Result
+from ..results import Result
 from .evidence import CheckEvidence, Evidence
 
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import repro
 from ..axioms import for_scale
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..domains import World
 from ..operator import Operator
-from ..report import Report
-from ..repro import reproduce_command
+from ..results import Report
 from ..scales import SCALES
 from . import search
 from .assemble import result, spec_of
@@ -121,7 +121,7 @@ class Verifier:
         finally:
             s.close()
         lead = self.catalogue[0].id if self.catalogue else None
-        results = [result(s, ev, a.id, reproduce_command(s.op, s.world, self.settings, a.id), lead)
+        results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead)
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,
                       world=dataclasses.asdict(s.world), spec=spec_of(s.op), derived=self.derived,

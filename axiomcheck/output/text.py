@@ -2,8 +2,9 @@
 
 `Renderer(stream)` decides once: *fancy* (rich, colour, progress bar) when the
 stream is a terminal and `NO_COLOR` is not set (and `TERM` is not "dumb"), else
-plain text with no control codes — what a CI log or a pipe wants.  Nothing else
-in axiomcheck prints.
+plain text with no control codes — what a CI log or a pipe wants.  Control
+characters in user text (an operator's message) are spelled out, never sent
+to the terminal.  Nothing else in axiomcheck prints.
 
 >>> import io
 >>> r = Renderer(io.StringIO())
@@ -17,9 +18,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .suites import ItemRun, Outcome, Run, Suite, SuiteItem
+from ..results import ItemRun, Outcome, Run
+from .common import visible
+
+if TYPE_CHECKING:
+    from ..suites.model import Suite, SuiteItem
 
 _STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
           "ok": "green", "unexpected": "bold red", "known": "yellow"}
@@ -37,7 +42,7 @@ def wants_fancy(stream: IO[str]) -> bool:
         return False
 
 
-def _plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=False)]
@@ -67,6 +72,7 @@ class Renderer:
     # -------------------------------------------------------------- primitives
 
     def line(self, text: str = "", style: str | None = None) -> None:
+        text = visible(text)
         if self.fancy:
             from rich.text import Text
 
@@ -78,6 +84,8 @@ class Renderer:
 
     def table(self, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]],
               styles: Sequence[str | None] | None = None) -> None:
+        title = visible(title) if title else title
+        rows = [[visible(c, newlines=False) for c in row] for row in rows]
         if self.fancy:
             from rich.table import Table
 
@@ -91,7 +99,7 @@ class Renderer:
         else:
             if title:
                 self.stream.write(title + "\n")
-            self.stream.write(_plain_table(headers, rows) + "\n\n")
+            self.stream.write(plain_table(headers, rows) + "\n\n")
             self.stream.flush()
 
     # -------------------------------------------------------------- runs
@@ -121,14 +129,13 @@ class Renderer:
             if o.verdict != "ok":
                 self.outcome_details(o, show_suite=False)
 
-    def run(self, run: Run, *, verbose: bool = False) -> None:
+    def run(self, run: Run, *, verbose: bool = False, baseline_written: str | None = None) -> None:
         """The per-suite summary tables, then the details of every unexpected verdict."""
         for s in run.suites:
             rows, styles = [], []
             for i in s.items:
                 st = [o.status for o in i.outcomes]
-                verdicts = {o.verdict for o in i.outcomes}
-                v = "unexpected" if (i.error or "unexpected" in verdicts) else ("known" if "known" in verdicts else "ok")
+                v = i.verdict
                 exp = sum(1 for o in i.outcomes if o.matched and o.expected != "pass")
                 scale = i.report.scale if i.report else (i.outcomes[0].scale if i.outcomes else "")
                 label = {"ok": "ok", "known": "known (baseline)", "unexpected": "UNEXPECTED"}[v]
@@ -148,11 +155,17 @@ class Renderer:
         for e in run.stale:
             self.line(f"STALE  baseline entry {e.get('operator')} · {e.get('axiom')} passes now; remove it from "
                       f"{run.baseline}", "yellow")
-        self.summary(run)
+        self.summary(run, baseline_written=baseline_written)
 
-    def summary(self, run: Run) -> None:
+    def summary(self, run: Run, *, baseline_written: str | None = None) -> None:
+        """The one-line summary; with `baseline_written` (a --write-baseline run) the violations are recorded."""
         c = run.counts()
         head = "passed" if run.ok else "FAILED"
+        recorded = baseline_written is not None and c["unexpected"] > 0 and not c["internal_errors"]
+        if recorded:
+            head = (f"recorded {_n(c['unexpected'] + c['known'], 'unexpected verdict')} into the baseline "
+                    f"{baseline_written} "
+                    f"(they will not fail a run with --baseline {baseline_written})")
         parts = [_n(c["operators"], "operator"), _n(c["checks"], "check"), f"{c['ok']} as expected"]
         if c["expected_fail"]:
             parts.append(f"({c['expected_fail']} of them expected failures)")
@@ -165,7 +178,7 @@ class Renderer:
         if c["internal_errors"]:
             parts.append(f"{c['internal_errors']} internal errors")
         self.line(f"axiomcheck: {head}: " + ", ".join(parts) + f" in {run.elapsed_s:.1f} s",
-                  "bold green" if run.ok else "bold red")
+                  "bold green" if run.ok else ("bold yellow" if recorded else "bold red"))
 
     # -------------------------------------------------------------- progress
 
@@ -183,11 +196,9 @@ class Renderer:
                 if event != "done" or ir is None:
                     return
                 count["n"] += 1
-                verdicts = {o.verdict for o in ir.outcomes}
-                v = "ERROR" if ir.error else ("UNEXPECTED" if "unexpected" in verdicts else
-                                              ("known" if "known" in verdicts else "ok"))
+                v = "ERROR" if ir.error else {"unexpected": "UNEXPECTED", "known": "known", "ok": "ok"}[ir.verdict]
                 secs = f" ({ir.report.elapsed_s:.1f} s)" if ir.report else ""
-                self.stream.write(f"[{count['n']}/{total}] {suite.name} · {item.id}: {v}{secs}\n")
+                self.stream.write(visible(f"[{count['n']}/{total}] {suite.name} · {item.id}: {v}{secs}") + "\n")
                 self.stream.flush()
 
             yield plain_hook
@@ -206,7 +217,7 @@ class Renderer:
 
         def fancy_hook(event: str, suite: Suite, item: SuiteItem, ir: ItemRun | None) -> None:
             if event == "start":
-                bar.update(task, description=f"{suite.name} · {item.id}")
+                bar.update(task, description=visible(f"{suite.name} · {item.id}", newlines=False))
             else:
                 bar.advance(task)
 
@@ -248,7 +259,7 @@ def _short(text: str, n: int) -> str:
 def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | None = None) -> None:
     """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere).
 
-    >>> from axiomcheck.report import Report, Result
+    >>> from axiomcheck.results import Report, Result
     >>> rep = Report("op", "token", (Result("token.positivity", "III.2", "pass", "holds"),))
     >>> print_report(rep, fancy=False)  # doctest: +NORMALIZE_WHITESPACE
     op (token scale, seed 0): passed

@@ -1,0 +1,156 @@
+"""The `axiomcheck` command line: its parser, shared by every subcommand.
+
+>>> build_parser().parse_args(["verify", "entropy_exp", "--isolate"]).isolate
+True
+>>> normalize_argv(["my_suite.toml"])
+(['run', 'my_suite.toml'], True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from collections.abc import Sequence
+
+from . import options as O
+
+FORMATS = ("text", "json", "junit", "markdown", "html")
+COMMANDS = ("run", "verify", "ensemble", "dynamics", "list", "explain")
+DEFAULT_REPORT_DIR = "reports"
+
+_EPILOG = """exit codes: 0 everything as expected, 1 a violation or an unexpected verdict,
+2 a usage error or a malformed suite or baseline, 3 an internal error (rerun with --debug)"""
+
+
+
+def _formats(text: str) -> list[str]:
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part == "md":
+            part = "markdown"
+        if part == "all":
+            out.extend(FORMATS[1:])
+            continue
+        if part not in FORMATS:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(FORMATS)} (or all), got {part!r}")
+        out.append(part)
+    return out
+
+
+_formats.__name__ = "format"
+
+
+def _axiom_ids(text: str) -> list[str]:
+    from .axioms import AXIOMS
+
+    ids = [a.strip() for a in text.split(",") if a.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError("must name at least one axiom id")
+    for a in ids:
+        if a not in AXIOMS:
+            close = difflib.get_close_matches(a, list(AXIOMS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else "; see `axiomcheck list`"
+            raise argparse.ArgumentTypeError(f"unknown axiom id {a!r}{hint}")
+    return ids
+
+
+_axiom_ids.__name__ = "axiom ids"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show the traceback of an internal error")
+
+
+def _checking(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that verify something (run, verify)."""
+    O.add_to(p.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
+    p.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
+                   help="check only these axiom ids (comma-separated; repeatable)")
+    p.add_argument("--format", "-f", type=_formats, action="extend", metavar="FORMAT",
+                   help="text, json, junit, markdown, html or all (comma-separated; repeatable). Without --output a "
+                        "single data format goes to stdout and the human summary to stderr; with --output the "
+                        "default is every file format")
+    O.add_to(p.add_argument, options=(O.REPORT_DIR,))
+    p.add_argument("--baseline", metavar="FILE",
+                   help="JSON list of known violations ({operator, axiom}); they no longer fail the run, new ones "
+                        "do, and entries that pass now are reported as stale")
+    p.add_argument("--write-baseline", metavar="FILE",
+                   help="write every violation of this run to FILE as a baseline (the run then exits 0)")
+    p.add_argument("--isolate", action="store_true", default=None,
+                   help="run the operator in a separate process that is killed on a timeout or crash "
+                        "(slower per call)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list the failures the suites expect")
+    _common(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="axiomcheck",
+        description="Check teacher-weighting operators for multi-teacher knowledge distillation against the axioms "
+                    "of adaptive weighting. With no command, runs the suites in ./conformance_suites and writes "
+                    "every report into ./reports/.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"axiomcheck {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run conformance suites", epilog=_EPILOG,
+                       description="Run conformance suites (TOML files, or folders of them; default: "
+                                   "./conformance_suites). Each operator × axiom verdict is compared with the "
+                                   "suite's expectation.")
+    r.add_argument("suites", nargs="*", metavar="SUITE", help="suite files or folders")
+    r.add_argument("--item", action="extend", nargs=1, metavar="ID", help="run only this item of the suites "
+                                                                          "(repeatable)")
+    _checking(r)
+
+    v = sub.add_parser("verify", help="check one operator", epilog=_EPILOG,
+                       description="Check one operator against every check of its scale; every verdict is "
+                                   "expected to be pass (or not applicable).")
+    v.add_argument("target", metavar="TARGET",
+                   help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
+    v.add_argument("--tolerance", type=O.nonneg_float, metavar="TOL",
+                   help="absolute tolerance of the sum and bound checks (default: dtype-aware)")
+    v.add_argument("--timeout", type=O.positive_float, metavar="SECONDS", help="per-call limit (default: 10)")
+    _checking(v)
+
+    en = sub.add_parser("ensemble", help="check the ensemble G built from an operator's weights", epilog=_EPILOG,
+                        description="Build the ensemble q = G(teachers, weights) with the JAX kernel on the sweep "
+                                    "families and check ensemble.normalization, .nonnegativity, .convexity and "
+                                    ".conformance (Defs. III.7, III.15, III.23).")
+    en.add_argument("target", metavar="TARGET",
+                    help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
+    O.add_to(en.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
+    en.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
+                    help="show only these ensemble.* ids")
+    en.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    _common(en)
+
+    sub.add_parser("dynamics", help="training-time checks of the paper's guarantees (see `axiomcheck dynamics -h`)",
+                   add_help=False)
+
+    li = sub.add_parser("list", help="list registered operators and the checks")
+    li.add_argument("--scale", choices=("token", "task", "context", "unified"), help="only this scale")
+    li.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    _common(li)
+
+    ex = sub.add_parser("explain", help="the paper's statement of an axiom and what its check does")
+    ex.add_argument("axiom", metavar="AXIOM_ID")
+    _common(ex)
+    return p
+
+
+def normalize_argv(argv: Sequence[str]) -> tuple[list[str], bool]:
+    """No command given -> `run` (and, with no output options, write ./reports/)."""
+    argv = list(argv)
+    first = next((a for a in argv if a != "--debug"), None)
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return argv, False
+    implicit = True
+    return ["run", *argv], implicit
+
+

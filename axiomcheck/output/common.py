@@ -1,0 +1,71 @@
+r"""What the output formats share: clipping, escaping of control characters, the headline.
+
+Operator messages are user text: they may hold control characters (a
+terminal escape, a NUL) or lone surrogates.  `visible` spells those out
+(`\x1b`, `\ud800`) so terminal output, Markdown and HTML show them without
+acting on them; `encodable` keeps every other character.
+
+>>> visible("a\x1b[31mb\x00c\ud800")
+'a\\x1b[31mb\\x00c\\ud800'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..results import Run
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def visible(text: Any, *, newlines: bool = True) -> str:
+    """`text` with control characters (and lone surrogates) written as escapes; newlines kept or spelled out."""
+    s = _CONTROL.sub(_escape, str(text))
+    return s if newlines else s.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clip(text: str, n: int) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+ICON = {"ok": "✅", "unexpected": "❌", "known": "⚠️"}
+# The HTML page uses text glyphs every font has: emoji fonts are not everywhere.
+HTML_ICON = {"ok": "✓", "unexpected": "✗", "known": "!"}
+
+
+def headline(run: Run, icons: dict[str, str] = ICON) -> str:
+    c = run.counts()
+    if run.ok:
+        head = f"{icons['ok']} all {c['checks']} checks as expected"
+    else:
+        head = f"{icons['unexpected']} {c['unexpected']} unexpected verdict{'s' if c['unexpected'] != 1 else ''}"
+        if c["internal_errors"]:
+            head += f", {c['internal_errors']} internal error{'s' if c['internal_errors'] != 1 else ''}"
+    return head
+
+
+def summary_line(run: Run) -> str:
+    c = run.counts()
+    parts = [f"{c['operators']} operators", f"{c['checks']} checks", f"{c['pass']} pass",
+             f"{c['expected_fail']} fail as expected", f"{c['skipped']} not applicable"]
+    if c["known"]:
+        parts.append(f"{c['known']} known (baseline)")
+    if c["stale"]:
+        parts.append(f"{c['stale']} stale baseline entries")
+    parts.append(f"{run.elapsed_s:.1f} s")
+    return " · ".join(parts)
+
+

@@ -1,0 +1,297 @@
+"""Report files: JSON (versioned schema), JUnit XML and Markdown; `write_all` writes them with the HTML page.
+
+Each writer turns a `Run` (plain data, see `axiomcheck.results`) into text;
+`write_all` puts them in a folder, each file written atomically (a temporary
+file in the same folder, then `os.replace`), so an interrupted run never
+leaves half a file.  User text (operator messages) is made safe for each
+format: strict UTF-8 JSON, XML 1.0 characters only, Markdown without control
+characters.
+
+>>> from axiomcheck.results import Run
+>>> to_json(Run(suites=[])).startswith('{')
+True
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..fsio import atomic_write
+from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
+from .common import ICON, clip, encodable, headline, summary_line, visible
+
+__all__ = ["FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
+           "to_json", "to_junit", "to_markdown", "write_all"]
+
+#: What each format is written as under `--output DIR`.
+FILENAMES = {"json": "report.json", "junit": "junit.xml", "markdown": "summary.md", "html": "report.html"}
+FILE_FORMATS = tuple(FILENAMES)
+
+#: Budget for the Markdown summary (GitHub's job summary limit is 1 MiB).
+MARKDOWN_BUDGET = 400_000
+
+# ============================================================================= files
+
+
+def render(run: Run, fmt: str) -> str:
+    """The text of `run` in one of FILE_FORMATS (the HTML page comes from `axiomcheck.output.html`)."""
+    if fmt == "html":
+        from .html import to_html
+
+        return to_html(run)
+    return WRITERS[fmt](run)
+
+
+def write_all(run: Run, folder: str | Path, formats: Iterable[str] = FILE_FORMATS) -> dict[str, Path]:
+    """Write each format into `folder` (created if needed); returns format -> path."""
+    out = {}
+    for fmt in formats:
+        path = Path(folder) / FILENAMES[fmt]
+        atomic_write(path, encodable(render(run, fmt)).encode("utf-8"))
+        out[fmt] = path
+    return out
+
+
+# ============================================================================= JSON
+
+#: A JSON Schema (draft 2020-12) of the run document `to_json` writes.
+RUN_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "axiomcheck run",
+    "type": "object",
+    "required": ["schema", "schema_version", "axiomcheck_version", "ok", "counts", "suites"],
+    "properties": {
+        "schema": {"const": RUN_SCHEMA},
+        "schema_version": {"const": RUN_SCHEMA_VERSION},
+        "axiomcheck_version": {"type": "string"},
+        "started": {"type": "string"},
+        "elapsed_s": {"type": "number"},
+        "ok": {"type": "boolean"},
+        "counts": {"type": "object"},
+        "overrides": {"type": "object"},
+        "baseline": {"type": ["string", "null"]},
+        "stale_baseline_entries": {"type": "array"},
+        "suites": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "items"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "path": {"type": ["string", "null"]},
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["item", "settings", "report", "outcomes"],
+                            "properties": {
+                                "item": {"type": "string"},
+                                "error": {"type": ["string", "null"]},
+                                "settings": {"type": "object"},
+                                "report": {"type": ["object", "null"]},
+                                "outcomes": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["axiom", "status", "expected", "matched", "verdict", "message"],
+                                        "properties": {
+                                            "axiom": {"type": "string"},
+                                            "status": {"enum": ["pass", "fail", "error", "skipped"]},
+                                            "expected": {"enum": ["pass", "fail", "error", "skipped"]},
+                                            "matched": {"type": "boolean"},
+                                            "verdict": {"enum": ["ok", "known", "unexpected"]},
+                                            "message": {"type": "string"},
+                                            "reproduce": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def to_json(run: Run) -> str:
+    """The run as compact, strict JSON (no NaN/Infinity tokens: non-finite numbers are strings).
+
+    Pipe it through `jq` or `python -m json.tool` to read it.
+    """
+    return encodable(json.dumps(run.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))) + "\n"
+
+
+# ============================================================================= JUnit XML
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: Any) -> str:
+    """Text XML 1.0 can hold: each forbidden character (controls, lone surrogates) written as an escape."""
+    return _XML_BAD.sub("\ufffd", visible(text))
+
+
+def _details(o: Outcome) -> str:
+    lines = [f"{o.axiom} (paper {o.paper_ref}): expected {o.expected}, got {o.status}", o.message]
+    if o.reproduce:
+        lines.append(f"reproduce: {o.reproduce}")
+    if o.counterexample:
+        lines.append("counterexample: " + clip(json.dumps(o.counterexample, ensure_ascii=False), 4000))
+    return "\n".join(lines)
+
+
+def to_junit(run: Run) -> str:
+    """JUnit XML: violation → failure, operator error → error, not applicable or baselined → skipped."""
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    root = ET.Element("testsuites", name="axiomcheck")
+    for suite in run.suites:
+        s_counts = dict.fromkeys(counts, 0)
+        s_time = sum(i.report.elapsed_s for i in suite.items if i.report)
+        ts = ET.SubElement(root, "testsuite", name=_x(suite.name), time=f"{s_time:.3f}")
+        if suite.path:
+            ts.set("file", _x(suite.path))
+        for item in suite.items:
+            per = (item.report.elapsed_s / max(len(item.outcomes), 1)) if item.report else 0.0
+            for o in item.outcomes:
+                s_counts["tests"] += 1
+                tc = ET.SubElement(ts, "testcase", classname=_x(f"{suite.name}.{item.item}"), name=_x(o.axiom),
+                                   time=f"{per:.3f}")
+                if suite.path:
+                    tc.set("file", _x(suite.path))
+                if o.verdict == "known":
+                    s_counts["skipped"] += 1
+                    ET.SubElement(tc, "skipped", message=_x(f"known violation (baseline {run.baseline}): "
+                                                            f"{clip(o.message, 500)}"))
+                elif o.verdict == "unexpected":
+                    if item.error:
+                        kind, typ = "error", "InternalError"
+                    elif o.status == "error":
+                        kind, typ = "error", "OperatorError"
+                    elif o.status == "fail":
+                        kind, typ = "failure", "AxiomViolation"
+                    else:
+                        kind, typ = "failure", "UnexpectedVerdict"
+                    s_counts["errors" if kind == "error" else "failures"] += 1
+                    el = ET.SubElement(tc, kind, type=typ,
+                                       message=_x(f"expected {o.expected}, got {o.status}: {clip(o.message, 500)}"))
+                    el.text = _x(_details(o))
+                elif o.status == "skipped":
+                    s_counts["skipped"] += 1
+                    ET.SubElement(tc, "skipped", message=_x(clip(o.message, 500)))
+                elif o.expected != "pass":
+                    out = ET.SubElement(tc, "system-out")
+                    out.text = _x(f"as expected: {o.status} — {_details(o)}")
+        for k, v in s_counts.items():
+            ts.set(k, str(v))
+            counts[k] += v
+    for k, v in counts.items():
+        root.set(k, str(v))
+    root.set("time", f"{run.elapsed_s:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# ============================================================================= Markdown
+
+
+def _md(text: Any) -> str:
+    """Plain text safe in a Markdown table cell (no raw HTML, no column breaks, no control characters)."""
+    s = visible(str(text).replace("\r", " ").replace("\n", " "))
+    s = html.escape(s, quote=False)
+    return s.replace("|", "\\|").replace("`", "'")
+
+
+def _md_code(text: Any) -> str:
+    """An inline code span (its content is shown literally; a pipe is escaped so a table cell holds)."""
+    s = visible(str(text).replace("\r", " ").replace("\n", " ")).replace("|", "\\|").replace("``", "` `")
+    return f"`` {s} ``" if "`" in s else f"`{s}`"
+
+
+def _fence(text: str, lang: str = "") -> str:
+    text = visible(text)
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def to_markdown(run: Run, budget: int = MARKDOWN_BUDGET) -> str:
+    """A summary fit for a CI job summary ($GITHUB_STEP_SUMMARY), kept under `budget` characters."""
+    out: list[str] = [f"## axiomcheck: {headline(run)}", "", summary_line(run), ""]
+    if run.overrides:
+        out += ["Overrides: " + ", ".join(f"{k} = {_md(v)}" for k, v in sorted(run.overrides.items())), ""]
+    out += ["| suite | operators | checks | as expected | unexpected | known |", "|---|---:|---:|---:|---:|---:|"]
+    for s in run.suites:
+        os_ = [o for i in s.items for o in i.outcomes]
+        out.append(f"| {_md(s.name)} | {len(s.items)} | {len(os_)} | {sum(o.verdict == 'ok' for o in os_)} | "
+                   f"{sum(o.verdict == 'unexpected' for o in os_)} | {sum(o.verdict == 'known' for o in os_)} |")
+    out.append("")
+    for s in run.suites:
+        out += [f"### {_md(s.name)}" + (f" — `{_md(s.path)}`" if s.path else ""), ""]
+        if s.description:
+            out += [_md(s.description), ""]
+        out += ["| | operator | scale | pass | fail | error | skipped | notes |", "|---|---|---|---:|---:|---:|---:|---|"]
+        for i in s.items:
+            st = [o.status for o in i.outcomes]
+            scale = i.report.scale if i.report else (i.outcomes[0].scale if i.outcomes else "")
+            notes = []
+            exp = [o.axiom for o in i.outcomes if o.expected != "pass" and o.matched]
+            if exp:
+                notes.append("fails as expected: " + ", ".join(exp))
+            bad = [o.axiom for o in i.outcomes if o.verdict == "unexpected"]
+            if bad:
+                notes.append("unexpected: " + ", ".join(bad))
+            out.append(f"| {ICON[i.verdict]} | {_md_code(i.item)} | {scale} | {st.count('pass')} | "
+                       f"{st.count('fail')} | {st.count('error')} | {st.count('skipped')} | {_md('; '.join(notes))} |")
+        out.append("")
+    unexpected = [o for o in run.outcomes() if o.verdict == "unexpected"]
+    if unexpected:
+        out += ["### Unexpected verdicts", ""]
+        used = sum(len(x) + 1 for x in out)
+        for n, o in enumerate(unexpected):
+            block = [f"**{_md(o.suite)} · {_md_code(o.item)} · {_md_code(o.axiom)}** (paper {_md(o.paper_ref)}): "
+                     f"expected **{o.expected}**, got **{o.status}**", "", "> " + _md(clip(o.message, 600)), ""]
+            if o.reproduce:
+                block += [_fence(o.reproduce, "sh"), ""]
+            if o.counterexample:
+                ce = clip(json.dumps(o.counterexample, ensure_ascii=False), 1500)
+                block += ["<details><summary>counterexample</summary>", "", _fence(ce, "json"), "", "</details>", ""]
+            size = sum(len(x) + 1 for x in block)
+            if used + size > budget:
+                out += [f"*… {len(unexpected) - n} more unexpected verdicts left out to keep this summary short; "
+                        f"see the JSON or HTML report.*", ""]
+                break
+            out += block
+            used += size
+    known = [o for o in run.outcomes() if o.verdict == "known"]
+    if known:
+        out += ["### Known violations (baseline)", "", "| operator | axiom | got | message |", "|---|---|---|---|"]
+        out += [f"| {_md_code(o.item)} | {_md_code(o.axiom)} | {o.status} | {_md(clip(o.message, 160))} |"
+                for o in known[:200]]
+        out.append("")
+    if run.stale:
+        out += ["### Stale baseline entries (they pass now; remove them)", ""]
+        out += [f"- {_md_code(e.get('operator'))} · {_md_code(e.get('axiom'))}" for e in run.stale]
+        out.append("")
+    expected = [o for o in run.outcomes() if o.verdict == "ok" and o.expected != "pass"]
+    if expected:
+        out += ["<details><summary>Failures that are expected (by design)</summary>", "",
+                "| operator | axiom | message | reproduce |", "|---|---|---|---|"]
+        out += [f"| {_md_code(o.item)} | {_md_code(o.axiom)} | {_md(clip(o.message, 200))} | "
+                f"{_md_code(o.reproduce or '')} |" for o in expected[:300]]
+        out += ["", "</details>", ""]
+    text = "\n".join(out)
+    if len(text) > budget:  # the tables alone overflow: keep the head, say so
+        text = text[: budget - 200] + "\n\n*… summary truncated; see the JSON or HTML report.*\n"
+    return text
+
+
+WRITERS: dict[str, Callable[[Run], str]] = {"json": to_json, "junit": to_junit, "markdown": to_markdown}

@@ -1,0 +1,151 @@
+"""Running suites: the settings each item runs with, verifying it, and judging the verdicts.
+
+`run(suites)` verifies every item of every suite and returns a `Run` (see
+`axiomcheck.results`); one broken item is recorded as an internal error on its
+`ItemRun`, never loses the rest of the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .. import options as O
+from .. import repro
+from ..axioms import AXIOMS, for_scale
+from ..engine import DEFAULT_TIMEOUT, verify
+from ..operator import Operator
+from ..results import ItemRun, Outcome, Report, Run, SuiteRun
+from .model import Suite, SuiteItem
+
+_WORLD_KEYS = O.world_fields()
+
+
+def effective(item: SuiteItem, overrides: Mapping[str, Any],
+              defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings an item runs with.
+
+    Precedence: `overrides` (the command line) > the suite's values > `defaults`
+    (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`.
+    `isolate` appears only when it is on.
+    """
+    defaults = defaults or {}
+    world = {k: O.resolve(k, overrides.get(k), item.world.get(k), defaults.get(k)) for k in _WORLD_KEYS}
+    out = {"seed": O.resolve("seed", overrides.get("seed"), item.seed, defaults.get("seed")),
+           "max_examples": O.resolve("max_examples", overrides.get("max_examples"), item.max_examples,
+                                     defaults.get("max_examples")),
+           "tolerance": item.tolerance, "timeout": item.timeout, **world}
+    isolate = next((v for v in (overrides.get("isolate"), item.isolate, defaults.get("isolate")) if v is not None),
+                   False)
+    if isolate:
+        out["isolate"] = True
+    return out
+
+
+def verify_command(target: str, settings: Mapping[str, Any], axiom: str) -> str:
+    """The one-line `axiomcheck verify` command that replays one check with these settings."""
+    extra = repro.flags(tolerance=settings.get("tolerance"), timeout=settings.get("timeout"),
+                        isolate=bool(settings.get("isolate")))
+    return repro.verify_line(target, settings, settings["seed"], settings["max_examples"], axiom, extra)
+
+
+def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], axiom: str) -> str:
+    """A one-line command replaying `axiom` on `item` with exactly these settings."""
+    if suite is None or item.is_plain:
+        return verify_command(item.source if isinstance(item.source, str) else item.id, settings, axiom)
+    world = [(opt.cli_flags[0], settings[opt.name]) for opt in O.WORLD_OPTIONS
+             if settings[opt.name] != item.world.get(opt.name, opt.default)]
+    if settings.get("isolate") and not item.isolate:
+        world.append(("--isolate", ""))
+    return repro.suite_line(suite.path, item.id, axiom, settings["seed"], settings["max_examples"], world).rstrip()
+
+
+def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mapping[str, Any]) -> list[Outcome]:
+    out = []
+    suite_name = suite.name if suite else "verify"
+    for r in report.results:
+        expected = item.expect.get(r.axiom, "pass")
+        o = Outcome(suite=suite_name, item=item.id, operator=report.operator, scale=report.scale, axiom=r.axiom,
+                    paper_ref=r.paper_ref, status=r.status, expected=expected, message=r.message,
+                    counterexample=r.counterexample)
+        if r.status in ("fail", "error") or not o.matched:
+            o.reproduce = reproduction(suite, item, settings, r.axiom)
+        out.append(o)
+    return out
+
+
+def verify_item(item: SuiteItem, settings: Mapping[str, Any]) -> Report:
+    """`verify()` of one item with its effective settings (may raise on an internal error)."""
+    timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
+    return verify(item.operator, teachers=settings["teachers"], vocab=settings["vocab"],
+                  context_dim=settings["context_dim"], tasks=settings["tasks"], seed=settings["seed"],
+                  max_examples=settings["max_examples"], tolerance=settings["tolerance"],
+                  timeout=timeout, axioms=list(item.axioms), isolate=bool(settings.get("isolate")))
+
+
+def internal_error(exc: BaseException, item: SuiteItem) -> str:
+    return f"axiomcheck failed while verifying {item.id!r}: {type(exc).__name__}: {exc}"
+
+
+def item_run(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], report: Report | None,
+             error: str | None = None) -> ItemRun:
+    """Judge a report (or record an internal error) as the ItemRun of `item`."""
+    name = suite.name if suite else "verify"
+    if report is None:
+        outcomes = [Outcome(suite=name, item=item.id, operator=item.operator.name, scale=item.operator.scale,
+                            axiom=a, paper_ref=AXIOMS[a].paper_ref, status="error", expected=item.expect[a],
+                            message=error or "not verified", reproduce=reproduction(suite, item, settings, a))
+                    for a in item.axioms]
+        return ItemRun(name, item.id, item.source, None, outcomes, dict(settings), error=error or "not verified",
+                       description=item.description)
+    return ItemRun(name, item.id, item.source, report, judge(suite, item, report, settings), dict(settings),
+                   description=item.description)
+
+
+def run_item(suite: Suite | None, item: SuiteItem, overrides: Mapping[str, Any],
+             defaults: Mapping[str, Any] | None = None) -> ItemRun:
+    """Verify one item (never raises: an internal failure is recorded on the ItemRun)."""
+    settings = effective(item, overrides, defaults)
+    try:
+        report = verify_item(item, settings)
+    except Exception as exc:  # noqa: BLE001 - one broken item must not lose the rest of the run
+        return item_run(suite, item, settings, None, internal_error(exc, item))
+    return item_run(suite, item, settings, report)
+
+
+ProgressHook = Callable[[str, Suite, SuiteItem, "ItemRun | None"], None]
+
+
+def run(suites: Sequence[Suite], overrides: Mapping[str, Any] | None = None, *,
+        on_event: ProgressHook | None = None) -> Run:
+    """Run every item of every suite; `on_event("start"|"done", suite, item, item_run)` reports progress."""
+    overrides = dict(overrides or {})
+    start = time.perf_counter()
+    result = Run(suites=[], overrides=overrides)
+    for suite in suites:
+        sr = SuiteRun(name=suite.name, path=suite.path, items=[], description=suite.description)
+        result.suites.append(sr)
+        for item in suite.items:
+            if on_event:
+                on_event("start", suite, item, None)
+            ir = run_item(suite, item, overrides)
+            sr.items.append(ir)
+            if on_event:
+                on_event("done", suite, item, ir)
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def single(op: Operator, source: str, *, axioms: Sequence[str] | None = None,
+           world: Mapping[str, int] | None = None, seed: int | None = None, max_examples: int | None = None,
+           tolerance: float | None = None, timeout: float | None = None,
+           isolate: bool | None = None) -> SuiteItem:
+    """A one-operator item (expect pass everywhere), for `axiomcheck verify` and the pytest fixture."""
+    scale_ids = [a.id for a in for_scale(op.scale)]
+    chosen = tuple(a for a in scale_ids if axioms is None or a in axioms)
+    w = dict(world or {})
+    return SuiteItem(id=source, operator=op, source=source, world=w, axioms=chosen,
+                     expect={a: "pass" for a in chosen}, seed=seed, max_examples=max_examples,
+                     tolerance=tolerance, timeout=timeout, isolate=isolate)
+
