@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint bench clean
+# The documentation site: warnings are errors. Material's notice about its own
+# future is not a warning about these pages.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
+.PHONY: demo test docs lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -12,12 +17,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The docs extra's requirements, read from pyproject.toml (the project itself is
+# installed by $(STAMP)).
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['docs']))" > $(VENV)/docs-requirements.txt
+	$(BIN)/pip install --quiet -r $(VENV)/docs-requirements.txt
+	touch $(DOCS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/axiomcheck
-	$(BIN)/axiomcheck dynamics --demo --out reports
+	$(BIN)/axiomcheck dynamics --demo -o reports
 
-test: $(STAMP)
+test: $(STAMP) $(DOCS_STAMP)
 	$(BIN)/python -m pytest -q
+	$(MKDOCS)
+
+docs: $(DOCS_STAMP)
+	$(MKDOCS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kd_kernel.py
 
 clean:
-	rm -rf $(VENV) .hypothesis reports/*.json reports/*.xml reports/*.md reports/*.html
+	rm -rf $(VENV) .hypothesis site reports/*.json reports/*.xml reports/*.md reports/*.html

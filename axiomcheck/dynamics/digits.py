@@ -163,7 +163,7 @@ def seed_sweep(seeds: Any, *, quick: bool = False, progress: Callable[[str], Non
 
 def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], None] | None = None,
                world: DigitsWorld | None = None) -> dict[str, Any]:
-    """The whole real-data run; returns plain data (the README, "Training-time guarantees", says what each field means).
+    """The whole real-data run; returns plain data (docs/dynamics.md says what each field means).
 
     Builds the world, verifies the four operators, distills uniform and adaptive
     students by SGD (η_t = η0/(1+t), 5 seeds, the convergence check on real

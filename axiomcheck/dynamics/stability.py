@@ -240,7 +240,7 @@ def check_contraction(update_map: Callable[[np.ndarray], np.ndarray], w0: Any = 
     satisfies A1.  ρ ≥ 1 is reported as a failure even when the iterates stop
     moving (e.g. an expansion stopped by clipping).
     """
-    rep = "check_contraction(T, w0)  # T is your callable; see the README, 'Training-time guarantees'"
+    rep = "check_contraction(T, w0)  # T is your callable; see docs/dynamics.md"
     if w0 is None:
         if teachers is None:
             raise ValueError("check_contraction needs w0 or teachers=K")

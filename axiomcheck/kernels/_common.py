@@ -27,7 +27,7 @@ BLOCK_BYTES = 8 << 20
 
 #: The same on a GPU or TPU backend, where each loop iteration costs kernel launches
 #: and larger blocks keep the device busy; still a bounded fraction of the teacher
-#: logits at large N (see the GPU table in the README).
+#: logits at large N (see the GPU table in docs/benchmarks.md).
 ACCELERATOR_BLOCK_BYTES = 64 << 20
 
 

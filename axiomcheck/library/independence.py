@@ -6,7 +6,7 @@ four well-posedness checks (finite, shape, deterministic, batch-independent),
 so none of the fifteen follows from the others of its scale.  Each one is a
 bug a practitioner could plausibly write.
 
-Two co-failures are forced, not accidental (see the README, "Axiom independence"):
+Two co-failures are forced, not accidental (see docs/paper-audit.md, "Axiom independence"):
 
 * boundedness ⇒ positivity (the bounds require w_min > 0): a weight that
   reaches 0.0 lies below every w_min > 0 (and with no bounds declared the

@@ -6,7 +6,7 @@ every axiom id, every operator import — so a malformed suite is refused with a
 before anything runs.  Running a suite gives a `Run`: plain data (one
 `Outcome` per operator × axiom) that the writers and renderers read.
 
-The format (the README, "Conformance suites", has the full reference)::
+The format (docs/suites-and-ci.md has the full reference)::
 
     [suite]
     name = "reference"
