@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from .calling import accepts_teachers
 from .operator import Operator, SpecError
+from .scales import SCALES
 
 _ORDER = ("token", "task", "context")
+_JOINT_AXES = ("M", "K", "V")
 
 
 def _flatten(ops: Sequence[Operator]) -> list[Operator]:
@@ -44,6 +47,14 @@ def _flatten(ops: Sequence[Operator]) -> list[Operator]:
         raise SpecError(f"compose() takes at most one operator per scale, got several at scale(s) {dup}: "
                         f"{[op.name for op in flat]}")
     return sorted(flat, key=lambda op: _ORDER.index(op.scale))
+
+
+def _to_joint(w: np.ndarray, axes: Sequence[str]) -> np.ndarray:
+    """`w[B, *axes]` (trailing axes may be absent, e.g. token weights `[B, K]`) as `[B, M, K, V]`, size 1 where absent."""
+    names = list(axes[: w.ndim - 1])
+    order = [0] + [1 + names.index(a) for a in _JOINT_AXES if a in names]
+    shape = [w.shape[0]] + [w.shape[1 + names.index(a)] if a in names else 1 for a in _JOINT_AXES]
+    return np.transpose(w, order).reshape(shape)
 
 
 def _log(w: Any) -> np.ndarray:
@@ -62,24 +73,20 @@ class _Unified:
         self.__module__ = __name__
 
     def factors(self, probs: Any, context: Any, losses: Any, sizes: Any) -> dict[str, np.ndarray]:
-        """Each component's log-weights broadcast to `[B, M, K, V]`, keyed by scale."""
-        probs = np.asarray(probs)
-        losses = np.asarray(losses)
-        B, K, V = probs.shape
-        M = losses.shape[1]
+        """Each component's log-weights broadcast to `[B, M, K, V]`, keyed by scale.
+
+        A component takes the joint inputs its scale names (`Scale.inputs`) and its
+        weights are laid out along its scale's axes (`Scale.axes`).
+        """
+        joint = {"probs": np.asarray(probs), "context": context, "losses": np.asarray(losses), "sizes": sizes}
+        B, K, V = joint["probs"].shape
+        M = joint["losses"].shape[1]
         out: dict[str, np.ndarray] = {}
         for op in self.components:
-            if op.scale == "token":
-                w = _log(op.fn(probs, context))
-                w = w[:, None, :, None] if w.ndim == 2 else w[:, None, :, :]
-            elif op.scale == "task":
-                w = _log(op.fn(losses, sizes))[:, :, :, None]
-            else:
-                from .checks.base import accepts_teachers
-
-                kw = {"teachers": K} if accepts_teachers(op.fn) else {}
-                w = _log(op.fn(context, **kw))[:, None, :, None]
-            out[op.scale] = np.broadcast_to(w, (B, M, K, V))
+            scale = SCALES[op.scale]
+            kw = {"teachers": K} if accepts_teachers(op.fn) else {}
+            w = _log(op.fn(*(joint[name] for name in scale.inputs), **kw))
+            out[op.scale] = np.broadcast_to(_to_joint(w, scale.axes), (B, M, K, V))
         return out
 
     def __call__(self, probs: Any, context: Any, losses: Any, sizes: Any) -> np.ndarray:

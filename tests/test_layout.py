@@ -36,8 +36,9 @@ def _modules() -> dict[str, Path]:
 def _top_level_imports(name: str, path: Path, known: dict[str, Path] | None = None) -> set[str]:
     """Modules imported when `name` is imported (module level only; imports inside functions are lazy).
 
-    `from pkg import sub` counts as importing `pkg.sub` when that is a module; a
-    module's own ancestor packages are always initialized first and are not edges.
+    `from pkg import sub` counts as importing `pkg.sub` when that is a module.
+    Importing `a.b.c` first runs the packages `a` and `a.b`, so those are edges too,
+    except the importing module's own ancestors (initialized before it anyway).
     """
     known = known or {}
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -57,6 +58,7 @@ def _top_level_imports(name: str, path: Path, known: dict[str, Path] | None = No
             found.update(subs)
             if len(subs) < len(node.names):
                 found.add(mod)
+    found |= {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
     ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
     return found - ancestors
 

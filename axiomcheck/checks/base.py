@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import properties as P
+from ..calling import Guard, OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Domain, World, take
-from ..engine.calling import Guard, OperatorMisbehaved
 from ..operator import Operator, Safety
 from ..scales import Scale
 
@@ -30,16 +29,6 @@ def fmt(x: float) -> str:
 
 def fmt_w(w: np.ndarray) -> str:
     return "[" + ", ".join(fmt(float(v)) for v in np.asarray(w).ravel()) + "]"
-
-
-def accepts_teachers(fn: Callable[..., Any]) -> bool:
-    """Whether `fn` takes a keyword argument named `teachers`."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    p = params.get("teachers")
-    return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
 
 
 @dataclasses.dataclass

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
-from ..engine.calling import OperatorMisbehaved
-from ..engine.evidence import Evidence, Finding
+from ..calling import OperatorMisbehaved
+from ..evidence import Evidence, Finding
 from .base import Check, Subject, fmt_w, sample_ce
 from .wellposed import Evaluated
 

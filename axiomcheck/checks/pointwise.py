@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import properties as P
+from ..calling import OperatorMisbehaved
 from ..domains import Args, take
-from ..engine.calling import OperatorMisbehaved
-from ..engine.evidence import Evidence, Finding
+from ..evidence import Evidence, Finding
 from .base import Check, Subject, fmt, fmt_w, inline, sample_ce
 
 

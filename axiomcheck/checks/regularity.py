@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
+from ..calling import OperatorMisbehaved
 from ..domains import concat, take
-from ..engine.calling import OperatorMisbehaved
-from ..engine.evidence import Evidence, Finding
+from ..evidence import Evidence, Finding
 from .base import Check, Subject, fmt
 from .wellposed import Evaluated
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
+from ..calling import OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Family, concat, take
-from ..engine.calling import OperatorMisbehaved
-from ..engine.evidence import Evidence, Finding
-from .base import Check, Subject, accepts_teachers, fmt, fmt_w, sample_ce
+from ..evidence import Evidence, Finding
+from .base import Check, Subject, fmt, fmt_w, sample_ce
 
 
 class Evaluated:

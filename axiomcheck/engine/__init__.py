@@ -1,12 +1,12 @@
 """The verification engine: a vectorized sweep, then a Hypothesis search, over guarded calls.
 
 `verify(op)` draws seeded batches from every sweep family of the operator's
-scale, calls the operator once per batch (through `engine.calling`'s guard:
+scale, calls the operator once per batch (through `axiomcheck.calling`'s guard:
 copies in and out, a time limit, optional process isolation), and checks every
 property of the catalogue on whole arrays (`axiomcheck.checks`).  A Hypothesis
 search over small batches then steers toward the worst violation, and each
 failed value check is shrunk to a small counterexample.  What was seen is kept
-as typed evidence (`engine.evidence`) and turned into results in one place
+as typed evidence (`axiomcheck.evidence`) and turned into results in one place
 (`engine.assemble`).
 """
 
@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..axioms import AXIOMS
+from ..calling import Guard, OperatorMisbehaved
 from ..domains import World
 from ..operator import Operator
 from ..registry import resolve
 from ..results import Report
-from .calling import Guard, OperatorMisbehaved
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier
 

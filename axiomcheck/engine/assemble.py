@@ -19,9 +19,9 @@ from typing import Any
 from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
 from ..checks.base import fmt
+from ..evidence import CheckEvidence, Evidence
 from ..operator import METRICS, Operator
 from ..results import Result
-from .evidence import CheckEvidence, Evidence
 
 
 def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:

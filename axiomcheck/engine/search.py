@@ -10,10 +10,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Pointwise, Subject
 from ..domains import Args
-from .calling import OperatorMisbehaved
-from .evidence import Evidence, Finding
+from ..evidence import Evidence, Finding
 
 
 def value_checks(subject: Subject) -> list[Pointwise]:

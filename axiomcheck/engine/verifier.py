@@ -19,15 +19,15 @@ import numpy as np
 
 from .. import repro
 from ..axioms import for_scale
+from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..domains import World
+from ..evidence import Evidence
 from ..operator import Operator
 from ..results import Report
 from ..scales import SCALES
 from . import search
 from .assemble import result, spec_of
-from .calling import OperatorMisbehaved
-from .evidence import Evidence
 from .settings import Settings
 
 

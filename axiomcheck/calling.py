@@ -33,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib
+import inspect
 import os
 import pickle
 import signal
@@ -56,6 +57,16 @@ class OperatorMisbehaved(Exception):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
+
+
+def accepts_teachers(fn: Callable[..., Any]) -> bool:
+    """Whether `fn` takes a keyword argument named `teachers` (how a function without a teacher axis learns K)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    p = params.get("teachers")
+    return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
 
 
 def describe_exception(exc: BaseException) -> str:
