@@ -36,6 +36,7 @@ import importlib
 import inspect
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
@@ -106,11 +107,44 @@ def _run_checked(fn: Callable[..., Any], args: Sequence[np.ndarray], names: Sequ
     return out
 
 
-def _stop_thread(thread: threading.Thread) -> None:
-    """Ask a hung thread to stop (an asynchronous SystemExit; works for pure-Python loops only)."""
-    if thread.ident is None:
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(SystemExit))
+class _CallThread:
+    """One daemon thread that runs a guard's calls in turn (a thread per call costs more than the call)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="axiomcheck-call", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            job()
+
+    def run(self, job: Callable[[], None], timeout: float) -> bool:
+        """Run `job` on the thread; False when it has not finished within `timeout` seconds."""
+        done = threading.Event()
+
+        def wrapped() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        self.jobs.put(wrapped)
+        return done.wait(timeout)
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+    def abandon(self) -> None:
+        """Ask the hung thread to stop (an asynchronous SystemExit; works for pure-Python loops only)."""
+        self.jobs.put(None)
+        if self.thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread.ident),
+                                                       ctypes.py_object(SystemExit))
+        self.thread.join(0.05)
 
 
 class Guard:
@@ -129,6 +163,7 @@ class Guard:
         self.isolate = isolate
         self.dead: str | None = None  # why the function is not called any more
         self._worker: _Worker | None = None
+        self._thread: _CallThread | None = None
 
     def __call__(self, *args: Any) -> np.ndarray:
         if self.dead is not None:
@@ -143,25 +178,25 @@ class Guard:
     def _threaded(self, args: Sequence[Any], names: Sequence[str]) -> np.ndarray:
         box: dict[str, Any] = {}
 
-        def target() -> None:
+        def job() -> None:
             try:
                 box["value"] = _run_checked(self.fn, args, names)
             except BaseException as exc:  # noqa: BLE001 - reported, never swallowed
                 box["error"] = exc
 
         if self.timeout is None:
-            target()
-        else:
-            thread = threading.Thread(target=target, name="axiomcheck-call", daemon=True)
-            with warnings.catch_warnings():
-                thread.start()
-                thread.join(self.timeout)
-            if thread.is_alive():
-                _stop_thread(thread)
-                thread.join(0.05)
-                self.dead = "hung on an earlier call"
-                raise OperatorMisbehaved("timeout", f"did not return within the per-call limit of "
-                                                    f"{self.timeout:g} s")
+            job()
+            return self._unbox(box)
+        if self._thread is None:
+            self._thread = _CallThread()
+        with warnings.catch_warnings():
+            finished = self._thread.run(job, self.timeout)
+        if not finished:
+            self._thread.abandon()
+            self._thread = None
+            self.dead = "hung on an earlier call"
+            raise OperatorMisbehaved("timeout", f"did not return within the per-call limit of "
+                                                f"{self.timeout:g} s")
         return self._unbox(box)
 
     def _unbox(self, box: dict[str, Any]) -> np.ndarray:
@@ -191,7 +226,10 @@ class Guard:
         raise OperatorMisbehaved("raised", payload)
 
     def close(self) -> None:
-        """Stop the worker process, if any."""
+        """Stop the call thread and the worker process, if any."""
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
         if self._worker is not None:
             self._worker.stop()
             self._worker = None
