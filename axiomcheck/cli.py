@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (shell completion with the optional `completion` extra; see docs/suites-and-ci.md)
 """The `axiomcheck` command.
 
     axiomcheck                         run the suites in ./conformance_suites, write ./reports/
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -30,7 +32,15 @@ from typing import IO, Any
 
 from . import options as O
 from .cliargs import COMMANDS, DEFAULT_REPORT_DIR, FORMATS, build_parser, normalize_argv
-from .errors import AxiomcheckError, BaselineError, SpecError, SuiteError, TargetError, UsageError
+from .errors import (
+    AxiomcheckError,
+    BaselineError,
+    MissingExtraError,
+    SpecError,
+    SuiteError,
+    TargetError,
+    UsageError,
+)
 from .streams import DataStdout
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -44,6 +54,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     BaselineError: EXIT_USAGE,
     TargetError: EXIT_USAGE,
     SpecError: EXIT_USAGE,
+    MissingExtraError: EXIT_USAGE,  # an optional dependency is missing: the message has the pip line
     AxiomcheckError: EXIT_USAGE,
     KeyboardInterrupt: EXIT_INTERRUPTED,
 }
@@ -130,7 +141,7 @@ def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout)
     if plan.baseline is not None:
         plan.baseline.apply(run)
     recorded = args.write_baseline if plan.write_baseline is not None else None
-    human = Renderer(plan.streams.human)
+    human = Renderer(plan.streams.human, color=args.color)
     if plan.streams.quiet:
         human.summary(run, baseline_written=recorded)
     elif args.command == "verify" and len(run.items()) == 1:
@@ -194,7 +205,7 @@ def cmd_run(args: argparse.Namespace, implicit: bool) -> int:
             suites = [s for s in suites if s.items]
             if not suites:
                 raise UsageError(f"--axioms {','.join(args.axioms)}: no item of the suites checks these axioms")
-        progress = Renderer(sys.stderr, quiet=args.quiet)
+        progress = Renderer(sys.stderr, quiet=args.quiet, color=args.color)
         with progress.progress(suites) as hook:
             run = S.run(suites, _overrides(args), on_event=hook)
         return _finish(run, args, plan, stdout)
@@ -241,7 +252,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from . import repro
     from .ensemble import verify_ensemble
-    from .output.common import encodable, visible
+    from .output.common import encodable
+    from .output.text import Renderer
     from .registry import resolve
 
     with DataStdout(args.format == "json") as stdout:
@@ -255,12 +267,13 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         doc["results"] = [r.to_dict() for r in results]
         stdout.write(encodable(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)) + "\n")
     else:
+        human = Renderer(sys.stdout, color=args.color)
         for r in results:
-            stdout.write(visible(f"{r.status.upper():8} {r.axiom:24} {r.message}") + "\n")
+            human.status_line(r.status, f"{r.status.upper():8} {r.axiom:24} {r.message}")
             if r.status == "fail":
                 # name the operator as the user typed it (a lambda has no importable name)
                 line = repro.ensemble_line(args.target, report.world, report.seed, r.axiom)
-                stdout.write(f"{'':8} reproduce: {visible(line)}\n")
+                human.line(f"{'':8} reproduce: {line}", "cyan")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
 
@@ -279,7 +292,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                            "statement": a.statement} for a in axioms]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
-    r = Renderer(sys.stdout)
+    r = Renderer(sys.stdout, color=args.color)
     r.operators(ops)
     r.axioms(axioms)
     return EXIT_OK
@@ -304,10 +317,21 @@ def _error(stream: IO[str], message: str) -> None:
     stream.flush()
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request, when argcomplete (the `completion` extra) is installed."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)  # writes the candidates and exits
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2, 3 or 130) instead of exiting."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (eval "$(register-python-argcomplete ...)")
+        _complete(build_parser())
     try:
         rest = [a for a in argv if a != "--debug"]
         if rest[:1] == ["dynamics"]:

@@ -63,6 +63,15 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="show the traceback of an internal error")
 
 
+COLOR_HELP = ("colour and tables for people: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces "
+              "it), always or never (default: auto)")
+
+
+def _color(p: argparse.ArgumentParser) -> None:
+    """--color, on every command that prints for people (added after the first release)."""
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=COLOR_HELP)
+
+
 def _checking(p: argparse.ArgumentParser) -> None:
     """Options of the commands that verify something (run, verify)."""
     O.add_to(p.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
@@ -83,6 +92,7 @@ def _checking(p: argparse.ArgumentParser) -> None:
                         "(slower per call)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="also list the failures the suites expect")
+    _color(p)
     _common(p)
 
 
@@ -97,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"axiomcheck {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND",
+                           help="what to do (default: run the suites in ./conformance_suites)")
 
     r = sub.add_parser("run", help="run conformance suites", epilog=_EPILOG,
                        description="Run conformance suites (TOML files, or folders of them; default: "
@@ -127,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     O.add_to(en.add_argument, options=(*O.SETTINGS_OPTIONS, *O.WORLD_OPTIONS))
     en.add_argument("--axioms", type=_axiom_ids, action="extend", metavar="ID[,ID...]",
                     help="show only these ensemble.* ids")
-    en.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    en.add_argument("--format", "-f", choices=("text", "json"), default="text",
+                    help="text (one line per check) or json on stdout (default: text)")
+    _color(en)
     _common(en)
 
     sub.add_parser("dynamics", help="training-time checks of the paper's guarantees (see `axiomcheck dynamics -h`)",
@@ -135,22 +148,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     li = sub.add_parser("list", help="list registered operators and the checks")
     li.add_argument("--scale", choices=("token", "task", "context", "unified"), help="only this scale")
-    li.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    li.add_argument("--format", "-f", choices=("text", "json"), default="text",
+                    help="text (two tables) or json on stdout (default: text)")
+    _color(li)
     _common(li)
 
     ex = sub.add_parser("explain", help="the paper's statement of an axiom and what its check does")
-    ex.add_argument("axiom", metavar="AXIOM_ID")
+    ex.add_argument("axiom", metavar="AXIOM_ID", help="a check id such as context.boundedness "
+                                                      "(see `axiomcheck list`)")
     _common(ex)
     return p
 
 
 def normalize_argv(argv: Sequence[str]) -> tuple[list[str], bool]:
-    """No command given -> `run` (and, with no output options, write ./reports/)."""
+    """No command given -> `run` (and, with no output options, write ./reports/).
+
+    A first word that is neither a command nor an existing path, and looks like
+    a command (no '/', no '.toml'), is a mistyped command: a `UsageError`.
+    """
     argv = list(argv)
     first = next((a for a in argv if a != "--debug"), None)
     if first in COMMANDS or first in ("-h", "--help", "--version"):
         return argv, False
+    if first is not None:
+        _refuse_unknown_command(first)
     implicit = True
     return ["run", *argv], implicit
+
+
+def _refuse_unknown_command(word: str) -> None:
+    """Raise a `UsageError` for `word` if it is a command word that names no command and no path."""
+    import os
+    import re
+
+    from .errors import UsageError
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", word) or os.path.exists(word):
+        return  # an option, a path, a file name: the suites' loader judges it
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close:
+        raise UsageError(f"unknown command {word!r}; did you mean {close[0]!r}? (commands: {', '.join(COMMANDS)})")
+    raise UsageError(f"{word!r}: no such command or suite file (commands: {', '.join(COMMANDS)}; "
+                     f"or name suite files or folders: axiomcheck run my_suite.toml)")
 
 

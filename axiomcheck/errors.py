@@ -71,3 +71,19 @@ class BaselineError(AxiomcheckError, ValueError):
 
 class UsageError(AxiomcheckError):
     """A command line that cannot be carried out (exit 2)."""
+
+
+class MissingExtraError(AxiomcheckError, ImportError):
+    """An optional dependency that is not installed; the message ends with the `pip install` line (exit 2).
+
+    Also an `ImportError`, so code that guards an import the old way still catches it.
+
+    >>> str(MissingExtraError("the training-time checks need optax", extra="dynamics"))
+    "the training-time checks need optax; install it with: pip install 'axiomcheck[dynamics]'"
+    """
+
+    def __init__(self, message: str, extra: str = "", package: str = ""):
+        self.extra = extra
+        self.package = package
+        self.install = f"pip install 'axiomcheck[{extra}]'" if extra else ""
+        super().__init__(f"{message}; install it with: {self.install}" if extra else message)

@@ -98,7 +98,8 @@ def test_operator_error_exits_1(capsys, in_tmp, ops_file):
     (["verify", "ops.py:uniform", "--axioms", "context.nope"], "unknown axiom id 'context.nope'"),
     (["verify", "ops.py:uniform", "--format", "json,html"], "need --output DIR"),
     (["verify", "ops.py:uniform", "--format", "pdf"], "--format"),
-    (["frobnicate"], "no such suite file or folder"),
+    # a first word that is no command and no path is now named as such (it was read as a suite path)
+    (["frobnicate"], "no such command or suite file"),
 ])
 def test_usage_errors_exit_2(capsys, in_tmp, ops_file, argv, needle):
     code, out, err = run_cli(capsys, *argv)

@@ -90,12 +90,13 @@ def test_cli_flags():
                 "-q", "--quiet", "-v", "--verbose"}
     expected = {
         # --isolate was added (process isolation); no flag was removed or renamed.
-        "run": checking | {"--item", "--isolate"},
-        "verify": checking | {"--tolerance", "--timeout", "--isolate"},
+        # --color was added to every command that prints for people (run, verify, ensemble, list, dynamics).
+        "run": checking | {"--item", "--isolate", "--color"},
+        "verify": checking | {"--tolerance", "--timeout", "--isolate", "--color"},
         "ensemble": {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab",
-                     "--context-dim", "--tasks", "--axioms", "--format", "-f"},
+                     "--context-dim", "--tasks", "--axioms", "--format", "-f", "--color"},
         "dynamics": set(),  # a placeholder: `axiomcheck dynamics` hands its arguments to its own parser
-        "list": {"-h", "--help", "--debug", "--scale", "--format", "-f"},
+        "list": {"-h", "--help", "--debug", "--scale", "--format", "-f", "--color"},
         "explain": {"-h", "--help", "--debug"},
     }
     assert {name: _option_strings(p) for name, p in sub.choices.items()} == expected
@@ -108,8 +109,9 @@ def test_cli_flags():
 
     dyn = dynamics_parser("axiomcheck dynamics")
     # -o/--output was added beside --out (every other command writes with -o); --out still works.
+    # --color was added (as on the other commands that print).
     assert _option_strings(dyn) == {"-h", "--help", "--operator", "--demo", "--out", "-o", "--output", "--seed",
-                                    "--quick", "--check", "--update-map", "--no-progress"}
+                                    "--quick", "--check", "--update-map", "--no-progress", "--color"}
     assert _positionals(dyn) == []
 
 

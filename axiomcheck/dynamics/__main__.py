@@ -37,13 +37,18 @@ def build_parser(prog: str = "python -m axiomcheck.dynamics") -> argparse.Argume
     what.add_argument("--demo", action="store_true", help="run the full demo (checks + digits + controls)")
     p.add_argument("-o", "--output", "--out", dest="out", default="reports", metavar="DIR",
                    help="output directory (default: reports)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of the problems and of the training runs (default: 0)")
     p.add_argument("--quick", action="store_true", help="smaller problems, fewer steps (seconds, not minutes)")
     p.add_argument("--check", action="append", choices=CHECK_NAMES, dest="checks",
                    help="run only this check (repeatable)")
     p.add_argument("--update-map", metavar="module:attr",
                    help="a weight-update map T (callable on a K-vector of weights) for the contraction check")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    # --color was added (the other commands that print have it too)
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the table: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+                        "always or never (default: auto)")
     return p
 
 
@@ -62,7 +67,17 @@ def _load_callable(spec: str):
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dynamics") -> int:
+    from ..errors import MissingExtraError
+
     args = build_parser(prog).parse_args(argv)
+    try:
+        return _main(args, prog)
+    except MissingExtraError as exc:  # optax, scikit-learn or matplotlib is not installed: a usage error
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace, prog: str) -> int:
     os.makedirs(args.out, exist_ok=True)
     if args.demo:
         from .demo import run_demo
@@ -85,7 +100,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dy
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     update_map = _load_callable(args.update_map) if args.update_map else None
-    err = Console(stderr=True)
+    from ..output.text import wants_fancy
+
+    err = Console(stderr=True, **_console_colour(wants_fancy(sys.stderr, args.color)))
     say = (lambda m: None) if args.no_progress else (lambda m: err.print(f"[dim]running {m}…[/]"))
     results = run_check_results(op, seed=args.seed, quick=args.quick, checks=args.checks, update_map=update_map,
                                 progress=say)
@@ -95,7 +112,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dy
     colors = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim"}
     for r in results:
         table.add_row(r.axiom, r.paper_ref, f"[{colors[r.status]}]{r.status}[/]", r.message)
-    Console().print(table)
+    Console(**_console_colour(wants_fancy(sys.stdout, args.color))).print(table)
     path = os.path.join(args.out, f"dynamics-{op.name}.json")
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(plain({"operator": op.name, "scale": op.scale, "seed": args.seed, "quick": args.quick,
@@ -103,6 +120,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m axiomcheck.dy
                   ensure_ascii=False)
     print(f"wrote {path}")
     return 1 if any(r.status in ("fail", "error") for r in results) else 0
+
+
+def _console_colour(fancy: bool) -> dict[str, bool]:
+    """rich.Console keywords for the colour decision of `wants_fancy` (rich's own guess would differ)."""
+    return {"force_terminal": fancy, "no_color": not fancy}
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..extras import require
 from ..kernels import kd_loss
 
 __all__ = ["sgd_checkpoints", "lagrangian_minimize", "primal_dual", "max_safety", "gd_path", "kd_value_and_grad"]
@@ -123,7 +124,7 @@ def sgd_checkpoints(phi: np.ndarray, teacher_logits: np.ndarray, weights: np.nda
 
 def optax_minimize(objective, params, opt, steps: int):
     """`steps` full-batch optax updates of `params` on `objective`, as one `lax.scan` (traceable)."""
-    import optax
+    optax = require("optax", extra="dynamics", purpose="the training-time checks")
 
     def step(carry, _):
         p, state = carry
@@ -136,7 +137,7 @@ def optax_minimize(objective, params, opt, steps: int):
 
 @functools.partial(jax.jit, static_argnames=("steps",))
 def _lagrangian(phi, teacher_logits, weights, labels, critical, theta0, mus, l2, lr, *, steps):
-    import optax
+    optax = require("optax", extra="dynamics", purpose="the training-time checks")
 
     opt = optax.adam(optax.cosine_decay_schedule(lr, steps, alpha=1e-3))
 
@@ -169,7 +170,7 @@ def lagrangian_minimize(phi, teacher_logits, weights, labels, critical, mus, *, 
 
 @functools.partial(jax.jit, static_argnames=("outer", "inner"))
 def _primal_dual(phi, teacher_logits, weights, labels, critical, theta0, s_min, l2, lr, dual_lr, *, outer, inner):
-    import optax
+    optax = require("optax", extra="dynamics", purpose="the training-time checks")
 
     opt = optax.adam(lr)
 
@@ -216,7 +217,7 @@ def primal_dual(phi, teacher_logits, weights, labels, critical, *, s_min: float,
 
 @functools.partial(jax.jit, static_argnames=("steps", "vocab"))
 def _max_safety(phi, labels, critical, lr, *, steps, vocab):
-    import optax
+    optax = require("optax", extra="dynamics", purpose="the training-time checks")
 
     opt = optax.adam(lr)
 

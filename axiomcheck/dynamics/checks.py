@@ -28,6 +28,8 @@ __all__ = ["run_checks", "run_check_results", "CHECK_NAMES"]
 
 #: Short names accepted by `run_checks(..., checks=[...])` and the command line's --check.
 CHECK_NAMES = tuple(c.split(".", 1)[1] for c in CHECKS)
+#: The checks that train with optax (the `dynamics` extra); checked before any of them runs.
+NEEDS_OPTAX = ("safety_constrained", "pareto_frontier")
 
 
 def run_check_results(op: Any, *, seed: int = 0, quick: bool = False, problem: KDProblem | None = None,
@@ -40,6 +42,10 @@ def run_check_results(op: Any, *, seed: int = 0, quick: bool = False, problem: K
     unknown = [c for c in wanted if c not in CHECK_NAMES]
     if unknown:
         raise KeyError(f"unknown check(s) {unknown}; known: {list(CHECK_NAMES)}")
+    if any(c in NEEDS_OPTAX for c in wanted):
+        from ..extras import require
+
+        require("optax", extra="dynamics", purpose=f"the {', '.join(c for c in wanted if c in NEEDS_OPTAX)} check")
     say = progress or (lambda _m: None)
     try:
         prob = problem or realizable_problem(op, seed=seed, n=256 if quick else 512, l2=DEFAULT_L2)

@@ -66,6 +66,10 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
     `appendix_a`, `realizable`, `digits`, `controls`, `files`.
     `quick=True` shrinks every stage (for tests, ~20 s).
     """
+    from ..extras import require_all
+
+    # everything the demo needs, before minutes of work: training (optax), the digits, the figures
+    require_all(("optax", "sklearn.datasets", "matplotlib"), extra="dynamics", purpose="the dynamics demo")
     from .checks import run_check_results
     from .controls import negative_controls
     from .digits import run_digits

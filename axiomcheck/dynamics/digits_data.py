@@ -33,11 +33,10 @@ class DigitsConfig:
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """(X [1797, 64] in [0, 1], y [1797]) from scikit-learn's bundled copy (the optional `data` extra)."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the digits data set ships with scikit-learn: pip install 'axiomcheck[data]'") from exc
-    d = load_digits()
+    from ..extras import require
+
+    datasets = require("sklearn.datasets", extra="data", purpose="the digits data set (bundled with scikit-learn)")
+    d = datasets.load_digits()
     return d.data.astype(np.float64) / 16.0, d.target.astype(int)
 
 

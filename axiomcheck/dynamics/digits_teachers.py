@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..extras import require
 from ._train import optax_minimize
 from .digits_data import DigitsConfig, corrupt
 
@@ -34,7 +35,7 @@ def _forward(params, x, hmask):
 @functools.partial(jax.jit, static_argnames=("steps",))
 def _fit_all(params, x, y, sw, fmask, hmask, lr, l2, *, steps):
     """Train K teachers at once (vmapped): weighted CE (sample weights sw mask the padding) + ℓ2, Adam."""
-    import optax
+    optax = require("optax", extra="dynamics", purpose="training the digits teachers")
 
     opt = optax.adam(lr)
 

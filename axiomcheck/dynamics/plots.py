@@ -17,12 +17,11 @@ _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
 def _plt():
-    import matplotlib
+    from ..extras import require
 
+    matplotlib = require("matplotlib", extra="plots", purpose="the figures")
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return require("matplotlib.pyplot", extra="plots", purpose="the figures")
 
 
 def to_base64(fig: Any) -> str:

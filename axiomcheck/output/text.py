@@ -1,8 +1,10 @@
 """Text for people: rich tables and a progress bar on a terminal, plain text elsewhere.
 
-`Renderer(stream)` decides once: *fancy* (rich, colour, progress bar) when the
-stream is a terminal and `NO_COLOR` is not set (and `TERM` is not "dumb"), else
-plain text with no control codes — what a CI log or a pipe wants.  Control
+`Renderer(stream, color=...)` decides once, with `wants_fancy`: *fancy* (rich
+tables and colour, and a progress bar on a terminal) or plain text with no
+control codes — what a CI log or a pipe wants.  The decision, first rule that
+applies: `--color always|never`; `NO_COLOR` set (plain); `FORCE_COLOR` set
+(fancy, even into a pipe); `TERM=dumb` (plain); the stream is a terminal.  Control
 characters in user text (an operator's message) are spelled out, never sent
 to the terminal.  Nothing else in axiomcheck prints.
 
@@ -30,12 +32,30 @@ _STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
           "ok": "green", "unexpected": "bold red", "known": "yellow"}
 
 
-def wants_fancy(stream: IO[str]) -> bool:
-    """A terminal that accepts colour: a tty, NO_COLOR unset (or empty), TERM not 'dumb'."""
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def wants_fancy(stream: IO[str], color: str | None = "auto") -> bool:
+    """Whether output to `stream` gets colour (and rich tables): the one place this is decided.
+
+    `color` is the `--color` flag: "always" or "never" settle it.  Under "auto"
+    (or None): `NO_COLOR` set and non-empty -> no; `FORCE_COLOR` set, non-empty
+    and not "0" -> yes; `TERM=dumb` -> no; else whether `stream` is a terminal.
+    """
+    if color == "always":
+        return True
+    if color == "never":
+        return False
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
     if os.environ.get("TERM") == "dumb":
         return False
+    return _isatty(stream)
+
+
+def _isatty(stream: IO[str]) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
@@ -55,9 +75,10 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 class Renderer:
     """Writes human-readable output to one stream (stdout, or stderr when stdout carries data)."""
 
-    def __init__(self, stream: IO[str] | None = None, *, fancy: bool | None = None, quiet: bool = False):
+    def __init__(self, stream: IO[str] | None = None, *, fancy: bool | None = None, quiet: bool = False,
+                 color: str | None = "auto"):
         self.stream = stream if stream is not None else sys.stdout
-        self.fancy = wants_fancy(self.stream) if fancy is None else fancy
+        self.fancy = wants_fancy(self.stream, color) if fancy is None else fancy
         self.quiet = quiet
         self._console = None
 
@@ -66,7 +87,9 @@ class Renderer:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(file=self.stream, force_terminal=True, highlight=False, soft_wrap=False)
+            # no_color=False: the decision is wants_fancy's (rich would read NO_COLOR again)
+            self._console = Console(file=self.stream, force_terminal=True, no_color=False, highlight=False,
+                                    soft_wrap=False)
         return self._console
 
     # -------------------------------------------------------------- primitives
@@ -82,17 +105,37 @@ class Renderer:
             self.stream.write(text + "\n")
             self.stream.flush()
 
+    def status_line(self, status: str, text: str) -> None:
+        """A line in the colour of a check status (pass, fail, error, skipped)."""
+        self.line(text, _STYLE.get(status))
+
+    @property
+    def narrow(self) -> bool:
+        """Rich output under 100 columns: the tables take a compact layout."""
+        return self.fancy and self.console.width < 100
+
     def table(self, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]],
-              styles: Sequence[str | None] | None = None) -> None:
+              styles: Sequence[str | None] | None = None, *, wrap: Sequence[int] = (-1,),
+              caption: str | None = None) -> None:
+        """A table; only the columns `wrap` (indices, default the last) wrap, the others (ids) stay whole."""
         title = visible(title) if title else title
         rows = [[visible(c, newlines=False) for c in row] for row in rows]
         if self.fancy:
+            from rich import box
             from rich.table import Table
 
-            t = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
-            last = len(headers) - 1
-            for n, h in enumerate(headers):  # short middle columns stay whole; names and text wrap
-                t.add_column(h, overflow="fold", no_wrap=0 < n < last, min_width=16 if n == last else None)
+            # under 100 columns: no vertical rules and less padding, so ids and counts keep their room
+            narrow = self.narrow
+            t = Table(title=title, title_justify="left", show_lines=False, header_style="bold",
+                      caption=caption, caption_justify="left",
+                      box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, show_edge=not narrow,
+                      collapse_padding=narrow)
+            wrapping = {n % len(headers) for n in wrap}
+            for n, h in enumerate(headers):  # an id never breaks mid-word; messages fold
+                if n in wrapping:
+                    t.add_column(h, overflow="fold", min_width=16 if n == len(headers) - 1 else None)
+                else:
+                    t.add_column(h, no_wrap=True)
             for n, row in enumerate(rows):
                 t.add_row(*[str(c) for c in row], style=(styles[n] if styles else None))
             self.console.print(t)
@@ -141,11 +184,16 @@ class Renderer:
                 label = {"ok": "ok", "known": "known (baseline)", "unexpected": "UNEXPECTED"}[v]
                 if exp:
                     label += f", {exp} fail{'s' if exp > 1 else ''} as expected"
-                rows.append([i.item, scale, str(st.count("pass")), str(st.count("fail")), str(st.count("error")),
-                             str(st.count("skipped")), label])
+                counts = [str(st.count(k)) for k in ("pass", "fail", "error", "skipped")]
+                # under 100 columns the four counts share one column, so ids and verdicts keep their room
+                rows.append([i.item, scale, *(["/".join(counts)] if self.narrow else counts), label])
                 styles.append(_STYLE[v] if v != "ok" else None)
             title = f"suite {s.name}" + (f" ({s.path})" if s.path else "")
-            self.table(title, ["operator", "scale", "pass", "fail", "error", "skip", "verdict"], rows, styles)
+            if self.narrow:
+                self.table(title, ["operator", "scale", "p/f/e/s", "verdict"], rows, styles,
+                           caption="p/f/e/s: checks that passed / failed / errored / were skipped")
+            else:
+                self.table(title, ["operator", "scale", "pass", "fail", "error", "skip", "verdict"], rows, styles)
         for i in run.items():
             if i.error:
                 self.line(f"INTERNAL ERROR  {i.suite} · {i.item}: {i.error}", "bold red")
@@ -189,7 +237,7 @@ class Renderer:
         if self.quiet:
             yield None
             return
-        if not self.fancy:
+        if not (self.fancy and _isatty(self.stream)):  # a bar only on a terminal (FORCE_COLOR in a log: lines)
             count = {"n": 0}
 
             def plain_hook(event: str, suite: Suite, item: SuiteItem, ir: ItemRun | None) -> None:
@@ -240,7 +288,7 @@ class Renderer:
                 spec.append("importance")
             doc = (op.description or "").strip().splitlines()
             rows.append([op.name, op.scale, ", ".join(spec), _short(doc[0] if doc else "", 70)])
-        self.table("registered operators", ["name", "scale", "declared", "description"], rows)
+        self.table("registered operators", ["name", "scale", "declared", "description"], rows, wrap=(2, 3))
 
     def axioms(self, axioms: Sequence[Any]) -> None:
         rows = [[a.id, a.paper_ref, a.kind, _short(a.statement, 70)] for a in axioms]
