@@ -20,7 +20,13 @@ __version__ = "0.1.0"
 
 
 def print_report(report: Report, stream: Any = None, *, fancy: bool | None = None) -> None:
-    """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere)."""
+    """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere).
+
+    Args:
+        report: the `Report` to show.
+        stream: where to write (default: standard output).
+        fancy: force rich (True) or plain text (False); by default decided from the stream.
+    """
     from .output.text import print_report as show
 
     show(report, stream, fancy=fancy)

@@ -19,10 +19,17 @@ import dataclasses
 class Axiom:
     """One entry of the catalogue.
 
-    `property` names the predicate family shared across scales (normalization,
-    positivity, bounds, regularity, safety, pareto, finite, shape, deterministic,
-    batch_independent); `kind` is "axiom" for the paper's axioms and
-    "well-posedness" for the extra checks.
+    Args:
+        id: the stable id, `<scale>.<name>` (e.g. `token.positivity`).
+        scale: token, task, context, unified or ensemble.
+        property: the predicate family shared across scales (normalization,
+            positivity, bounds, regularity, safety, pareto, finite, shape,
+            deterministic, batch_independent); it names the `Check` that decides it.
+        paper_ref: where the paper states it (e.g. "III.2"), or "well-posedness".
+        statement: what must hold, in one line.
+        check: what the check does to decide it.
+        kind: "axiom" for the paper's axioms, "well-posedness" for the extra
+            checks, "ensemble" for the checks of G.
     """
 
     id: str
@@ -164,7 +171,11 @@ def lookup(axiom_id: str) -> Axiom:
 
 
 def explain(axiom_id: str) -> str:
-    """The paper's statement and what the check does, as a few lines of text."""
+    """The paper's statement and what the check does, as a few lines of text.
+
+    Args:
+        axiom_id: a catalogue id (see `AXIOMS`); an unknown id raises `KeyError` naming the known ones.
+    """
     a = lookup(axiom_id)
     kind = {"axiom": f"paper {a.paper_ref}", "ensemble": f"ensemble G, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
     return f"{a.id} ({kind})\n  requires: {a.statement}\n  check: {a.check}"

@@ -111,6 +111,12 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     the unified weight is asked to keep; by default nothing is declared and the
     boundedness check uses the derived bounds (see `derived_bounds`).  Safety
     orderings of the components are checked on the unified weight.
+
+    Args:
+        ops: token, task and context operators (at most one per scale), or composed ones.
+        name: the composed operator's name (default `unified(a, b, ...)`).
+        bounds: `(w_min, w_max)` the unified weight is declared to keep.
+        lipschitz: a Lipschitz constant declared for the unified weight.
     """
     if not ops:
         raise SpecError("compose() needs at least one operator")
@@ -144,6 +150,10 @@ def derived_bounds(components: Sequence[Operator], teachers: int) -> dict[str, A
     opposite.  A multilinear function on a product of polytopes reaches its extremes
     at vertices, so enumerating the vertices gives the exact, attained values.
     Returns `{"bounds": [lo, hi], "attained_by": {...}}` or `{"bounds": None, "reason": ...}`.
+
+    Args:
+        components: the composed operators (one per scale), with their declared bounds.
+        teachers: K.
     """
     K = int(teachers)
     if K == 1:

@@ -40,7 +40,14 @@ Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument 
 
 @dataclasses.dataclass(frozen=True)
 class World:
-    """The sizes the checks sample at: K teachers, V tokens, M tasks, D context features."""
+    """The sizes the checks sample at.
+
+    Args:
+        teachers: K, the number of teachers.
+        vocab: V, the vocabulary size.
+        context_dim: D, the number of context features.
+        tasks: M, the number of tasks.
+    """
 
     teachers: int = 4
     vocab: int = 16

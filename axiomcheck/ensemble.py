@@ -62,8 +62,15 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
                     timeout: float | None = 10.0, ensemble: Any = None) -> Report:
     """Check G built from `op`'s weights on the sweep families; always returns a full `Report`.
 
-    `ensemble` is the G under test, `fn(teacher_logits[K,N,V], weights[K,N] | [K,N,V]) -> log q[N,V]`;
-    by default the project's kernel `kernels.ensemble_log_probs`.
+    Args:
+        op_or_name: an `Operator` or a reference (registered name, `module:attr`, `file.py:attr`).
+        teachers: K; vocab: V; context_dim: D; tasks: M — the world sampled in.
+        seed: seed of the sweep; the same seed gives the same report.
+        sweep_size: samples per sweep family.
+        tolerance: absolute tolerance (default: float32 ulps times max(V, K)).
+        timeout: per-call limit of the operator, in seconds.
+        ensemble: the G under test, `fn(teacher_logits[K,N,V], weights[K,N] | [K,N,V]) -> log q[N,V]`;
+            by default the project's kernel `kernels.ensemble_log_probs`.
     """
     import jax.numpy as jnp
 

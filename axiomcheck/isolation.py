@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .calling import OperatorMisbehaved, run_checked, describe_exception
+from .calling import OperatorMisbehaved, describe_exception, run_checked
 
 
 class _Ref:

@@ -55,7 +55,7 @@ def _same_definition(old: Operator, new: Operator) -> bool:
 
 
 def unregister(name: str) -> None:
-    """Remove an operator from the registry (no error if absent)."""
+    """Remove the operator registered as `name` from the registry (no error if absent)."""
     _REGISTRY.pop(name, None)
 
 

@@ -110,12 +110,19 @@ def typed_estimate(axiom: str, value: Any) -> Any:
 class Result:
     """The verdict on one axiom for one operator.
 
-    status: `pass`, `fail` (axiom violated), `error` (the operator misbehaved:
-    raised, timed out, wrong shape) or `skipped` (not applicable; the message
-    says why).  `counterexample` is the smallest input found, as plain data;
-    `estimate` holds measured quantities (a `BoundsEstimate`,
-    `RegularityEstimate` or `ParetoEstimate` for those checks, else a dict);
-    `reproduce` replays it.
+    Args:
+        axiom: the catalogue id.
+        paper_ref: where the paper states it.
+        status: `pass`, `fail` (axiom violated), `error` (the operator
+            misbehaved: raised, timed out, wrong shape) or `skipped` (not
+            applicable; the message says why).
+        message: "must be X, got Y, at <input>", with the share of inputs that violate it.
+        counterexample: the smallest input found, as plain data.
+        estimate: measured quantities (a `BoundsEstimate`, `RegularityEstimate`
+            or `ParetoEstimate` for those checks, else a dict).
+        reproduce: a command or Python call that replays the check.
+        seed: the seed of the run.
+        samples: how many sampled inputs the check saw.
     """
 
     axiom: str
@@ -145,7 +152,18 @@ class Result:
 
 @dataclasses.dataclass(frozen=True)
 class Report:
-    """Everything `verify()` found about one operator."""
+    """Everything `verify()` found about one operator.
+
+    Args:
+        operator: the operator's name.
+        scale: its scale.
+        results: one `Result` per check, in catalogue order.
+        seed: the seed of the run.
+        world: the sizes sampled at (teachers, vocab, context_dim, tasks).
+        spec: what the operator declares (bounds, Lipschitz constant, safety, ...).
+        derived: what a composition provably keeps (its derived bounds).
+        elapsed_s: wall time of the run.
+    """
 
     operator: str
     scale: str

@@ -42,6 +42,8 @@ def verify(
 ) -> Report:
     """Check one operator against every check of its scale; always returns a full `Report`.
 
+    `op_or_name` is an `Operator`, a registered name, `module:attr` or `path/file.py:attr`.
+
     `teachers`, `vocab`, `context_dim` and `tasks` set the world sampled in
     (declared bounds and safety orders are read for that K).  The same `seed`
     gives the same report.  `max_examples` is the Hypothesis search budget per

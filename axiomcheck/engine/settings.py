@@ -14,8 +14,15 @@ DEFAULT_TIMEOUT = 10.0
 class Settings:
     """How hard and how exactly to look. Every field has a sensible default.
 
-    `timeout` is the per-call limit in seconds (None: wait for ever); `isolate`
-    runs the operator in a worker process that is killed on a timeout or crash.
+    Args:
+        seed: seed of the sweep and the search; the same seed gives the same report.
+        max_examples: the Hypothesis search budget (0: no search).
+        sweep_size: samples drawn per sweep family.
+        tolerance: absolute tolerance of the sum and bound checks (None: dtype-aware).
+        timeout: the per-call limit in seconds (None: wait for ever).
+        shrink: whether failed value checks are shrunk to a small counterexample.
+        regularity_pairs: how many segments the regularity bisection measures.
+        isolate: run the operator in a worker process, killed on a timeout or crash.
     """
 
     seed: int = 0

@@ -307,6 +307,8 @@ def _short(text: str, n: int) -> str:
 def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | None = None) -> None:
     """Show a `Report` from `verify()` as a table (rich on a terminal, plain text elsewhere).
 
+    The renderer behind `axiomcheck.print_report` (its parameters are described there).
+
     >>> from axiomcheck.results import Report, Result
     >>> rep = Report("op", "token", (Result("token.positivity", "III.2", "pass", "holds"),))
     >>> print_report(rep, fancy=False)  # doctest: +NORMALIZE_WHITESPACE
