@@ -94,5 +94,5 @@ def png_img(data: bytes, alt_html: str, scale: int = PLOT_SCALE) -> str:
     import base64
 
     w, h = png_size(data)
-    return (f"<img alt='{alt_html}' width='{max(1, round(w / scale))}' height='{max(1, round(h / scale))}' "
-            f"src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}'>")
+    return (f"<img alt='{alt_html}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}' "
+            f"width='{max(1, round(w / scale))}' height='{max(1, round(h / scale))}'>")
