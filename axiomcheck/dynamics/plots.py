@@ -1,7 +1,10 @@
 """Figures of the dynamics demo, as base64 PNG strings (matplotlib, Agg; imported only when drawing).
 
 Each function takes plain data from the results (`estimate` dicts and the
-digits summary) so figures can be redrawn from `dynamics.json` alone.
+digits summary) so figures can be redrawn from `dynamics.json` alone.  A
+figure is drawn at `DPI` = PLOT_SCALE × 100 image pixels per inch and shown
+at 100 CSS px per inch (sharp on HiDPI screens); legends sit outside the axes,
+clear of the data, and the saved area is trimmed to what is drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["convergence_figure", "pareto_figure", "weights_figure", "perturbation_figure", "to_base64"]
+from ..output.common import PLOT_SCALE
+
+__all__ = ["convergence_figure", "pareto_figure", "weights_figure", "perturbation_figure", "to_base64", "DPI"]
+
+#: image pixels per inch of a saved figure (the page shows it at 100 CSS px per inch)
+DPI = 100 * PLOT_SCALE
 
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
@@ -28,9 +36,14 @@ def to_base64(fig: Any) -> str:
     """PNG bytes of a figure, base64-encoded (the figure is closed)."""
     plt = _plt()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _legend_right(ax: Any, **kw: Any) -> None:
+    """The legend to the right of the axes, where it cannot cover a curve."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, **kw)
 
 
 def convergence_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
@@ -56,11 +69,11 @@ def convergence_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
     if len(t_ref):
         g0 = curves[0][1]["gap_mean"][-1] * curves[0][1]["t"][-1]
         ax.loglog(t_ref, g0 / t_ref, ":", color="grey", lw=1.0, label="reference C/t")
-    ax.set_xlabel("SGD step t")
-    ax.set_ylabel("E[L_t] − L*  (mean over seeds; band: min–max)")
-    ax.set_title("Convergence (Thm VI.2): η_t = η0/(1+t)")
+    ax.set_xlabel("SGD step $t$")
+    ax.set_ylabel("$E[L_t] - L^*$  (mean over seeds; band: min–max)")
+    ax.set_title("Convergence (Thm VI.2): $\\eta_t = \\eta_0/(1+t)$")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
+    _legend_right(ax)
     return to_base64(fig)
 
 
@@ -74,18 +87,18 @@ def pareto_figure(fronts: Sequence[tuple[str, list[dict[str, float]]]],
         xs = [p["safety"] for p in pts]
         ys = [p["loss_kd"] for p in pts]
         ax.plot(xs, ys, "o-", color=c, lw=1.4, ms=4, label=label)
-        for p in pts:
+        for n, p in enumerate(pts):  # labels alternate below and above their point, so neighbours do not collide
             ax.annotate(f"μ={p['mu']:g}", (p["safety"], p["loss_kd"]), fontsize=6, color=c,
-                        xytext=(3, -8), textcoords="offset points")
+                        xytext=(3, -9 if n % 2 == 0 else 4), textcoords="offset points")
     if constrained:
-        ax.axvline(constrained["safety_min"], color="grey", ls=":", lw=1, label="Safety_min")
+        ax.axvline(constrained["safety_min"], color="grey", ls=":", lw=1, label="$\\mathrm{Safety}_{min}$")
         ax.plot([constrained["safety"]], [constrained["loss_kd"]], "*", color="black", ms=11,
                 label=f"primal-dual (μ = {constrained['mu']:.2f})")
-    ax.set_xlabel("Safety_D (mean p(y*) on critical classes, 1 elsewhere)")
-    ax.set_ylabel("L_KD + λ/2‖θ‖²")
+    ax.set_xlabel("$\\mathrm{Safety}_D$ (mean $p(y^*)$ on critical classes, 1 elsewhere)")
+    ax.set_ylabel("$L_{KD} + \\lambda/2\\,\\|\\theta\\|^2$")
     ax.set_title("Safety–performance frontier (Thm VIII.5)")
     ax.grid(True, alpha=0.25)
-    ax.legend(fontsize=8)
+    _legend_right(ax)
     return to_base64(fig)
 
 
@@ -95,7 +108,8 @@ def weights_figure(by_context: dict[str, dict[str, Any]]) -> str:
 
     plt = _plt()
     names = list(by_context)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), sharey=True, squeeze=False,
+                             layout="constrained")
     for ax, name in zip(axes[0], names):
         d = by_context[name]
         teachers = d["teachers"]
@@ -109,7 +123,8 @@ def weights_figure(by_context: dict[str, dict[str, Any]]) -> str:
         ax.set_title(name)
         ax.grid(True, axis="y", alpha=0.25)
     axes[0][0].set_ylabel("mean teacher weight (deployment split)")
-    axes[0][-1].legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8, frameon=False)
     fig.suptitle("Per-teacher weights by context")
     return to_base64(fig)
 
@@ -126,9 +141,9 @@ def perturbation_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
         y = np.asarray(est["distances"], dtype=float)
         ax.loglog(d, y, "o", color=c, ms=4, label=f"{label}: C = {est['C']:.3g}, R² = {est['r2']:.3f}")
         ax.loglog(d, est["C"] * d, "--", color=c, lw=1)
-    ax.set_xlabel("δ = ‖w − w̃‖∞")
-    ax.set_ylabel("‖θ*_w − θ*_w̃‖")
+    ax.set_xlabel("$\\delta = \\|w - \\tilde w\\|_\\infty$")
+    ax.set_ylabel("$\\|\\theta^*_w - \\theta^*_{\\tilde w}\\|$")
     ax.set_title("Perturbation robustness (Thm VII.2)")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
+    _legend_right(ax)
     return to_base64(fig)

@@ -69,3 +69,30 @@ def summary_line(run: Run) -> str:
     return " · ".join(parts)
 
 
+
+
+#: plots are drawn at this many image pixels per CSS pixel, so they stay sharp on HiDPI screens
+PLOT_SCALE = 2
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes, read from the IHDR chunk.
+
+    >>> png_size(b"\\x89PNG\\r\\n\\x1a\\n" + b"\\x00\\x00\\x00\\rIHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big"))
+    (640, 480)
+    """
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def png_img(data: bytes, alt_html: str, scale: int = PLOT_SCALE) -> str:
+    """An <img> of PNG bytes drawn at `scale` image pixels per CSS pixel (its width/height attributes in CSS pixels).
+
+    `alt_html` must already be escaped for an attribute.
+    """
+    import base64
+
+    w, h = png_size(data)
+    return (f"<img alt='{alt_html}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}' "
+            f"width='{max(1, round(w / scale))}' height='{max(1, round(h / scale))}'>")
