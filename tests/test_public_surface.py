@@ -89,8 +89,9 @@ def test_cli_flags():
                 "--tasks", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
                 "-q", "--quiet", "-v", "--verbose"}
     expected = {
-        # --isolate was added (process isolation); no flag was removed or renamed.
-        "run": checking | {"--item", "--isolate"},
+        # --isolate was added (process isolation), then --builtin (the suites installed with the
+        # package); no flag was removed or renamed.
+        "run": checking | {"--item", "--isolate", "--builtin"},
         "verify": checking | {"--tolerance", "--timeout", "--isolate"},
         "ensemble": {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab",
                      "--context-dim", "--tasks", "--axioms", "--format", "-f"},
