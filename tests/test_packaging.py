@@ -8,14 +8,17 @@ from an empty folder: the import, the command, the built-in suites, the pytest
 plugin, a type checker on a user's script, the CI recipe of the docs.
 They run by default (`make test`, CI); `pytest -m "not slow"` leaves them out.
 
-The environments of one module run are shared between the tests that need
-them; under pytest-xdist the `xdist_group` keeps these tests on one worker so
-the package is built and installed once.
+The build and the environments are made once per session and shared by the
+tests that need them, across pytest-xdist workers too: the first worker to need
+one makes it under a file lock in the session's temporary folder, the others
+wait for it and reuse it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import json
 import os
 import re
 import shlex
@@ -26,7 +29,7 @@ import tarfile
 import textwrap
 import time
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,22 +129,51 @@ class Dists:
     seconds: float
 
 
-#: the environments built in this run, by interpreter version (shared between the tests)
-_VENVS: dict[str, Venv] = {}
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (between xdist workers); no lock where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process at a time is assumed
+        yield
+        return
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _venv(python: Path, version: str, dists: Dists, where: Path) -> Venv:
-    if version not in _VENVS:
-        venv = Venv(where / f"venv-{version}", version)
+def shared(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], dict[str, str]]) -> dict[str, str]:
+    """`make(folder)` run once per session (all xdist workers together); its record, read back after."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' basetemps share this folder
+    folder, done = root / name, root / f"{name}.json"
+    with _locked(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.write_text(json.dumps(make(folder)))
+    record: dict[str, str] = json.loads(done.read_text())
+    return record
+
+
+def _venv(factory: pytest.TempPathFactory, python: Path, version: str, dists: Dists) -> Venv:
+    def make(folder: Path) -> dict[str, str]:
+        venv = Venv(folder / "venv", version)
         t0 = time.perf_counter()
-        _run([python, "-m", "venv", venv.root], where, timeout=300)
+        _run([python, "-m", "venv", venv.root], folder, timeout=300)
         t1 = time.perf_counter()
         # No extras: what `pip install axiomcheck` gives a user. pytest is for the plugin test.
-        _run([venv.python, "-m", "pip", "install", "-q", dists.wheel, "pytest"], where, _env(),
+        _run([venv.python, "-m", "pip", "install", "-q", dists.wheel, "pytest"], folder, _env(),
              timeout=INSTALL_TIMEOUT)
-        venv.timings = {"venv": t1 - t0, "install": time.perf_counter() - t1}
-        _VENVS[version] = venv
-    return _VENVS[version]
+        return {"root": str(venv.root), "venv_s": f"{t1 - t0:.1f}", "install_s": f"{time.perf_counter() - t1:.1f}"}
+
+    record = shared(factory, f"venv-{version}", make)
+    return Venv(Path(record["root"]), version,
+                {"venv": float(record["venv_s"]), "install": float(record["install_s"])})
 
 
 def _build_requirements() -> list[str]:
@@ -174,7 +206,12 @@ def build_dists(out: Path) -> Dists:
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
-    return build_dists(tmp_path_factory.mktemp("dists"))
+    def make(folder: Path) -> dict[str, str]:
+        d = build_dists(folder)
+        return {"sdist": str(d.sdist), "wheel": str(d.wheel), "seconds": f"{d.seconds:.1f}"}
+
+    record = shared(tmp_path_factory, "dists", make)
+    return Dists(Path(record["sdist"]), Path(record["wheel"]), float(record["seconds"]))
 
 
 @pytest.fixture(scope="module", params=INTERPRETERS, ids=[f"py{v}" for v in INTERPRETERS])
@@ -184,7 +221,7 @@ def installed(request: pytest.FixtureRequest, dists: Dists, tmp_path_factory: py
     python = find_python(version)
     if python is None:
         pytest.skip(f"no python{version} on this machine (neither on PATH nor installed by pyenv)")
-    return _venv(python, version, dists, tmp_path_factory.mktemp(f"py{version}"))
+    return _venv(tmp_path_factory, python, version, dists)
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +229,9 @@ def user_venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Venv:
     """An environment with the wheel for a user's project: the 3.13 one when it exists, else this Python's."""
     python = find_python(INTERPRETERS[-1])
     if python is not None:
-        return _venv(python, INTERPRETERS[-1], dists, tmp_path_factory.mktemp(f"py{INTERPRETERS[-1]}"))
+        return _venv(tmp_path_factory, python, INTERPRETERS[-1], dists)
     here = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    return _venv(Path(sys.executable), here, dists, tmp_path_factory.mktemp(f"py{here}"))
+    return _venv(tmp_path_factory, Path(sys.executable), here, dists)
 
 
 @pytest.fixture
@@ -241,7 +278,6 @@ def test_python_dash_m_axiomcheck(empty):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_wheel_carries_data_license_and_metadata(dists: Dists):
     with zipfile.ZipFile(dists.wheel) as whl:
         names = set(whl.namelist())
@@ -266,7 +302,6 @@ def test_wheel_carries_data_license_and_metadata(dists: Dists):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_installed_wheel_imports_and_reports_its_version(installed: Venv, empty: Path):
     code = "import sys, axiomcheck as ac; print(ac.__version__, ac.__file__); print('%d.%d' % sys.version_info[:2])"
     lines = installed.run("python", "-c", code, cwd=empty).stdout.splitlines()
@@ -279,7 +314,6 @@ def test_installed_wheel_imports_and_reports_its_version(installed: Venv, empty:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_installed_wheel_verifies_a_builtin_operator(installed: Venv, empty: Path):
     proc = installed.run("axiomcheck", "verify", "entropy_exp", "--max-examples", "5", cwd=empty, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -289,7 +323,6 @@ def test_installed_wheel_verifies_a_builtin_operator(installed: Venv, empty: Pat
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_installed_wheel_runs_the_builtin_suites_from_an_empty_folder(installed: Venv, empty: Path):
     # Bare `axiomcheck` finds no suites here, and says how to run the shipped ones.
     proc = installed.run("axiomcheck", cwd=empty, check=False)
@@ -304,7 +337,6 @@ def test_installed_wheel_runs_the_builtin_suites_from_an_empty_folder(installed:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_installed_wheel_pytest_plugin_loads(installed: Venv, empty: Path):
     (empty / "test_trivial.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
     proc = installed.run("python", "-m", "pytest", "-p", "no:cacheprovider", cwd=empty, check=False)
@@ -352,7 +384,6 @@ USER_SCRIPT = '''
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_mypy_strict_accepts_a_user_script(user_venv: Venv, tmp_path: Path):
     pytest.importorskip("mypy", reason="mypy is a dev dependency: pip install -e '.[dev]'")
     script = tmp_path / "user_script.py"
@@ -372,7 +403,6 @@ SDIST_TESTS = ["tests/test_layout.py", "tests/test_domains.py", "tests/test_pack
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 def test_sdist_carries_its_tests_and_they_pass(dists: Dists, tmp_path: Path):
     with tarfile.open(dists.sdist) as tar:
         try:
@@ -386,8 +416,10 @@ def test_sdist_carries_its_tests_and_they_pass(dists: Dists, tmp_path: Path):
         assert (tree / rel).is_file(), f"the sdist lacks {rel}"
     assert sorted(p.name for p in (tree / "conformance_suites").glob("*.toml")) == \
         sorted(p.name for p in REPO_SUITES.glob("*.toml"))
-    proc = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *SDIST_TESTS],
-                tree, _env({"PYTHONPATH": str(tree)}), check=False)
+    # its own --basetemp: a new numbered one would count against this session's kept folders
+    proc = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+                 "--basetemp", tmp_path / "basetemp", *SDIST_TESTS], tree, _env({"PYTHONPATH": str(tree)}),
+                check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"\d+ passed", proc.stdout) and " failed" not in proc.stdout, proc.stdout
 
@@ -445,7 +477,6 @@ def test_ci_recipe_is_a_users_recipe():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("packaging")
 @pytest.mark.parametrize("expected", [True, False], ids=["violation-expected", "violation-new"])
 def test_ci_recipe_in_a_users_project(user_venv: Venv, dists: Dists, tmp_path: Path, expected: bool):
     project = tmp_path / "project"
@@ -473,13 +504,3 @@ def test_ci_recipe_in_a_users_project(user_venv: Venv, dists: Dists, tmp_path: P
     assert "weights:bad" in summary and "context.normalization" in summary, summary
     assert step_summary.read_text() == summary
     assert {"junit.xml", "report.html", "report.json", "summary.md"} <= {p.name for p in (project / "reports").iterdir()}
-
-
-# ============================================================================= clean-up
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _forget_environments() -> Iterator[None]:
-    """The environments live in this module's temporary folders; a later run builds its own."""
-    yield
-    _VENVS.clear()
