@@ -9,7 +9,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 # future is not a warning about these pages.
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
-.PHONY: demo test docs lint bench clean
+.PHONY: demo test quick-test docs lint bench suites clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP) $(DOCS_STAMP)
 	$(BIN)/python -m pytest -q -n 2
 	$(MKDOCS)
 
+# Without the tests that build the package and install it into fresh environments.
+quick-test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 docs: $(DOCS_STAMP)
 	$(MKDOCS)
 
@@ -41,5 +45,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/kd_kernel.py
 
+# The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
+# package); conformance_suites/ holds the same files for `make demo`, pytest and CI.
+suites:
+	cp axiomcheck/suites/builtin/*.toml conformance_suites/
+
 clean:
-	rm -rf $(VENV) .hypothesis site reports/*.json reports/*.xml reports/*.md reports/*.html
+	rm -rf $(VENV) .hypothesis site build dist *.egg-info reports/*.json reports/*.xml reports/*.md reports/*.html

@@ -3,6 +3,7 @@
 
     axiomcheck                         run the suites in ./conformance_suites, write ./reports/
     axiomcheck run SUITE... [options]  run conformance suites (files or folders of *.toml)
+    axiomcheck run --builtin           run the suites installed with the package
     axiomcheck verify TARGET [options] check one operator: a name, module:attr or file.py:attr
     axiomcheck ensemble TARGET         check the ensemble G built from an operator's weights
     axiomcheck dynamics ...            training-time checks (Sections VI–VIII); see `axiomcheck dynamics -h`
@@ -178,12 +179,15 @@ def cmd_run(args: argparse.Namespace, implicit: bool) -> int:
     from .output.text import Renderer
 
     plan = _Plan(args, implicit)
-    paths = args.suites
+    paths = list(args.suites)
+    if getattr(args, "builtin", False):
+        paths.append(S.builtin_suite_dir())
     if not paths:
         found = S.default_suite_dir()
         if found is None:
             raise UsageError("no suites given and no ./conformance_suites folder with *.toml files here; "
-                             "name suite files: axiomcheck run my_suite.toml")
+                             "name suite files (axiomcheck run my_suite.toml) or run the built-in suites: "
+                             "axiomcheck run --builtin")
         paths = [found]
     with DataStdout(plan.streams.data_to_stdout) as stdout:
         suites = S.load_all(paths)

@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "./conformance_suites). Each operator × axiom verdict is compared with the "
                                    "suite's expectation.")
     r.add_argument("suites", nargs="*", metavar="SUITE", help="suite files or folders")
+    r.add_argument("--builtin", action="store_true",
+                   help="also run the suites installed with axiomcheck (reference, independence, composition)")
     r.add_argument("--item", action="extend", nargs=1, metavar="ID", help="run only this item of the suites "
                                                                           "(repeatable)")
     _checking(r)

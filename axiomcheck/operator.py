@@ -19,13 +19,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, cast, overload
 
 from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
-__all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "SpecError", "context_operator",
-           "task_operator", "token_operator"]
+__all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "ScaleDecorator", "SpecError",
+           "context_operator", "task_operator", "token_operator"]
 
 #: The scales an operator can have, and what each one's function takes and is measured in
 #: (one `Scale` record each, in `axiomcheck.scales`).
@@ -175,7 +175,28 @@ class Operator:
 # ----------------------------------------------------------------------------- decorators
 
 
-def _decorator(scale: str) -> Callable[..., Any]:
+class ScaleDecorator(Protocol):
+    """The type of `token_operator`, `task_operator` and `context_operator`.
+
+    Used bare (`@ac.token_operator`) or called directly on a function, it gives
+    an `Operator`; called with keywords only (`@ac.token_operator(name=...,
+    bounds=...)`), it gives a decorator that does.
+    """
+
+    @overload
+    def __call__(self, fn: Callable[..., Any], /, *, name: str | None = None,
+                 bounds: Sequence[float] | None = None, lipschitz: float | None = None,
+                 safety: Safety | None = None, importance: Callable[..., Any] | None = None,
+                 register: bool = True) -> Operator: ...
+
+    @overload
+    def __call__(self, fn: None = None, /, *, name: str | None = None,
+                 bounds: Sequence[float] | None = None, lipschitz: float | None = None,
+                 safety: Safety | None = None, importance: Callable[..., Any] | None = None,
+                 register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
+
+
+def _decorator(scale: str) -> ScaleDecorator:
     def make(
         fn: Callable[..., Any] | None = None,
         *,
@@ -185,7 +206,7 @@ def _decorator(scale: str) -> Callable[..., Any]:
         safety: Safety | None = None,
         importance: Callable[..., Any] | None = None,
         register: bool = True,
-    ) -> Any:
+    ) -> Operator | Callable[[Callable[..., Any]], Operator]:
         def build(f: Callable[..., Any]) -> Operator:
             if not callable(f):
                 raise SpecError(f"@{scale}_operator must decorate a callable, got {f!r}")
@@ -211,7 +232,7 @@ def _decorator(scale: str) -> Callable[..., Any]:
     make.__doc__ = (f"Register a {scale}-scale operator: `{SIGNATURES[scale]}`.\n\n"
                     "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
                     "Pass `register=False` to build the record without adding it to the registry.".format(scale))
-    return make
+    return cast(ScaleDecorator, make)
 
 
 token_operator = _decorator("token")

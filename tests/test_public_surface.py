@@ -89,9 +89,10 @@ def test_cli_flags():
                 "--tasks", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
                 "-q", "--quiet", "-v", "--verbose"}
     expected = {
-        # --isolate was added (process isolation); no flag was removed or renamed.
-        # --color was added to every command that prints for people (run, verify, ensemble, list, dynamics).
-        "run": checking | {"--item", "--isolate", "--color"},
+        # --isolate was added (process isolation), then --builtin (the suites installed with the
+        # package), and --color on every command that prints for people (run, verify, ensemble,
+        # list, dynamics); no flag was removed or renamed.
+        "run": checking | {"--item", "--isolate", "--builtin", "--color"},
         "verify": checking | {"--tolerance", "--timeout", "--isolate", "--color"},
         "ensemble": {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab",
                      "--context-dim", "--tasks", "--axioms", "--format", "-f", "--color"},

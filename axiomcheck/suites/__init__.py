@@ -7,7 +7,7 @@ command line, the pytest plugin and the tests use are re-exported here.
 
 from ..errors import Problem, SuiteError, TargetError
 from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, ItemRun, Outcome, Run, SuiteRun
-from .loader import default_suite_dir, discover, load, load_all, loads
+from .loader import builtin_suite_dir, default_suite_dir, discover, load, load_all, loads
 from .model import Suite, SuiteItem, compose_targets
 from .runner import (
     effective,
@@ -25,7 +25,7 @@ from .validate import EXPECTATIONS
 
 __all__ = [
     "EXPECTATIONS", "RUN_SCHEMA", "RUN_SCHEMA_VERSION", "ItemRun", "Outcome", "Problem", "Run", "Suite",
-    "SuiteError", "SuiteItem", "SuiteRun", "TargetError", "compose_targets", "default_suite_dir", "discover",
-    "effective", "internal_error", "item_run", "judge", "load", "load_all", "loads", "reproduction", "run",
-    "run_item", "single", "verify_command", "verify_item",
+    "SuiteError", "SuiteItem", "SuiteRun", "TargetError", "builtin_suite_dir", "compose_targets",
+    "default_suite_dir", "discover", "effective", "internal_error", "item_run", "judge", "load", "load_all",
+    "loads", "reproduction", "run", "run_item", "single", "verify_command", "verify_item",
 ]

@@ -104,11 +104,18 @@ def load_all(paths: Iterable[str | Path]) -> list[Suite]:
     return suites
 
 
+def builtin_suite_dir() -> Path:
+    """The built-in suites' folder, installed with the package (`axiomcheck run --builtin`).
+
+    The repository's conformance_suites/ holds the same files, copied from here
+    by `make suites` (tests/test_packaging.py checks that the two agree).
+    """
+    return Path(__file__).resolve().parent / "builtin"
+
+
 def default_suite_dir() -> Path | None:
-    """`./conformance_suites`, else the one shipped next to the package (a source checkout)."""
-    for candidate in (Path.cwd() / "conformance_suites", Path(__file__).resolve().parents[2] / "conformance_suites"):
-        if candidate.is_dir() and any(candidate.glob("*.toml")):
-            return candidate
+    """`./conformance_suites` when it holds `*.toml` files, else None."""
+    candidate = Path.cwd() / "conformance_suites"
+    if candidate.is_dir() and any(candidate.glob("*.toml")):
+        return candidate
     return None
-
-
