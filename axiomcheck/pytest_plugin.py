@@ -24,8 +24,10 @@ the operator library and the suites are imported when an axiomcheck item or the
 fixture is actually used, and never jax.  Collection is deterministic (file
 order, then catalogue order), so `pytest -n N` (pytest-xdist) collects the same
 items and gets the same verdicts; each worker verifies an operator once and
-reuses the report for all of its axiom items (`--dist loadgroup` keeps them on
-one worker).
+reuses the report for all of its axiom items.  The items of one operator carry
+an `xdist_group` marker, so `--dist loadgroup` can keep them on one worker where
+pytest-xdist honours it (seen not to with pytest 9.2 and xdist 3.8: then each
+worker that gets one of them verifies the operator once, with the same verdict).
 """
 
 from __future__ import annotations
