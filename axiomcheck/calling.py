@@ -141,34 +141,29 @@ class _CallThread:
 
 
 class Guard:
-    """Calls one user function on numpy arguments with copies, a time limit and isolation.
+    """Calls one user function on numpy arguments with copies and a time limit, on a call thread.
 
     `what` names the function in messages ("the operator", "the safety predicate");
-    `names` are the argument names used in a mutation message.
+    `names` are the argument names used in a mutation message.  Its subclass
+    `isolation.IsolatedGuard` makes the same calls in a worker process.
     """
 
     def __init__(self, fn: Callable[..., Any], *, what: str = "the operator", names: Sequence[str] = (),
-                 timeout: float | None = 10.0, isolate: bool = False):
+                 timeout: float | None = 10.0):
         self.fn = fn
         self.what = what
         self.names = tuple(names)
         self.timeout = timeout
-        self.isolate = isolate
         self.dead: str | None = None  # why the function is not called any more
-        self._worker: Any = None  # an isolation.Worker
         self._thread: _CallThread | None = None
 
     def __call__(self, *args: Any) -> np.ndarray:
         if self.dead is not None:
             raise OperatorMisbehaved("not_run", f"not run: {self.what} {self.dead}")
         names = self.names + tuple(f"argument {i}" for i in range(len(self.names), len(args)))
-        if self.isolate:
-            return self._isolated(args, names)
-        return self._threaded(args, names)
+        return self._call(args, names)
 
-    # ---------------------------------------------------------------- in process
-
-    def _threaded(self, args: Sequence[Any], names: Sequence[str]) -> np.ndarray:
+    def _call(self, args: Sequence[Any], names: Sequence[str]) -> np.ndarray:
         box: dict[str, Any] = {}
 
         def job() -> None:
@@ -200,31 +195,8 @@ class Guard:
             raise OperatorMisbehaved("raised", describe_exception(exc))
         return box["value"]
 
-    # ---------------------------------------------------------------- isolated
-
-    def _isolated(self, args: Sequence[Any], names: Sequence[str]) -> np.ndarray:
-        from .isolation import Worker, WorkerGone  # the process machinery loads only when asked for
-
-        if self._worker is None:
-            self._worker = Worker(self.fn, names)
-        try:
-            kind, payload = self._worker.call([np.asarray(a) for a in args], self.timeout)
-        except WorkerGone as gone:
-            self._worker = None
-            self.dead = "stopped on an earlier call (its worker process died)" if gone.kind == "crashed" \
-                else "hung on an earlier call"
-            raise OperatorMisbehaved(gone.kind, str(gone)) from None
-        if kind == "ok":
-            return payload
-        if kind == "mutated":
-            raise OperatorMisbehaved("mutated", payload)
-        raise OperatorMisbehaved("raised", payload)
-
     def close(self) -> None:
-        """Stop the call thread and the worker process, if any."""
+        """Stop the call thread, if any."""
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None

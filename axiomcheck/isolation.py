@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .calling import OperatorMisbehaved, describe_exception, run_checked
+from .calling import Guard, OperatorMisbehaved, describe_exception, run_checked
 
 
 class _Ref:
@@ -201,3 +201,33 @@ def serve_fresh(read_fd: int, write_fd: int) -> None:
             raise RuntimeError(message)
 
     _serve(conn, fn, names)
+
+
+class IsolatedGuard(Guard):
+    """A `Guard` whose calls run in a worker process (started on the first call, killed on a timeout)."""
+
+    def __init__(self, fn: Callable[..., Any], **kwargs: Any):
+        super().__init__(fn, **kwargs)
+        self._worker: Worker | None = None
+
+    def _call(self, args: Sequence[Any], names: Sequence[str]) -> np.ndarray:
+        if self._worker is None:
+            self._worker = Worker(self.fn, names)
+        try:
+            kind, payload = self._worker.call([np.asarray(a) for a in args], self.timeout)
+        except WorkerGone as gone:
+            self._worker = None
+            self.dead = "stopped on an earlier call (its worker process died)" if gone.kind == "crashed" \
+                else "hung on an earlier call"
+            raise OperatorMisbehaved(gone.kind, str(gone)) from None
+        if kind == "ok":
+            return payload
+        if kind == "mutated":
+            raise OperatorMisbehaved("mutated", payload)
+        raise OperatorMisbehaved("raised", payload)
+
+    def close(self) -> None:
+        """Stop the worker process, if any."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None

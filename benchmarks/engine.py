@@ -24,6 +24,7 @@ import axiomcheck as ac
 from axiomcheck import properties as P
 from axiomcheck.domains import DOMAINS, World
 from axiomcheck.engine import Guard, Settings, Verifier
+from axiomcheck.isolation import IsolatedGuard
 
 K = 4
 
@@ -103,7 +104,7 @@ def call_cost(op, world, calls: int) -> dict[str, float]:
     args = DOMAINS["token"].sweep(np.random.default_rng(0), world, 16)[0].args
     out = {}
     guards = {"bare": None, "in process": Guard(op.fn, timeout=10.0),
-              "isolate=True": Guard(op.fn, timeout=10.0, isolate=True)}
+              "isolate=True": IsolatedGuard(op.fn, timeout=10.0)}
     for label, guard in guards.items():
         call = (lambda: op.fn(*args)) if guard is None else (lambda g=guard: g(*args))
         call()  # warm (starts the worker process)

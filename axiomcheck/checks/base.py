@@ -19,6 +19,7 @@ import numpy as np
 from .. import properties as P
 from ..calling import Guard, OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Domain, World, take
+from ..isolation import IsolatedGuard
 from ..operator import Operator, Safety
 from ..scales import Scale
 
@@ -65,7 +66,8 @@ class Subject:
 
     def guard(self, key: Any, fn: Callable[..., Any], what: str, names: tuple[str, ...] = ()) -> Guard:
         if key not in self.guards:
-            self.guards[key] = Guard(fn, what=what, names=names, timeout=self.timeout, isolate=self.isolate)
+            kind = IsolatedGuard if self.isolate else Guard
+            self.guards[key] = kind(fn, what=what, names=names, timeout=self.timeout)
         return self.guards[key]
 
     def bound_fn(self, world: World) -> Callable[..., Any]:
