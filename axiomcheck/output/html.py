@@ -160,14 +160,19 @@ def _finite(xs: Sequence[Any]) -> list[float] | None:
     return out
 
 
-def _weight_plot(plots: _Plots, item: ItemRun) -> str:
+def _estimated(item: ItemRun, prop: str, kind: type) -> tuple[Any, Any]:
+    """(result, estimate) of the item's check of `prop`, when it carries an estimate of `kind`."""
     rep = item.report
-    if rep is None:
+    res = next((r for r in rep.results if AXIOMS[r.axiom].property == prop), None) if rep else None
+    est = res.estimate if res else None
+    return (res, est) if isinstance(est, kind) else (None, None)
+
+
+def _weight_plot(plots: _Plots, item: ItemRun) -> str:
+    bounds_res, est = _estimated(item, "bounds", BoundsEstimate)
+    if est is None:
         return ""
-    bounds_res = next((r for r in rep.results if AXIOMS[r.axiom].property == "bounds"), None)
-    est = bounds_res.estimate if bounds_res else None
-    if not isinstance(est, BoundsEstimate):
-        return ""
+    rep = item.report
     lo, hi = _finite(est.observed_min), _finite(est.observed_max)
     if not lo or not hi or len(lo) != len(hi):
         return ""
@@ -199,12 +204,8 @@ def _weight_plot(plots: _Plots, item: ItemRun) -> str:
 
 
 def _lipschitz_plot(plots: _Plots, item: ItemRun) -> str:
-    rep = item.report
-    if rep is None:
-        return ""
-    res = next((r for r in rep.results if AXIOMS[r.axiom].property == "regularity"), None)
-    est = res.estimate if res else None
-    if not isinstance(est, RegularityEstimate):
+    res, est = _estimated(item, "regularity", RegularityEstimate)
+    if est is None:
         return ""
     radii, ratios = _finite(est.radii), _finite(est.max_ratio_by_radius)
     if not radii or not ratios or len(radii) != len(ratios):
