@@ -21,7 +21,7 @@ class Axiom:
 
     Args:
         id: the stable id, `<scale>.<name>` (e.g. `token.positivity`).
-        scale: token, task, context, unified or ensemble.
+        scale: token, task, context, unified, importance (task coefficients λ) or ensemble.
         property: the predicate family shared across scales (normalization,
             positivity, bounds, regularity, safety, pareto, finite, shape,
             deterministic, batch_independent); it names the `Check` that decides it.
@@ -78,6 +78,10 @@ _PROPS = {
         "builds random convex (quadratic) multi-task problems, solves the λ-scalarized problem in closed form "
         "and searches for a point that dominates its minimizer. Skipped when no importance is declared.",
     ),
+    "nonnegativity": (
+        "λ_t ≥ 0 for every task t",
+        "Fails on any returned coefficient < 0 (a coefficient of exactly 0 is allowed: it drops a task).",
+    ),
     "finite": ("no NaN or ±inf on any valid input", "Fails on any non-finite returned weight."),
     "shape": (
         "the declared output shape and a floating dtype",
@@ -113,12 +117,16 @@ _TABLE = [
     ("unified", "bounds", "boundedness", "IV.2(2)"),
     ("unified", "regularity", "regularity", "A2 / III.4"),
     ("unified", "safety", "safety_monotonicity", "III.5 / III.22"),
+    ("importance", "normalization", "normalization", "III.14"),
+    ("importance", "nonnegativity", "nonnegativity", "III.14"),
+    ("importance", "regularity", "continuity", "III.13"),
+    ("importance", "pareto", "pareto_compatibility", "III.14"),
 ]
 
 _WELL_POSED = [("finite", "finite"), ("shape", "shape"), ("deterministic", "deterministic"),
                ("batch_independent", "batch_independent")]
 
-SCALE_ORDER = ("token", "task", "context", "unified")
+SCALE_ORDER = ("token", "task", "context", "unified", "importance")
 
 # The ensemble operator G (Defs. III.7, III.15, III.23) built from an operator's weights.
 _ENSEMBLE = [

@@ -30,6 +30,8 @@ closure) the worker is forked from this process.
 
 from __future__ import annotations
 
+import dataclasses
+
 import ctypes
 import inspect
 import queue
@@ -61,6 +63,30 @@ def accepts_teachers(fn: Callable[..., Any]) -> bool:
         return False
     p = params.get("teachers")
     return p is not None and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeywordCall:
+    """`fn` called with its first `positional` arguments by position and the rest by keyword.
+
+    The guard and the worker call every operator as `f(*arrays)`; this is the one
+    place that turns the trailing arrays into the keyword inputs the function
+    names (`keywords`) and adds the fixed ones (`teachers`, `params`).  Picklable
+    when `fn` is, so an isolated worker can rebuild it.
+    """
+
+    fn: Callable[..., Any]
+    positional: int
+    keywords: tuple[str, ...] = ()
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    def __call__(self, *args: Any) -> Any:
+        kw = dict(self.fixed)
+        kw.update(zip(self.keywords, args[self.positional:]))
+        return self.fn(*args[: self.positional], **kw)
+
+    def with_fn(self, fn: Callable[..., Any]) -> KeywordCall:
+        return dataclasses.replace(self, fn=fn)
 
 
 def describe_exception(exc: BaseException) -> str:

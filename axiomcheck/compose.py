@@ -21,6 +21,7 @@ declared `[w_min, w_max]` and that each component sums to 1 over K teachers.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .calling import accepts_teachers
+from .inputs import INPUTS, keyword_inputs
 from .operator import Operator, SpecError
 from .scales import SCALES
 
@@ -71,12 +73,18 @@ class _Unified:
         self.__name__ = "unified(" + ", ".join(c.name for c in components) + ")"
         self.__qualname__ = self.__name__
         self.__module__ = __name__
+        self.inputs = {c.scale: keyword_inputs(c.fn, c.scale) for c in self.components}
+        union = [n for n in INPUTS if any(n in names for names in self.inputs.values())]
+        P = inspect.Parameter
+        self.__signature__ = inspect.Signature(
+            [P(n, P.POSITIONAL_OR_KEYWORD) for n in SCALES["unified"].inputs] + [P(n, P.KEYWORD_ONLY) for n in union])
 
-    def factors(self, probs: Any, context: Any, losses: Any, sizes: Any) -> dict[str, np.ndarray]:
+    def factors(self, probs: Any, context: Any, losses: Any, sizes: Any, **inputs: Any) -> dict[str, np.ndarray]:
         """Each component's log-weights broadcast to `[B, M, K, V]`, keyed by scale.
 
-        A component takes the joint inputs its scale names (`Scale.inputs`) and its
-        weights are laid out along its scale's axes (`Scale.axes`).
+        A component takes the joint inputs its scale names (`Scale.inputs`) and the
+        keyword inputs its own function names (the composition takes their union),
+        and its weights are laid out along its scale's axes (`Scale.axes`).
         """
         joint = {"probs": np.asarray(probs), "context": context, "losses": np.asarray(losses), "sizes": sizes}
         B, K, V = joint["probs"].shape
@@ -85,12 +93,13 @@ class _Unified:
         for op in self.components:
             scale = SCALES[op.scale]
             kw = {"teachers": K} if accepts_teachers(op.fn) else {}
+            kw.update({n: inputs[n] for n in self.inputs[op.scale]})
             w = _log(op.fn(*(joint[name] for name in scale.inputs), **kw))
             out[op.scale] = np.broadcast_to(_to_joint(w, scale.axes), (B, M, K, V))
         return out
 
-    def __call__(self, probs: Any, context: Any, losses: Any, sizes: Any) -> np.ndarray:
-        logs = self.factors(probs, context, losses, sizes)
+    def __call__(self, probs: Any, context: Any, losses: Any, sizes: Any, **inputs: Any) -> np.ndarray:
+        logs = self.factors(probs, context, losses, sizes, **inputs)
         total = sum(logs.values())
         with np.errstate(invalid="ignore"):
             top = np.max(total, axis=2, keepdims=True)
@@ -121,6 +130,10 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     if not ops:
         raise SpecError("compose() needs at least one operator")
     comps = _flatten(ops)
+    learned = [c.name for c in comps if c.params is not None or c.scale == "importance"]
+    if learned:
+        raise SpecError(f"compose() takes token, task and context operators without declared params=; got {learned} "
+                        f"(verify a learned operator on its own, once per parameter set)")
     fn = _Unified(comps)
     return Operator(name=name or fn.__name__, scale="unified", fn=fn,
                     bounds=tuple(bounds) if bounds is not None else None, lipschitz=lipschitz,

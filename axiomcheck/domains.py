@@ -47,12 +47,16 @@ class World:
         vocab: V, the vocabulary size.
         context_dim: D, the number of context features.
         tasks: M, the number of tasks.
+        features: F, the length of the `features` vector an operator may ask for.
+        history: H, the number of past steps in the `history` of task losses.
     """
 
     teachers: int = 4
     vocab: int = 16
     context_dim: int = 3
     tasks: int = 3
+    features: int = 8
+    history: int = 2
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -292,9 +296,25 @@ class UnifiedDomain(Domain):
         return np.maximum(Domain.distance(self, a[:2], b[:2]), TaskDomain().distance(a[2:], b[2:]))
 
 
+class ImportanceDomain(TaskDomain):
+    """Task importance λ (III.14): the task inputs, coefficients `λ[B, M]` that sum to 1 over tasks."""
+
+    scale = "importance"
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return ((batch, world.tasks),)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        return w[:, None, :]  # one row, the tasks in the last axis
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return "the tasks"
+
+
 DOMAINS: dict[str, Domain] = {
     "token": TokenDomain(),
     "task": TaskDomain(),
     "context": ContextDomain(),
     "unified": UnifiedDomain(),
+    "importance": ImportanceDomain(),
 }

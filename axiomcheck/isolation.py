@@ -10,7 +10,6 @@ segfault) is seen as the pipe closing.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import pickle
@@ -23,28 +22,31 @@ from typing import Any
 
 import numpy as np
 
-from .calling import Guard, OperatorMisbehaved, describe_exception, run_checked
+from .calling import Guard, KeywordCall, OperatorMisbehaved, describe_exception, run_checked
 
 
 class _Ref:
-    """A module-level operator or function, found again by import in a fresh process."""
+    """A module-level operator or function, found again by import in a fresh process.
 
-    def __init__(self, module: str, qualname: str, teachers: int | None = None):
-        self.module, self.qualname, self.teachers = module, qualname, teachers
+    `call` is the `KeywordCall` layout it was wrapped in (without its function), if any.
+    """
+
+    def __init__(self, module: str, qualname: str, call: KeywordCall | None = None):
+        self.module, self.qualname, self.call = module, qualname, call
 
     def resolve(self) -> Callable[..., Any]:
         obj: Any = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
         fn = getattr(obj, "fn", obj)  # a decorated operator keeps its function in .fn
-        return functools.partial(fn, teachers=self.teachers) if self.teachers is not None else fn
+        return self.call.with_fn(fn) if self.call is not None else fn
 
 
 def portable(fn: Callable[..., Any]) -> bytes | None:
     """`fn` pickled so that a fresh interpreter can rebuild it, or None (then the worker is forked)."""
-    teachers = None
-    if isinstance(fn, functools.partial) and set(fn.keywords) == {"teachers"} and not fn.args:
-        teachers, fn = fn.keywords["teachers"], fn.func
+    call = None
+    if isinstance(fn, KeywordCall):
+        call, fn = fn.with_fn(_unset), fn.fn
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
     if not module or module == "__main__" or not qualname or "<" in qualname:
         return None
@@ -54,9 +56,14 @@ def portable(fn: Callable[..., Any]) -> bytes | None:
     if obj is not fn and getattr(obj, "fn", None) is not fn:
         return None
     try:
-        return pickle.dumps(_Ref(module, qualname, teachers))
+        return pickle.dumps(_Ref(module, qualname, call))
     except Exception:  # noqa: BLE001 - anything unpicklable is forked instead
         return None
+
+
+def _unset(*args: Any, **kwargs: Any) -> Any:
+    """Stands in for the function inside a pickled `KeywordCall` layout (the worker puts the real one back)."""
+    raise RuntimeError("a KeywordCall layout without its function")
 
 
 class WorkerGone(Exception):

@@ -25,7 +25,7 @@ from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
 __all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "ScaleDecorator", "SpecError",
-           "context_operator", "task_operator", "token_operator"]
+           "context_operator", "importance_operator", "task_operator", "token_operator"]
 
 #: The scales an operator can have, and what each one's function takes and is measured in
 #: (one `Scale` record each, in `axiomcheck.scales`).
@@ -114,6 +114,8 @@ class Operator:
     importance: Callable[..., Any] | None = None
     description: str = ""
     components: tuple[Operator, ...] = ()
+    params: Any = None
+    params_draws: int = 3
 
     def __post_init__(self) -> None:
         _must(isinstance(self.name, str) and self.name.strip() != "",
@@ -121,6 +123,8 @@ class Operator:
         _must(self.scale in SCALES, f"scale must be one of {SCALES}", self.scale)
         _must(callable(self.fn), f"operator {self.name!r}: the weight function must be callable", self.fn)
         if self.bounds is not None:
+            _must(self.scale != "importance", f"operator {self.name!r}: task importance λ declares no bounds "
+                  f"(λ_t = 0 is allowed; its checks are Σλ = 1 and λ ≥ 0)", self.bounds)
             _must(len(tuple(self.bounds)) == 2, f"operator {self.name!r}: bounds must be (w_min, w_max)", self.bounds)
             lo, hi = (float(b) for b in self.bounds)
             _must(math.isfinite(lo) and math.isfinite(hi),
@@ -152,9 +156,35 @@ class Operator:
             _must(self.scale == "task",
                   f"operator {self.name!r}: importance (task coefficients λ) is declared at task scale only",
                   self.scale)
-            _must(callable(self.importance),
-                  f"operator {self.name!r}: importance must be callable fn(losses, sizes) -> [B,M]",
-                  self.importance)
+            _must(callable(self.importance) and (not isinstance(self.importance, Operator)
+                                                 or self.importance.scale == "importance"),
+                  f"operator {self.name!r}: importance must be callable fn(losses, sizes) -> [B,M] "
+                  f"or an @importance_operator", self.importance)
+        self._check_params()
+
+    def _check_params(self) -> None:
+        from .inputs import named_parameters  # inputs is a leaf module; kept local so operator stays small to import
+
+        p = self.params
+        if p is not None:
+            _must(callable(p) or (isinstance(p, (list, tuple)) and len(p) > 0),
+                  f"operator {self.name!r}: params must be a non-empty list of parameter sets (checkpoints) "
+                  f"or a callable params(rng) -> params", type(p).__name__)
+            _must(isinstance(self.params_draws, int) and self.params_draws >= 1,
+                  f"operator {self.name!r}: params_draws must be an integer ≥ 1", self.params_draws)
+            _must("params" in named_parameters(self.fn),
+                  f"operator {self.name!r}: params= is declared but the function takes no `params` keyword",
+                  named_parameters(self.fn))
+        elif self.scale != "unified":
+            import inspect
+
+            try:
+                param = inspect.signature(self.fn).parameters.get("params")
+            except (TypeError, ValueError):
+                param = None
+            _must(param is None or param.default is not inspect.Parameter.empty,
+                  f"operator {self.name!r}: the function takes `params` but no params= were declared "
+                  f"(pass params=[checkpoint, ...] or params=draw)", "params")
 
     def __call__(self, *args: Any) -> Any:
         return self.fn(*args)
@@ -187,12 +217,13 @@ class ScaleDecorator(Protocol):
     def __call__(self, fn: Callable[..., Any], /, *, name: str | None = None,
                  bounds: Sequence[float] | None = None, lipschitz: float | None = None,
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
-                 register: bool = True) -> Operator: ...
+                 params: Any = None, params_draws: int = 3, register: bool = True) -> Operator: ...
 
     @overload
     def __call__(self, fn: None = None, /, *, name: str | None = None,
                  bounds: Sequence[float] | None = None, lipschitz: float | None = None,
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
+                 params: Any = None, params_draws: int = 3,
                  register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
 
 
@@ -205,6 +236,8 @@ def _decorator(scale: str) -> ScaleDecorator:
         lipschitz: float | None = None,
         safety: Safety | None = None,
         importance: Callable[..., Any] | None = None,
+        params: Any = None,
+        params_draws: int = 3,
         register: bool = True,
     ) -> Operator | Callable[[Callable[..., Any]], Operator]:
         def build(f: Callable[..., Any]) -> Operator:
@@ -219,6 +252,8 @@ def _decorator(scale: str) -> ScaleDecorator:
                 safety=safety,
                 importance=importance,
                 description=(getattr(f, "__doc__", None) or "").strip(),
+                params=params,
+                params_draws=params_draws,
             )
             if register:
                 from .registry import register as add
@@ -231,6 +266,8 @@ def _decorator(scale: str) -> ScaleDecorator:
     make.__name__ = f"{scale}_operator"
     make.__doc__ = (f"Register a {scale}-scale operator: `{SIGNATURES[scale]}`.\n\n"
                     "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
+                    "The function may also name keyword inputs (see `axiomcheck.inputs`); `params=` gives its "
+                    "parameter sets (a list of checkpoints, or a callable params(rng) drawn `params_draws` times). "
                     "Pass `register=False` to build the record without adding it to the registry.".format(scale))
     return cast(ScaleDecorator, make)
 
@@ -238,6 +275,14 @@ def _decorator(scale: str) -> ScaleDecorator:
 token_operator = _decorator("token")
 task_operator = _decorator("task")
 context_operator = _decorator("context")
+importance_operator = _decorator("importance")
+importance_operator.__doc__ = (
+    "Register task importance λ (Axiom III.14): `fn(losses[B,M,K], sizes[B,M], *, history, step, params) -> λ[B,M]`."
+    "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "
+    "λ-scalarized minimizer. Keywords: `name`, `lipschitz` (a declared constant for the continuity check), "
+    "`params`/`params_draws` (a learned importance), `register`. `bounds`, `safety` and `importance` do not "
+    "apply to λ and are refused with a SpecError. A task operator may name an importance operator as its "
+    "`importance=`.")
 
 
 def names(ops: Iterable[Operator]) -> list[str]:

@@ -59,6 +59,13 @@ def positive(W: np.ndarray) -> Violation:
     return Violation(bad, np.where(np.isnan(low), np.inf, -low.astype(np.float64)))
 
 
+def nonnegative(W: np.ndarray) -> Violation:
+    """Every entry ≥ 0 (task importance may be exactly 0)."""
+    low = W.min(axis=-1)
+    bad = ~(low >= 0)
+    return Violation(bad, np.where(np.isnan(low), np.inf, -low.astype(np.float64)))
+
+
 def bounded(W: np.ndarray, lo: float, hi: float, tol: float) -> Violation:
     """lo − tol ≤ w_k ≤ hi + tol for every k."""
     below = lo - W.min(axis=-1).astype(np.float64)

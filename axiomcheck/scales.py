@@ -38,6 +38,7 @@ class Scale:
     safety_set: str | None
     single_teacher: str
     axes: tuple[str, ...]
+    sums_over: str = "teachers"
 
     @property
     def domain(self) -> Domain:
@@ -55,5 +56,7 @@ SCALES: dict[str, Scale] = {
         Scale("unified", "fn(probs[B,K,V], context[B,D], losses[B,M,K], sizes[B,M]) -> [B,M,K,V]",
               ("probs", "context", "losses", "sizes"),
               "max(‖Δprobs‖∞, ‖Δcontext‖∞, ‖Δlosses‖∞, ‖Δlog sizes‖∞)", "components", "never", ("M", "K", "V")),
+        Scale("importance", "fn(losses[B,M,K], sizes[B,M]) -> λ[B,M]", ("losses", "sizes"),
+              "max(‖Δlosses‖∞, ‖Δlog sizes‖∞)", None, "never", ("M",), sums_over="tasks"),
     )
 }

@@ -58,8 +58,10 @@ def type_names(d: dict) -> dict[str, str]:
 def test_exported_names():
     assert sorted(ac.__all__) == [
         "AXIOMS", "Axiom", "Operator", "Report", "Result", "Safety", "Settings", "SpecError", "World",
-        "__version__", "compose", "context_operator", "derived_bounds", "explain", "get", "operators",
-        "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
+        "__version__", "compose", "context_operator", "derived_bounds", "explain", "get",
+        # added with task importance as its own kind of operator (importance.* checks)
+        "importance_operator",
+        "operators", "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
         "verify_ensemble",
     ]
     assert len(set(ac.__all__)) == len(ac.__all__)
@@ -219,7 +221,8 @@ def test_report_json_schema_v1(capsys, tmp_path, monkeypatch):
                                   "seed": "int", "world": "dict", "spec": "dict", "derived": "dict",
                                   "elapsed_s": "float", "results": "list"}
     assert report["schema"] == 1  # the nested Report's own version: an int, unlike the run's "schema"
-    assert report["world"] == {"teachers": 4, "vocab": 8, "context_dim": 3, "tasks": 3}
+    # features (F) and history (H) were added with the keyword inputs an operator may name
+    assert report["world"] == {"teachers": 4, "vocab": 8, "context_dim": 3, "tasks": 3, "features": 8, "history": 2}
     assert set(report["spec"]) == {"bounds", "lipschitz", "metric", "safety"}
     r_failed, r_passed = report["results"]
     result_types = {"axiom": "str", "paper_ref": "str", "status": "str", "message": "str",

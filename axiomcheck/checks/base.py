@@ -17,11 +17,16 @@ from typing import Any
 import numpy as np
 
 from .. import properties as P
-from ..calling import Guard, OperatorMisbehaved, accepts_teachers
+from ..calling import Guard, KeywordCall, OperatorMisbehaved, accepts_teachers
+from ..domain_inputs import WithInputs
 from ..domains import Args, Domain, World, take
 from ..isolation import IsolatedGuard
 from ..operator import Operator, Safety
 from ..scales import Scale
+
+
+#: `Subject.params` when the operator declares no parameters (None is a parameter set like any other).
+NO_PARAMS: Any = object()
 
 
 def fmt(x: float) -> str:
@@ -50,16 +55,27 @@ class Subject:
     guards: dict[Any, Guard] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
     regularity_pairs: int = 256
+    keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
+    params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
+
+    @functools.cached_property
+    def domain(self) -> Domain:
+        if not self.keywords:
+            return self.scale.domain
+        tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
+        return WithInputs(self.scale.domain, self.keywords, tuple(tokens or ()))
 
     @property
-    def domain(self) -> Domain:
-        return self.scale.domain
+    def metric(self) -> str:
+        """The regularity metric of this operator's inputs (the scale's, plus its keyword inputs)."""
+        return self.domain.metric if isinstance(self.domain, WithInputs) else self.scale.metric
 
     @property
     def tol(self) -> float:
         if self.tolerance is not None:
             return float(self.tolerance)
-        return P.tolerance_for(self.dtype if self.dtype is not None else np.dtype(np.float64), self.world.teachers)
+        return P.tolerance_for(self.dtype if self.dtype is not None else np.dtype(np.float64),
+                               getattr(self.world, self.scale.sums_over))
 
     def id(self, prop: str) -> str | None:
         return self.ids.get(prop)
@@ -71,10 +87,15 @@ class Subject:
         return self.guards[key]
 
     def bound_fn(self, world: World) -> Callable[..., Any]:
-        """The operator's function, told K when it takes a `teachers` keyword."""
+        """The operator's function, told K (a `teachers` keyword), its parameters and its keyword inputs."""
+        fixed: list[tuple[str, Any]] = []
         if accepts_teachers(self.op.fn):
-            return functools.partial(self.op.fn, teachers=world.teachers)
-        return self.op.fn
+            fixed.append(("teachers", world.teachers))
+        if self.params is not NO_PARAMS:
+            fixed.append(("params", self.params))
+        if not fixed and not self.keywords:
+            return self.op.fn
+        return KeywordCall(self.op.fn, len(self.scale.domain.arg_names), self.keywords, tuple(fixed))
 
     def call(self, args: Args, world: World | None = None) -> np.ndarray:
         """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.

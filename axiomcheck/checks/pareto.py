@@ -13,7 +13,13 @@ import numpy as np
 from .. import properties as P
 from ..calling import OperatorMisbehaved
 from ..evidence import Evidence, Finding
-from .base import Check, Subject, fmt_w, sample_ce
+from ..calling import KeywordCall
+from ..domain_inputs import WithInputs
+from ..domains import DOMAINS
+from ..inputs import keyword_inputs
+from ..operator import Operator
+from ..params import param_sets
+from .base import Check, Subject, fmt_w
 from .wellposed import Evaluated
 
 
@@ -21,7 +27,7 @@ class Pareto(Check):
     property = "pareto"
 
     def applies(self, subject: Subject) -> str | None:
-        if subject.op.importance is None:
+        if subject.scale.name == "task" and subject.op.importance is None:
             return "no task importance λ declared (pass importance=fn(losses, sizes) -> [B,M])"
         return None
 
@@ -29,31 +35,62 @@ class Pareto(Check):
         pid = subject.id(self.property)
         if pid is None:
             return
+        if subject.scale.name == "importance":
+            lambdas = self._own(subject, ev, pid, evaluated)
+        else:
+            lambdas = self._declared(subject, ev, pid)
+        if lambdas is None:
+            return
+        self._search(subject, ev, pid, lambdas)
+
+    def _own(self, subject: Subject, ev: Evidence, pid: str, evaluated: list[Evaluated]) -> list[np.ndarray]:
+        """An importance operator's own λ on the sweep, scaled to sum to 1 (normalization is its own check)."""
+        out = []
+        for e in evaluated:
+            lam = np.asarray(e.w, dtype=np.float64)
+            total = lam.sum(axis=1, keepdims=True)
+            ok = np.isfinite(lam).all(axis=1) & (lam >= 0).all(axis=1) & (total[:, 0] > 0)
+            ev.count(pid, int(ok.sum()))
+            out.append(lam[ok] / total[ok])
+        return out
+
+    def _declared(self, subject: Subject, ev: Evidence, pid: str) -> list[np.ndarray] | None:
+        """A task operator's declared importance on the task sweep: λ ≥ 0 with Σλ = 1, then the search."""
         tol = P.tolerance_for(np.dtype(np.float64), subject.world.tasks)
+        imp = subject.op.importance
+        fn, names, domain = imp, ("losses", "sizes"), subject.scale.domain
+        if isinstance(imp, Operator):
+            keywords = keyword_inputs(imp.fn, "importance")
+            domain = WithInputs(DOMAINS["importance"], keywords) if keywords else DOMAINS["importance"]
+            sets = param_sets(imp, subject.seed)
+            fixed = (("params", sets[0][1]),) if sets else ()
+            fn, names = KeywordCall(imp.fn, 2, keywords, fixed), domain.arg_names
         lambdas = []
-        for fam in subject.domain.sweep(np.random.default_rng(subject.seed + 3), subject.world, 64):
+        for fam in domain.sweep(np.random.default_rng(subject.seed + 3), subject.world, 64):
             where = f"sweep family {fam.name!r}"
             try:
-                lam = subject.call_user("importance", subject.op.importance, "the importance function", *fam.args,
-                                        names=("losses", "sizes"))
+                lam = subject.call_user("importance", fn, "the importance function", *fam.args, names=names)
             except OperatorMisbehaved as exc:
                 ev.fail(pid, f"importance {subject.misbehaved(exc, fam.args, where)}")
-                return
+                return None
             want = (fam.size, subject.world.tasks)
             if lam.shape != want or not np.issubdtype(lam.dtype, np.floating):
                 ev.fail(pid, f"importance must return float[{want[0]}, {want[1]}], got {lam.dtype}{list(lam.shape)}, at {where}")
-                return
+                return None
             lam = lam.astype(np.float64)
             err = np.maximum(np.abs(lam.sum(axis=1) - 1.0), -lam.min(axis=1))
             bad = ~(err <= tol)
             ev.count(pid, fam.size)
             if bad.any():
                 b = int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1)))
-                ce = sample_ce(subject, fam.args, b, None, where)
-                ce["importance"] = lam[b].tolist()
+                ce = {"input": {n: a[b].tolist() for n, a in zip(names, fam.args)}, "where": where,
+                      "importance": lam[b].tolist()}
                 ev.find(pid, Finding(float(err[b]), f"task importance λ must be ≥ 0 with Σ_t λ_t = 1 (±{tol:.2g})",
                                      f"λ = {fmt_w(lam[b])}", f"{where}, sample {b}", ce, "sweep"))
             lambdas.append(lam[~bad])
+        return lambdas
+
+    def _search(self, subject: Subject, ev: Evidence, pid: str, lambdas: list[np.ndarray]) -> None:
         lam_all = np.concatenate(lambdas) if lambdas else np.zeros((0, subject.world.tasks))
         # Domination search on random strictly convex quadratic multi-task problems.
         rng = np.random.default_rng(subject.seed + 4)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import properties as P
-from ..calling import OperatorMisbehaved
+from ..calling import KeywordCall, OperatorMisbehaved
 from ..domains import Args, take
 from ..evidence import Evidence, Finding
 from .base import Check, Subject, fmt, fmt_w, inline, sample_ce
@@ -106,8 +106,17 @@ class Normalization(Pointwise):
 
     def cases(self, subject, ev, args, W, where):
         tol = subject.tol
-        yield Case(P.normalized(W, tol), _all(W),
-                   lambda b, r: (f"Σ_k w_k must be 1 (±{tol:.2g})", fmt(float(W[b, r].sum(dtype=np.float64)))))
+        over = "Σ_t λ_t" if subject.scale.sums_over == "tasks" else "Σ_k w_k"
+        n = W.shape[-1]
+
+        def describe(b: int, r: int) -> tuple[str, str]:
+            total = float(W[b, r].sum(dtype=np.float64))
+            got = fmt(total)
+            if n > 1 and abs(total - n) <= max(tol * n, 1e-6 * n):
+                got += f" (Σ = {n}, the number of {subject.scale.sums_over}: renormalize by {n} to conform)"
+            return f"{over} must be 1 (±{tol:.2g})", got
+
+        yield Case(P.normalized(W, tol), _all(W), describe)
 
     def severity(self, subject, W):
         return _finite_max(P.normalized(W, subject.tol), W)
@@ -122,6 +131,22 @@ class Positivity(Pointwise):
             return "every w_k must be > 0", f"min w_k = {fmt(float(W[b, r].min()))} (teacher {k})"
 
         yield Case(P.positive(W), _all(W), describe)
+
+
+class Nonnegativity(Pointwise):
+    """λ ≥ 0 (task importance may drop a task with λ_t = 0, unlike a teacher weight)."""
+
+    property = "nonnegativity"
+
+    def cases(self, subject, ev, args, W, where):
+        def describe(b: int, r: int) -> tuple[str, str]:
+            t = int(np.nanargmin(W[b, r])) if np.isfinite(W[b, r]).any() else 0
+            return "every λ_t must be ≥ 0", f"min λ_t = {fmt(float(W[b, r].min()))} (task {t})"
+
+        yield Case(P.nonnegative(W), _all(W), describe)
+
+    def severity(self, subject, W):
+        return _finite_max(P.nonnegative(W), W)
 
 
 class Bounds(Pointwise):
@@ -236,7 +261,8 @@ def attribute(subject: Subject, args: Args, b: int, r: int, a: int, c: int) -> s
     if not callable(factors):
         return ""
     try:
-        logs: dict[str, Any] = factors(*take(args, [b]))
+        call = KeywordCall(factors, len(subject.scale.domain.arg_names), subject.keywords)
+        logs: dict[str, Any] = call(*take(args, [b]))
     except Exception:  # noqa: BLE001 - attribution is a courtesy; the violation stands
         return ""
     t, i = divmod(r, subject.world.vocab)
@@ -249,4 +275,4 @@ def attribute(subject: Subject, args: Args, b: int, r: int, a: int, c: int) -> s
     return f"overturned by the {worst} factor (log w_{a} − log w_{c} by factor: {parts})"
 
 
-POINTWISE: tuple[Pointwise, ...] = (Finite(), Normalization(), Positivity(), Bounds(), SafetyOrder())
+POINTWISE: tuple[Pointwise, ...] = (Finite(), Normalization(), Positivity(), Nonnegativity(), Bounds(), SafetyOrder())

@@ -98,7 +98,7 @@ class Regularity(Check):
         # The estimate uses only changes resolved well above round-off, where the ratio is trustworthy.
         cont_ratio = np.where(smooth[None, :] & resolved, ratio, 0.0)
         est = {
-            "metric": subject.scale.metric,
+            "metric": subject.metric,
             "lipschitz_lower_bound": float(cont_ratio.max()) if smooth.any() else None,
             "radii": [float(r) for r in r_levels],
             "max_ratio_by_radius": [float(x) for x in cont_ratio.max(axis=1)],
@@ -109,7 +109,7 @@ class Regularity(Check):
             "radius_floor": r_floor,
         }
         ev[rid].estimate = est
-        metric = subject.scale.metric
+        metric = subject.metric
         if jump.any():
             j = int(np.argmax(np.where(jump, d_end, -1)))
             a1, b1 = take(A, [j]), take(Bq, [j])

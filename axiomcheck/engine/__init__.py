@@ -21,7 +21,7 @@ from ..operator import Operator
 from ..registry import resolve
 from ..results import Report
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
-from .verifier import Verifier
+from .verifier import Verifier, check_operator
 
 
 def verify(
@@ -31,6 +31,8 @@ def verify(
     vocab: int = 16,
     context_dim: int = 3,
     tasks: int = 3,
+    features: int = 8,
+    history: int = 2,
     seed: int = 0,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     sweep_size: int = DEFAULT_SWEEP_SIZE,
@@ -45,7 +47,9 @@ def verify(
     `op_or_name` is an `Operator`, a registered name, `module:attr` or `path/file.py:attr`.
 
     `teachers`, `vocab`, `context_dim` and `tasks` set the world sampled in
-    (declared bounds and safety orders are read for that K).  The same `seed`
+    (declared bounds and safety orders are read for that K); `features` and
+    `history` size the `features` and `history` keyword inputs an operator may
+    name.  A learned operator is checked once per declared parameter set.  The same `seed`
     gives the same report.  `max_examples` is the Hypothesis search budget per
     operator (0 turns the search off); `sweep_size` the number of samples drawn
     per sweep family; `shrink` whether failed value checks are shrunk to a small
@@ -55,14 +59,15 @@ def verify(
     on; `axioms` restricts the run to some ids.
     """
     op = resolve(op_or_name)
-    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
+    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks, features=features,
+                  history=history)
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate)
     if axioms is not None:
         unknown = [a for a in axioms if a not in AXIOMS]
         if unknown:
             raise KeyError(f"unknown axiom id(s) {unknown}; see axiomcheck.AXIOMS")
-    return Verifier(op, world, settings, axioms).run()
+    return check_operator(op, world, settings, axioms)
 
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "Guard", "OperatorMisbehaved", "Settings",

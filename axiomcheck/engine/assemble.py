@@ -21,6 +21,7 @@ from ..checks import CHECKS, Subject
 from ..checks.base import fmt
 from ..evidence import CheckEvidence, Evidence
 from ..operator import METRICS, Operator
+from ..params import describe as describe_params
 from ..results import Result
 
 
@@ -83,6 +84,9 @@ def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:
         b = subject.bounds
         decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]" if b else "no bounds declared"
         return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {n} samples"
+    if a.property == "pareto" and subject.scale.name == "importance":
+        return (f"no dominating point found on the λ-scalarized minimizers of {n} sampled λ "
+                f"(each scaled to sum to 1; normalization is checked on its own)")
     if a.property == "pareto":
         return f"λ ≥ 0 and Σλ = 1 on {n} samples; no dominating point found on the λ-scalarized minimizers"
     if a.property in ("normalization", "bounds", "safety"):
@@ -90,16 +94,21 @@ def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:
     return f"holds on {n} sampled inputs"
 
 
-def spec_of(op: Operator) -> dict[str, Any]:
-    """What the operator declares, as plain data for the report."""
+def spec_of(op: Operator, subject: Subject | None = None) -> dict[str, Any]:
+    """What the operator declares, as plain data for the report (with its inputs' metric, given a subject)."""
     s: dict[str, Any] = {"bounds": list(op.bounds) if op.bounds else None, "lipschitz": op.lipschitz,
-                         "metric": METRICS[op.scale]}
+                         "metric": subject.metric if subject is not None else METRICS[op.scale]}
+    if subject is not None and subject.keywords:
+        s["inputs"] = list(subject.domain.arg_names)
+    if op.params is not None:
+        s["params"] = describe_params(op)
     if op.safety is not None:
         s["safety"] = {"tokens": list(op.safety.tokens) if op.safety.tokens else None,
                        "contexts": getattr(op.safety.contexts, "__name__", None) if op.safety.contexts else None,
                        "pairs": [list(p) for p in op.safety.ordered_pairs()]}
     if op.importance is not None:
-        s["importance"] = getattr(op.importance, "__name__", repr(op.importance))
+        imp = op.importance
+        s["importance"] = imp.name if isinstance(imp, Operator) else getattr(imp, "__name__", repr(imp))
     if op.components:
         s["components"] = [c.name for c in op.components]
     return s

@@ -21,6 +21,9 @@ from .. import repro
 from ..axioms import for_scale
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
+from ..checks.base import NO_PARAMS
+from ..inputs import keyword_inputs
+from ..params import param_sets
 from ..domains import World
 from ..evidence import Evidence
 from ..operator import Operator
@@ -45,14 +48,16 @@ def derived_of(op: Operator, world: World) -> dict[str, Any]:
 class Verifier:
     """Every applicable check of the catalogue for one operator in one world."""
 
-    def __init__(self, op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None):
+    def __init__(self, op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None,
+                 params: Any = NO_PARAMS):
         self.settings = settings
         self.catalogue = [a for a in for_scale(op.scale) if axioms is None or a.id in axioms]
         self.derived = derived_of(op, world)
         self.subject = Subject(op=op, world=world, scale=SCALES[op.scale], seed=settings.seed,
                                tolerance=settings.tolerance, timeout=settings.timeout, isolate=settings.isolate,
                                ids={a.property: a.id for a in self.catalogue}, bounds=op.bounds,
-                               regularity_pairs=settings.regularity_pairs)
+                               regularity_pairs=settings.regularity_pairs,
+                               keywords=keyword_inputs(op.fn, op.scale), params=params)
         if op.bounds is None and self.derived.get("bounds"):
             self.subject.bounds = tuple(self.derived["bounds"])
             self.subject.bounds_origin = "derived from the components' declared bounds"
@@ -124,5 +129,38 @@ class Verifier:
         results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead)
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,
-                      world=dataclasses.asdict(s.world), spec=spec_of(s.op), derived=self.derived,
+                      world=dataclasses.asdict(s.world), spec=spec_of(s.op, s), derived=self.derived,
                       elapsed_s=time.perf_counter() - start)
+
+
+def check_operator(op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None) -> Report:
+    """`Verifier(...).run()`, once per declared parameter set of a learned operator, merged into one report.
+
+    Per check the worst status over the sets wins (error, then fail, then pass,
+    then skipped), and its message and counterexample name the set it came from.
+    """
+    sets = param_sets(op, settings.seed)
+    if not sets:
+        return Verifier(op, world, settings, axioms).run()
+    reports = [(label, Verifier(op, world, settings, axioms, params=value).run()) for label, value in sets]
+    rank = {"error": 0, "fail": 1, "pass": 2, "skipped": 3}
+    merged = []
+    for i, first in enumerate(reports[0][1].results):
+        # the worst status; among passes, the largest measured Lipschitz estimate (the weakest set)
+        label, worst = min(((lab, rep.results[i]) for lab, rep in reports),
+                           key=lambda lr: (rank[lr[1].status], -_lipschitz(lr[1])))
+        if worst.status in ("fail", "error"):
+            ce = dict(worst.counterexample or {}, params=label) if worst.counterexample is not None else None
+            merged.append(dataclasses.replace(worst, message=f"with {label}: {worst.message}", counterexample=ce))
+        else:
+            merged.append(dataclasses.replace(
+                worst, message=f"{worst.message} (for each of {len(sets)} parameter sets)",
+                samples=sum(rep.results[i].samples for _, rep in reports)))
+    head = reports[0][1]
+    return dataclasses.replace(head, results=tuple(merged), elapsed_s=sum(r.elapsed_s for _, r in reports))
+
+
+def _lipschitz(r: Any) -> float:
+    est = r.estimate
+    value = getattr(est, "lipschitz_lower_bound", None) if est is not None else None
+    return float(value) if isinstance(value, (int, float)) else 0.0

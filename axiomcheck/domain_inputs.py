@@ -1,0 +1,145 @@
+"""A scale's `Domain` extended by the keyword inputs one operator names.
+
+`WithInputs(domain, names)` appends the named inputs (see `axiomcheck.inputs`)
+to the positional ones, so every check sees one tuple of batch-first arrays:
+the sweep gains one family per input family (edge cases such as a label with
+probability 0 under one teacher), the Hypothesis strategy draws each input's
+family and seed (so shrinking ends at the first family and seed 0, a readable
+input), segments interpolate continuous inputs and hold discrete ones fixed,
+and the distance adds each continuous input's ‖Δ‖∞ to the scale's metric.
+
+>>> import numpy as np
+>>> from axiomcheck.domains import DOMAINS, World
+>>> d = WithInputs(DOMAINS["token"], ("labels",))
+>>> d.arg_names
+('probs', 'context', 'labels')
+>>> fams = d.sweep(np.random.default_rng(0), World(), 8)
+>>> "labels=zero_under_one" in [f.name for f in fams]
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .domains import Args, Domain, Family, World, lerp
+from .inputs import INPUTS, Batch, Draw, metric_terms, softmax
+from .scales import SCALES
+
+
+class WithInputs(Domain):
+    """`base` with the keyword inputs `names` after its positional inputs."""
+
+    def __init__(self, base: Domain, names: tuple[str, ...], safety_tokens: tuple[int, ...] = ()):
+        self.base, self.names, self.safety_tokens = base, tuple(names), tuple(safety_tokens)
+        self.scale = base.scale
+        self.arg_names = base.arg_names + self.names
+        self.families = base.families
+        self._n = len(base.arg_names)
+
+    # --------------------------------------------------------------- layout helpers
+
+    def _split(self, args: Args) -> tuple[Args, Batch]:
+        return tuple(args[: self._n]), dict(zip(self.names, args[self._n:]))
+
+    def _join(self, base: Batch, extra: Batch) -> Args:
+        return tuple(base[n] for n in self.base.arg_names) + tuple(extra[n] for n in self.names)
+
+    def _drawn(self, base_args: Args, families: dict[str, str], draw: Callable[[str], Draw]) -> Args:
+        base = dict(zip(self.base.arg_names, base_args))
+        extra: Batch = {}
+        for name in self.names:
+            value, base = INPUTS[name].draw(families[name], draw(name), {**base, **extra})
+            base = {k: base[k] for k in self.base.arg_names}
+            extra[name] = value
+        return self._join(base, extra)
+
+    @property
+    def metric(self) -> str:
+        """The scale's metric with the continuous inputs' terms, and the inputs held fixed."""
+        cont, held = metric_terms(self.names)
+        base_terms = _terms(self.base)
+        text = f"max({', '.join(base_terms + cont)})" if len(base_terms + cont) > 1 else (base_terms + cont)[0]
+        return text + (f" ({', '.join(held)} held fixed on each segment)" if held else "")
+
+    # --------------------------------------------------------------- Domain
+
+    def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
+        fams = self.base.sweep(rng, world, n)  # drawn first, so the positional inputs match the plain scale's
+        out = []
+
+        def draw_with(name: str) -> Draw:
+            return Draw(rng, world, self.safety_tokens)
+
+        for i, fam in enumerate(fams):
+            picks = {name: INPUTS[name].families[i % len(INPUTS[name].families)] for name in self.names}
+            out.append(Family(fam.name, self._drawn(fam.args, picks, draw_with)))
+        first = fams[0].args
+        for name in self.names:
+            for family in INPUTS[name].families:
+                picks = {other: INPUTS[other].families[0] for other in self.names}
+                picks[name] = family
+                out.append(Family(f"{name}={family}", self._drawn(first, picks, draw_with)))
+        return out
+
+    def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
+        base = self.base.strategy(world, max_batch)
+        choices = {name: st.tuples(st.sampled_from(INPUTS[name].families), st.integers(0, 2**16 - 1))
+                   for name in self.names}
+
+        @st.composite
+        def extended(draw: Callable[..., Any]) -> Args:
+            args = draw(base)
+            picked = {name: draw(choice) for name, choice in choices.items()}
+            return self._drawn(args, {n: f for n, (f, _) in picked.items()},
+                               lambda name: Draw(np.random.default_rng(picked[name][1]), world, self.safety_tokens))
+
+        return extended()
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return self.base.expected_shape(world, batch)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        return self.base.canonical(w)
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return self.base.row_label(w_shape, r)
+
+    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
+        (pa, ea), (pb, eb) = self._split(a), self._split(b)
+        base = dict(zip(self.base.arg_names, self.base.interpolate(pa, pb, s)))
+        extra: Batch = {}
+        for name in self.names:
+            x, y = ea[name], eb[name]
+            if INPUTS[name].metric is None:
+                extra[name] = x.copy()  # discrete: held fixed along the segment
+            elif name == "teacher_logits":
+                both = np.isfinite(x) & np.isfinite(y)
+                extra[name] = np.where(both, lerp(np.where(both, x, 0.0), np.where(both, y, 0.0), s), x)
+                base["probs"] = softmax(extra[name])
+            else:
+                extra[name] = lerp(x, y, s)
+        return self._join(base, extra)
+
+    def distance(self, a: Args, b: Args) -> np.ndarray:
+        (pa, ea), (pb, eb) = self._split(a), self._split(b)
+        out = self.base.distance(pa, pb)
+        for name in self.names:
+            if INPUTS[name].metric is None:
+                continue
+            x, y = np.asarray(ea[name], dtype=np.float64), np.asarray(eb[name], dtype=np.float64)
+            both = np.isfinite(x) & np.isfinite(y)
+            diff = np.where(both, np.abs(np.where(both, y, 0.0) - np.where(both, x, 0.0)), 0.0)
+            out = np.maximum(out, diff.reshape(diff.shape[0], -1).max(axis=1, initial=0.0))
+        return out
+
+
+def _terms(domain: Domain) -> list[str]:
+    text = SCALES[domain.scale].metric
+    if text.startswith("max(") and text.endswith(")"):
+        return [t.strip() for t in text[4:-1].split(", ")]
+    return [text]
