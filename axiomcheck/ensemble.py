@@ -58,13 +58,14 @@ def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> st
 
 
 def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int = 16, context_dim: int = 3,
-                    tasks: int = 3, seed: int = 0, sweep_size: int = 64, tolerance: float | None = None,
-                    timeout: float | None = 10.0, ensemble: Any = None) -> Report:
+                    tasks: int = 3, features: int = 8, history: int = 2, seed: int = 0, sweep_size: int = 64,
+                    tolerance: float | None = None, timeout: float | None = 10.0, ensemble: Any = None) -> Report:
     """Check G built from `op`'s weights on the sweep families; always returns a full `Report`.
 
     Args:
         op_or_name: an `Operator` or a reference (registered name, `module:attr`, `file.py:attr`).
         teachers: K; vocab: V; context_dim: D; tasks: M — the world sampled in.
+        features: F; history: H — the sizes of the `features` and `history` keyword inputs.
         seed: seed of the sweep; the same seed gives the same report.
         sweep_size: samples per sweep family.
         tolerance: absolute tolerance (default: float32 ulps times max(V, K)).
@@ -78,7 +79,8 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
         from .kernels import ensemble_log_probs as ensemble
 
     op = resolve(op_or_name)
-    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
+    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks, features=features,
+                  history=history)
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)
     start = time.perf_counter()

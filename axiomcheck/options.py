@@ -115,13 +115,17 @@ TEACHERS = Option("teachers", "number of teachers K in the sampled world", posit
 VOCAB = Option("vocab", "vocabulary size V in the sampled world", positive_int, 16, "V", world=True)
 CONTEXT_DIM = Option("context_dim", "context features D in the sampled world", positive_int, 3, "D", world=True)
 TASKS = Option("tasks", "number of tasks M in the sampled world", positive_int, 3, "M", world=True)
+FEATURES = Option("features", "length F of the `features` input an operator may name", positive_int, 8, "F",
+                  world=True)
+HISTORY = Option("history", "past steps H of the `history` input an operator may name", positive_int, 2, "H",
+                 world=True)
 REPORT_DIR = Option("report_dir", "write every report format (JSON, JUnit XML, Markdown, HTML) into DIR",
                     str, None, "DIR", cli_flags=("--output", "-o"), pytest_name="report")
 
 #: Options that set how hard and where to look.
 SETTINGS_OPTIONS = (SEED, MAX_EXAMPLES)
 #: Options that size the sampled world, in `World` field order.
-WORLD_OPTIONS = (TEACHERS, VOCAB, CONTEXT_DIM, TASKS)
+WORLD_OPTIONS = (TEACHERS, VOCAB, CONTEXT_DIM, TASKS, FEATURES, HISTORY)
 #: Every shared option, in the order they are shown.
 OPTIONS = (*SETTINGS_OPTIONS, *WORLD_OPTIONS, REPORT_DIR)
 BY_NAME = {o.name: o for o in OPTIONS}

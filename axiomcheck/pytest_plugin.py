@@ -44,7 +44,8 @@ from . import options as O
 from .pytest_state import State as _State
 
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
-MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "tolerance", "timeout")
+MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "features", "history", "tolerance",
+               "timeout")
 _STATE = pytest.StashKey["_State"]()
 
 

@@ -19,18 +19,31 @@ from typing import Any
 
 WORLD_FLAGS = (("teachers", "--teachers"), ("vocab", "--vocab"), ("context_dim", "--context-dim"),
                ("tasks", "--tasks"))
+#: Sizes of keyword inputs, written only when they differ from their defaults (most operators name neither).
+INPUT_FLAGS = (("features", "--features", 8), ("history", "--history", 2))
+
+
+def _get(world: Any, key: str, default: Any = None) -> Any:
+    if isinstance(world, Mapping):
+        return world[key] if default is None else world.get(key, default)
+    return getattr(world, key) if default is None else getattr(world, key, default)
 
 
 def _world(world: Any) -> dict[str, int]:
     """The four world sizes of a `World` or a mapping holding them."""
-    if isinstance(world, Mapping):
-        return {k: world[k] for k, _ in WORLD_FLAGS}
-    return {k: getattr(world, k) for k, _ in WORLD_FLAGS}
+    return {k: _get(world, k) for k, _ in WORLD_FLAGS}
+
+
+def _input_sizes(world: Any) -> dict[str, int]:
+    """The keyword-input sizes of `world` that differ from their defaults."""
+    return {k: _get(world, k, d) for k, _, d in INPUT_FLAGS if _get(world, k, d) != d}
 
 
 def _world_flags(world: Any) -> str:
     w = _world(world)
-    return " ".join(f"{flag} {w[k]}" for k, flag in WORLD_FLAGS)
+    sizes = _input_sizes(world)
+    return " ".join([f"{flag} {w[k]}" for k, flag in WORLD_FLAGS]
+                    + [f"{flag} {sizes[k]}" for k, flag, _ in INPUT_FLAGS if k in sizes])
 
 
 def flags(*, tolerance: float | None = None, timeout: float | None = None, isolate: bool = False) -> list[str]:
@@ -71,8 +84,9 @@ def for_verify(op: Any, world: Any, settings: Any, axiom: str) -> str:
 def python_call(name: str, world: Any, seed: int, max_examples: int, axiom: str) -> str:
     """The `ac.verify(...)` call replaying `axiom` for an operator with no importable name."""
     w = _world(world)
+    sizes = "".join(f", {k}={v}" for k, v in _input_sizes(world).items())
     return (f"ac.verify(op, seed={seed}, max_examples={max_examples}, teachers={w['teachers']}, "
-            f"vocab={w['vocab']}, context_dim={w['context_dim']}, tasks={w['tasks']}, axioms=[{axiom!r}])"
+            f"vocab={w['vocab']}, context_dim={w['context_dim']}, tasks={w['tasks']}{sizes}, axioms=[{axiom!r}])"
             f"  # op: the Operator {name!r} (no importable name)")
 
 

@@ -87,8 +87,9 @@ def test_cli_flags():
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == ["run", "verify", "ensemble", "dynamics", "list", "explain"]
 
-    checking = {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab", "--context-dim",
-                "--tasks", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
+    # --features and --history (the sizes of the keyword inputs F and H) were added to every world.
+    world = {"--teachers", "--vocab", "--context-dim", "--tasks", "--features", "--history"}
+    checking = world | {"-h", "--help", "--debug", "--seed", "--max-examples", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
                 "-q", "--quiet", "-v", "--verbose"}
     expected = {
         # --isolate was added (process isolation), then --builtin (the suites installed with the
@@ -96,8 +97,8 @@ def test_cli_flags():
         # list, dynamics); no flag was removed or renamed.
         "run": checking | {"--item", "--isolate", "--builtin", "--color"},
         "verify": checking | {"--tolerance", "--timeout", "--isolate", "--color"},
-        "ensemble": {"-h", "--help", "--debug", "--seed", "--max-examples", "--teachers", "--vocab",
-                     "--context-dim", "--tasks", "--axioms", "--format", "-f", "--color"},
+        "ensemble": world | {"-h", "--help", "--debug", "--seed", "--max-examples", "--axioms", "--format", "-f",
+                             "--color"},
         "dynamics": set(),  # a placeholder: `axiomcheck dynamics` hands its arguments to its own parser
         "list": {"-h", "--help", "--debug", "--scale", "--format", "-f", "--color"},
         "explain": {"-h", "--help", "--debug"},
@@ -144,18 +145,22 @@ def test_pytest_plugin_options():
     parser = _RecordingParser()
     pytest_plugin.pytest_addoption(parser)
     assert parser.groups == ["axiomcheck"]
+    # features and history (sizes of the keyword inputs) were added as world options
     assert {s for flags, _ in parser.options for s in flags} == {
         "--axiomcheck-seed", "--axiomcheck-max-examples", "--axiomcheck-teachers", "--axiomcheck-vocab",
-        "--axiomcheck-context-dim", "--axiomcheck-tasks", "--axiomcheck-report"}
+        "--axiomcheck-context-dim", "--axiomcheck-tasks", "--axiomcheck-features", "--axiomcheck-history",
+        "--axiomcheck-report"}
     # where pytest keeps each value (config.getoption)
     assert {dest for _, dest in parser.options} == {
         "axiomcheck_seed", "axiomcheck_max_examples", "axiomcheck_teachers", "axiomcheck_vocab",
-        "axiomcheck_context_dim", "axiomcheck_tasks", "axiomcheck_report_dir"}
+        "axiomcheck_context_dim", "axiomcheck_tasks", "axiomcheck_features", "axiomcheck_history",
+        "axiomcheck_report_dir"}
     assert set(parser.ini) == {
         "axiomcheck_seed", "axiomcheck_max_examples", "axiomcheck_teachers", "axiomcheck_vocab",
-        "axiomcheck_context_dim", "axiomcheck_tasks", "axiomcheck_report_dir", "axiomcheck_suites"}
+        "axiomcheck_context_dim", "axiomcheck_tasks", "axiomcheck_features", "axiomcheck_history",
+        "axiomcheck_report_dir", "axiomcheck_suites"}
     assert pytest_plugin.MARKER_KEYS == ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks",
-                                         "tolerance", "timeout")
+                                         "features", "history", "tolerance", "timeout")
 
 
 # ============================================================================= 4. report.json, schema v1
@@ -202,8 +207,9 @@ def test_report_json_schema_v1(capsys, tmp_path, monkeypatch):
     [item] = suite["items"]
     assert type_names(item) == {"item": "str", "source": "str", "description": "str", "settings": "dict",
                                 "error": "NoneType", "report": "dict", "outcomes": "list"}
+    # features and history joined the world settings with the keyword inputs
     assert item["settings"] == {"seed": 2, "max_examples": 5, "tolerance": None, "timeout": None, "teachers": 4,
-                                "vocab": 8, "context_dim": 3, "tasks": 3}
+                                "vocab": 8, "context_dim": 3, "tasks": 3, "features": 8, "history": 2}
 
     failed, passed = item["outcomes"]
     outcome_types = {"suite": "str", "item": "str", "operator": "str", "scale": "str", "axiom": "str",

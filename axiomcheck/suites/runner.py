@@ -78,8 +78,8 @@ def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mappin
 def verify_item(item: SuiteItem, settings: Mapping[str, Any]) -> Report:
     """`verify()` of one item with its effective settings (may raise on an internal error)."""
     timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
-    return verify(item.operator, teachers=settings["teachers"], vocab=settings["vocab"],
-                  context_dim=settings["context_dim"], tasks=settings["tasks"], seed=settings["seed"],
+    world = {k: settings[k] for k in _WORLD_KEYS if k in settings}
+    return verify(item.operator, **world, seed=settings["seed"],
                   max_examples=settings["max_examples"], tolerance=settings["tolerance"],
                   timeout=timeout, axioms=list(item.axioms), isolate=bool(settings.get("isolate")))
 
