@@ -2,11 +2,12 @@
 
 Ids are `<scale>.<property>` and never change meaning.  The fifteen axioms of
 the paper (III.1–III.5, III.10–III.14, III.18–III.22) come first, then the
-well-posedness checks every scale gets, then the checks on composed operators.
+well-posedness checks every scale gets, then the checks on composed operators,
+then those of task importance λ on its own (III.14's coefficients).
 
 >>> AXIOMS["token.positivity"].paper_ref
 'III.2'
->>> len([a for a in AXIOMS.values() if a.kind == "axiom" and a.scale != "unified"])
+>>> len([a for a in AXIOMS.values() if a.kind == "axiom" and a.scale in ("token", "task", "context")])
 15
 """
 
@@ -95,6 +96,25 @@ _PROPS = {
     ),
 }
 
+# What the statement and the check say for task importance λ, where it differs from teacher weights.
+_IMPORTANCE_TEXT = {
+    "normalization": (
+        "Σ_t λ_t = 1",
+        "Sums the M coefficients of every sampled input and fails when |Σ_t λ_t − 1| exceeds the tolerance; a "
+        "scheme that sums to M by design is told to renormalize by M.",
+    ),
+    "regularity": (
+        "λ is continuous in its inputs; if L is declared, ‖Δλ‖∞ / d(Δinput) ≤ L",
+        _PROPS["regularity"][1],
+    ),
+    "pareto": (
+        "the λ-scalarized minimizer of a convex multi-task problem is Pareto-optimal",
+        "Scales each sampled λ ≥ 0 to sum to 1 (normalization is its own check), solves random strictly convex "
+        "quadratic multi-task problems for it in closed form, and searches for a point that dominates the "
+        "minimizer.",
+    ),
+}
+
 # (scale, property) -> (id suffix, paper ref)
 _TABLE = [
     ("token", "normalization", "normalization", "III.1"),
@@ -151,7 +171,7 @@ def _build() -> dict[str, Axiom]:
     for scale in SCALE_ORDER:
         for s, prop, suffix, ref in _TABLE:
             if s == scale:
-                statement, check = _PROPS[prop]
+                statement, check = _IMPORTANCE_TEXT.get(prop, _PROPS[prop]) if s == "importance" else _PROPS[prop]
                 out[f"{s}.{suffix}"] = Axiom(f"{s}.{suffix}", s, prop, ref, statement, check)
         for prop, suffix in _WELL_POSED:
             statement, check = _PROPS[prop]

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
 
     li = sub.add_parser("list", help="list registered operators and the checks")
-    li.add_argument("--scale", choices=("token", "task", "context", "unified"), help="only this scale")
+    li.add_argument("--scale", choices=("token", "task", "context", "unified", "importance"), help="only this scale")
     li.add_argument("--format", "-f", choices=("text", "json"), default="text",
                     help="text (two tables) or json on stdout (default: text)")
     _color(li)
