@@ -39,11 +39,22 @@ __all__ = ["fused_linear_kd_loss", "fused_linear_kd_loss_and_grad"]
 #: Bytes of float32 block temporaries per position the default block aims for on the
 #: CPU ((K + 4) · V floats per position); larger blocks keep the three matmuls per
 #: block efficient, smaller ones bound memory. Measured with benchmarks/kd_fused_linear.py.
-FUSED_BLOCK_BYTES = 96 << 20
+FUSED_BLOCK_BYTES = 64 << 20
+
+#: The same on a GPU or TPU (when the streamed formulation runs there: see
+#: kernels.formulation), where larger blocks keep the device busy.
+FUSED_ACCELERATOR_BLOCK_BYTES = 1 << 30
 
 #: The fewest positions per default block: below this the matmuls re-read the head
 #: from memory for too little work.
 MIN_FUSED_BLOCK = 32
+
+
+def default_fused_block(n: int, k: int, v: int, itemsize: int = 4) -> int:
+    """Positions per block: FUSED_BLOCK_BYTES (CPU) or FUSED_ACCELERATOR_BLOCK_BYTES of
+    (K + 4) · V floats per position, at least MIN_FUSED_BLOCK, at most N."""
+    budget = FUSED_BLOCK_BYTES if jax.default_backend() == "cpu" else FUSED_ACCELERATOR_BLOCK_BYTES
+    return min(n, max(MIN_FUSED_BLOCK, budget // ((k + 4) * v * itemsize)))
 
 
 class FusedConfig(NamedTuple):
@@ -99,8 +110,7 @@ def _prepare(hidden, head, weights, teacher_logits, teacher_hidden, teacher_head
     labels, pw = check_positions(opts["mask"], opts["labels"], opts["ignore_index"], obj.alpha, n, v,
                                  dtype)
     if opts["block_size"] is None:
-        block = max(MIN_FUSED_BLOCK, FUSED_BLOCK_BYTES // ((k + 4) * v * dtype.itemsize))
-        block = min(block, n)
+        block = default_fused_block(n, k, v, dtype.itemsize)
     else:
         block = check_block(opts["block_size"], n, 1)
     how = resolve_formulation(opts["formulation"], opts["block_size"], k, n, v, linear=True)
