@@ -267,3 +267,24 @@ def test_differentiating_the_teachers_is_refused_not_silently_zero():
         jax.grad(lambda wt: fused_linear_kd_loss(x["hidden"], x["head"], wt,
                                                  teacher_hidden=x["teacher_hidden"],
                                                  teacher_heads=x["teacher_heads"]))(x["weights"])
+
+
+def test_bfloat16_teacher_logits_are_never_converted_whole():
+    """XLA:CPU converts the operand of a bfloat16 slice to float32; unguarded, that
+    convert of the whole teacher input is hoisted out of the streamed loop (a K·N·V
+    float32 copy). The kernels' temporaries stay below even a bfloat16 copy."""
+    k, n, d, v = 4, 512, 16, 2048
+    t = jax.ShapeDtypeStruct((k, n, v), jnp.bfloat16)
+    h, w = jax.ShapeDtypeStruct((n, d), jnp.float32), jax.ShapeDtypeStruct((v, d), jnp.float32)
+    wt = jax.ShapeDtypeStruct((k, n), jnp.float32)
+    z = jax.ShapeDtypeStruct((n, v), jnp.float32)
+    bf16_bytes = k * n * v * 2
+
+    def temp(fn, *shapes):
+        return jax.jit(fn).lower(*shapes).compile().memory_analysis().temp_size_in_bytes
+
+    fused = temp(lambda h, w, t, wt: fused_linear_kd_loss_and_grad(h, w, wt, teacher_logits=t,
+                                                                   block_size=8), h, w, t, wt)
+    logit = temp(lambda z, t, wt: kd_loss_and_grad(z, t, wt, block_size=8), z, t, wt)
+    assert fused < bf16_bytes / 2, fused
+    assert logit < bf16_bytes / 2, logit
