@@ -24,27 +24,33 @@ from typing import Any
 import numpy as np
 
 from .calling import Guard, OperatorMisbehaved, describe_exception, run_checked
+from .frameworks import Adapted, adapt
 
 
 class _Ref:
-    """A module-level operator or function, found again by import in a fresh process."""
+    """A module-level operator or function, found again by import in a fresh process.
 
-    def __init__(self, module: str, qualname: str, teachers: int | None = None):
-        self.module, self.qualname, self.teachers = module, qualname, teachers
+    `framework` (when the operator declares one) wraps it again in the same `frameworks.Adapted`.
+    """
+
+    def __init__(self, module: str, qualname: str, teachers: int | None = None, framework: str | None = None):
+        self.module, self.qualname, self.teachers, self.framework = module, qualname, teachers, framework
 
     def resolve(self) -> Callable[..., Any]:
         obj: Any = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
-        fn = getattr(obj, "fn", obj)  # a decorated operator keeps its function in .fn
+        fn = adapt(getattr(obj, "fn", obj), self.framework)  # a decorated operator keeps its function in .fn
         return functools.partial(fn, teachers=self.teachers) if self.teachers is not None else fn
 
 
 def portable(fn: Callable[..., Any]) -> bytes | None:
     """`fn` pickled so that a fresh interpreter can rebuild it, or None (then the worker is forked)."""
-    teachers = None
+    teachers = framework = None
     if isinstance(fn, functools.partial) and set(fn.keywords) == {"teachers"} and not fn.args:
         teachers, fn = fn.keywords["teachers"], fn.func
+    if isinstance(fn, Adapted):
+        framework, fn = fn.framework, fn.fn
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
     if not module or module == "__main__" or not qualname or "<" in qualname:
         return None
@@ -54,7 +60,7 @@ def portable(fn: Callable[..., Any]) -> bytes | None:
     if obj is not fn and getattr(obj, "fn", None) is not fn:
         return None
     try:
-        return pickle.dumps(_Ref(module, qualname, teachers))
+        return pickle.dumps(_Ref(module, qualname, teachers, framework))
     except Exception:  # noqa: BLE001 - anything unpicklable is forked instead
         return None
 
@@ -222,8 +228,8 @@ class IsolatedGuard(Guard):
             raise OperatorMisbehaved(gone.kind, str(gone)) from None
         if kind == "ok":
             return payload
-        if kind == "mutated":
-            raise OperatorMisbehaved("mutated", payload)
+        if kind in ("mutated", "conversion"):
+            raise OperatorMisbehaved(kind, payload)
         raise OperatorMisbehaved("raised", payload)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from .. import properties as P
 from ..calling import Guard, OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Domain, World, take
+from ..frameworks import adapt
 from ..isolation import IsolatedGuard
 from ..operator import Operator, Safety
 from ..scales import Scale
@@ -71,10 +72,11 @@ class Subject:
         return self.guards[key]
 
     def bound_fn(self, world: World) -> Callable[..., Any]:
-        """The operator's function, told K when it takes a `teachers` keyword."""
+        """The operator's function in its framework (`frameworks.adapt`), told K when it takes a `teachers` keyword."""
+        fn = adapt(self.op.fn, self.op.framework)
         if accepts_teachers(self.op.fn):
-            return functools.partial(self.op.fn, teachers=world.teachers)
-        return self.op.fn
+            return functools.partial(fn, teachers=world.teachers)
+        return fn
 
     def call(self, args: Args, world: World | None = None) -> np.ndarray:
         """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.
@@ -117,7 +119,8 @@ class Subject:
         verb = {"raised": "must return weights, but raised",
                 "timeout": "must return within the time limit, but",
                 "crashed": "must return weights, but",
-                "mutated": "must leave its inputs unchanged, but"}.get(exc.kind, "")
+                "mutated": "must leave its inputs unchanged, but",
+                "conversion": "could not be called:"}.get(exc.kind, "")
         return f"{verb} {exc.detail}".strip() + f", at {where} (inputs {shapes})"
 
     def close(self) -> None:

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 from ..axioms import AXIOMS
 from ..calling import Guard, OperatorMisbehaved
-from ..domains import World
 from ..operator import Operator
 from ..registry import resolve
 from ..results import Report
+from ..worlds import world_for
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier
 
@@ -27,10 +27,10 @@ from .verifier import Verifier
 def verify(
     op_or_name: Operator | str,
     *,
-    teachers: int = 4,
-    vocab: int = 16,
-    context_dim: int = 3,
-    tasks: int = 3,
+    teachers: int | None = None,
+    vocab: int | None = None,
+    context_dim: int | None = None,
+    tasks: int | None = None,
     seed: int = 0,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     sweep_size: int = DEFAULT_SWEEP_SIZE,
@@ -45,7 +45,9 @@ def verify(
     `op_or_name` is an `Operator`, a registered name, `module:attr` or `path/file.py:attr`.
 
     `teachers`, `vocab`, `context_dim` and `tasks` set the world sampled in
-    (declared bounds and safety orders are read for that K).  The same `seed`
+    (declared bounds and safety orders are read for that K); a size not given is
+    the one the operator declares (`world=` on its decorator), else the `World`
+    default (K = 4, V = 16, D = 3, M = 3).  The same `seed`
     gives the same report.  `max_examples` is the Hypothesis search budget per
     operator (0 turns the search off); `sweep_size` the number of samples drawn
     per sweep family; `shrink` whether failed value checks are shrunk to a small
@@ -55,7 +57,7 @@ def verify(
     on; `axioms` restricts the run to some ids.
     """
     op = resolve(op_or_name)
-    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks)
+    world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks})
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate)
     if axioms is not None:

@@ -1,5 +1,8 @@
 """The verifier: runs the selected checks in order and hands the evidence to `assemble`.
 
+When no sweep batch can be evaluated because of a shape error, `diagnose` looks
+for the world size the operator seems to need, and that becomes the run's error.
+
 It only orchestrates: the sweep evaluates seeded family batches; the value checks
 read every batch; determinism, batch independence, K = 1, regularity and Pareto
 make calls of their own; the Hypothesis search looks further; each failed value
@@ -26,7 +29,7 @@ from ..evidence import Evidence
 from ..operator import Operator
 from ..results import Report
 from ..scales import SCALES
-from . import search
+from . import diagnose, search
 from .assemble import result, spec_of
 from .settings import Settings
 
@@ -64,6 +67,7 @@ class Verifier:
         s, ev = self.subject, self.evidence
         rng = np.random.default_rng(self.settings.seed)
         first_error: str | None = None
+        first: tuple[OperatorMisbehaved, str] | None = None
         for fam in s.domain.sweep(rng, s.world, self.settings.sweep_size):
             where = f"sweep family {fam.name!r}"
             try:
@@ -71,6 +75,7 @@ class Verifier:
             except OperatorMisbehaved as exc:
                 msg = s.misbehaved(exc, fam.args, where)
                 first_error = first_error or msg
+                first = first or (exc, fam.name)
                 if exc.kind in ("shape", "dtype"):
                     ev.fail(s.id("shape"), msg)
                 else:
@@ -83,6 +88,10 @@ class Verifier:
             self.evaluated.append(Evaluated(fam, w, s.domain.canonical(w)))
         if not self.evaluated:
             ev.fatal = first_error or "could not be evaluated on any sweep batch"
+            need = diagnose.needed_world(s, *first) if first is not None else None
+            if need is not None:  # one clear lead instead of the same broadcast error on every check
+                ev.fatal = f"{need.advice}; with {need.field}={need.current}: {first_error}"
+                ev.fatal_brief = need.brief
 
     def checks(self) -> None:
         """Every selected check that applies, in catalogue order; then the K = 1 family."""
