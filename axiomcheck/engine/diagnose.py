@@ -69,8 +69,11 @@ def candidates(detail: str, current: int) -> list[int]:
 
     >>> candidates("size 16 is different from 3", 3)[:4]
     [16, 1, 2, 4]
+    >>> candidates("mat1 and mat2 shapes cannot be multiplied (256x3 and 16x4)", 3)[:4]
+    [256, 16, 4, 1]
     """
-    found = [int(n) for n in re.findall(r"\d+", detail) if len(n) <= 7]
+    # digits glued to a word are a name ("mat1", "float64"), not a size; "256x3" holds two sizes
+    found = [int(n) for n in re.findall(r"(?<![A-Za-wyz_\d])\d+", detail) if len(n) <= 7]
     out: list[int] = []
     for n in (*found, *LADDER):
         if 1 <= n <= MAX_SIZE and n != current and n not in out:
