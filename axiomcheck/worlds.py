@@ -43,15 +43,7 @@ def declaration(world: Any) -> Declared:
     """
     if world is None:
         return ()
-    if isinstance(world, Mapping):
-        items = list(world.items())
-    else:
-        try:
-            items = [tuple(pair) for pair in world]
-        except TypeError:
-            items = None
-        if items is None or any(len(pair) != 2 for pair in items):
-            raise ValueError(f"world must be a mapping of World sizes such as {{'context_dim': 16}}, got {world!r}")
+    items = _items(world)
     known = fields()
     unknown = [name for name, _ in items if name not in known]
     if unknown:
@@ -64,6 +56,22 @@ def declaration(world: Any) -> Declared:
     given = dict(items)
     World(**given)  # each size an integer ≥ 1, else World's own message
     return tuple((name, int(given[name])) for name in known if name in given)
+
+
+def _items(world: Any) -> list[tuple[Any, Any]]:
+    """The `(field, size)` pairs of a mapping or a sequence of pairs."""
+    if isinstance(world, Mapping):
+        return list(world.items())
+    try:
+        pairs = [tuple(pair) for pair in world]
+    except TypeError:
+        pairs = []
+        world_ok = False
+    else:
+        world_ok = all(len(pair) == 2 for pair in pairs)
+    if not world_ok:
+        raise ValueError(f"world must be a mapping of World sizes such as {{'context_dim': 16}}, got {world!r}")
+    return [(pair[0], pair[1]) for pair in pairs]
 
 
 def union(declared: Iterable[Declared]) -> Declared:

@@ -18,7 +18,6 @@ import pytest
 import axiomcheck as ac
 from axiomcheck import cli
 from axiomcheck.engine import diagnose
-
 from tests.helpers import context, token
 
 FAST = dict(max_examples=5, sweep_size=16)
