@@ -127,6 +127,17 @@ def test_a_conversion_failure_is_axiomchecks_not_the_operators(torch):
     assert "not a fault of the operator" in message and "raised" not in message
 
 
+def test_an_nn_module_gets_its_inputs_on_its_own_device(torch):
+    """A module on the `meta` device (no data): the inputs reach it there (no device-mismatch error from
+    the operator), and its data-less result is a conversion problem, reported as axiomcheck's."""
+    gate = make_gate(torch).to("meta")
+    op = ac.context_operator(name="t_gate_meta", world={"context_dim": 16}, register=False)(gate)
+    report = ac.verify(op, **FAST)
+    message = report.results[0].message
+    assert "axiomcheck could not convert the operator's result (torch.Tensor" in message, message
+    assert "raised" not in message
+
+
 def test_inputs_keep_their_dtype_and_a_failed_input_conversion_is_a_conversion_error(torch):
     seen = {}
 
