@@ -254,3 +254,9 @@ def test_import_axiomcheck_and_a_numpy_run_load_no_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_framework_torch_without_pytorch_is_refused_when_the_operator_is_built(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
+    with pytest.raises(ac.SpecError, match=r"framework='torch' needs PyTorch \(pip install 'axiomcheck\[torch\]'\)"):
+        context(lambda c: c, name="no_torch", framework="torch")
