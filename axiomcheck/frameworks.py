@@ -215,7 +215,8 @@ class Adapted:
 
     Exceptions of `fn` itself propagate untouched (they are the operator's); a
     failed conversion raises `ConversionError`.  `fn` and `framework` stay
-    readable, so a worker process can rebuild the same adapter.
+    readable, so a fresh worker process can rebuild the same adapter by import
+    (`isolation.portable`).
     """
 
     def __init__(self, fn: Callable[..., Any], framework: str):
@@ -257,9 +258,6 @@ class Adapted:
         with self._mode():
             value = self.fn(*args_in, **kwargs_in)
         return to_numpy(value)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"fn": self.fn, "framework": self.framework, "__name__": self.__name__, "_convert": None}
 
     def __repr__(self) -> str:
         return f"Adapted({self.fn!r}, {self.framework!r})"
