@@ -305,7 +305,8 @@ importance_operator.__doc__ = (
     "Register task importance λ (Axiom III.14): `fn(losses[B,M,K], sizes[B,M], *, history, step, params) -> λ[B,M]`."
     "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "
     "λ-scalarized minimizer. Keywords: `name`, `lipschitz` (a declared constant for the continuity check), "
-    "`params`/`params_draws` (a learned importance), `register`. `bounds`, `safety` and `importance` do not "
+    "`params`/`params_draws` (a learned importance), `world` (the sizes it needs), `framework` (numpy, jax "
+    "or torch), `register`. `bounds`, `safety` and `importance` do not "
     "apply to λ and are refused with a SpecError. A task operator may name an importance operator as its "
     "`importance=`.")
 
