@@ -44,6 +44,19 @@ def required(value: Any, name: str) -> np.ndarray:
     return nx.f64(value)
 
 
+def one_teacher(probs: Any) -> np.ndarray | None:
+    """Weights `[B, 1]` of ones when there is a single teacher, else None.
+
+    With K = 1 every normalized weighting gives the teacher weight 1, but a
+    formula may divide by K − 1 or a checkpoint may have K outputs; the ports
+    that would then fail for a reason that is no part of their scheme answer 1.
+    """
+    if probs is None:
+        return None
+    p = np.asarray(probs)
+    return np.ones((p.shape[0], 1)) if p.ndim == 3 and p.shape[1] == 1 else None
+
+
 def pick_label(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """x[b, k, labels[b]] for every teacher: `[B,K,V] -> [B,K]`."""
     idx = np.broadcast_to(labels[:, None, None], x.shape[:2] + (1,))

@@ -42,6 +42,8 @@ class Port:
         reads: the inputs the function really reads.
         fails: the check ids expected to fail (derived by hand, with the reason in `fn`'s docstring).
         why: one line saying why those checks fail (empty when none does).
+        errors: the check ids expected to come back `error` (cannot be judged, e.g. the regularity of a
+            batch-dependent operator).
         repairs: for a repaired variant, the name of the faithful port it repairs; None for a port.
         declare: decorator keywords: `bounds`, `lipschitz`, `params`, `world`.
     """
@@ -53,22 +55,26 @@ class Port:
     reads: tuple[str, ...]
     fails: tuple[str, ...] = ()
     why: str = ""
+    errors: tuple[str, ...] = ()
     repairs: str | None = None
     declare: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in CHECK_IDS:
             raise ValueError(f"port {self.name!r}: kind must be one of {sorted(CHECK_IDS)}, got {self.kind!r}")
-        unknown = [a for a in self.fails if a not in CHECK_IDS[self.kind]]
+        unknown = [a for a in (*self.fails, *self.errors) if a not in CHECK_IDS[self.kind]]
         if unknown:
             raise ValueError(f"port {self.name!r}: {unknown} are not {self.kind} check ids")
         if bool(self.fails) != bool(self.why):
             raise ValueError(f"port {self.name!r}: say why exactly when some check is expected to fail")
+        if set(self.fails) & set(self.errors):
+            raise ValueError(f"port {self.name!r}: a check cannot be expected to fail and to error")
 
     @property
     def expected(self) -> dict[str, str]:
-        """Every check id of the kind -> "fail" or "pass"."""
-        return {a: ("fail" if a in self.fails else "pass") for a in CHECK_IDS[self.kind]}
+        """Every check id of the kind -> "fail", "error" or "pass" (pass also admits skipped)."""
+        return {a: ("fail" if a in self.fails else "error" if a in self.errors else "pass")
+                for a in CHECK_IDS[self.kind]}
 
     def build(self, *, register: bool = True) -> Any:
         """The `Operator` of this port, made with its kind's decorator (and registered unless told not to)."""

@@ -52,7 +52,8 @@ def _gram(g: np.ndarray) -> np.ndarray:
 
 
 def ae_kd(probs, context, *, student):
-    """AE-KD as released: one weight vector per batch, min ‖Σ_k α_k ḡ_k‖ over {Σα = 1, 0 ≤ α_k ≤ C}.
+    """AE-KD as released (Du et al. 2020, "Agree to Disagree: Adaptive Ensemble Knowledge Distillation in
+    Gradient Space"): one weight vector per batch, min ‖Σ_k α_k ḡ_k‖ over {Σα = 1, 0 ≤ α_k ≤ C}.
 
     Equation: ḡ_k = mean over the batch of (q − p_k) (the released code averages
     the per-sample gradients over the mini-batch before solving); α = argmin
@@ -60,7 +61,9 @@ def ae_kd(probs, context, *, student):
     ν-SVM dual with ν = 1/(C K); C = 1 is the plain min-norm problem of MGDA).
     Reads: `probs`, `student`.
     Verdict: fails token.positivity, token.bounded_influence,
-    token.batch_independent.  The min-norm point usually lies on a face of the
+    token.batch_independent; token.regularity cannot be judged (error) — a
+    comparison of weights along a segment means nothing when they depend on the
+    rest of the batch.  The min-norm point usually lies on a face of the
     polytope, so some weights are exactly 0 (a student equal to one teacher's
     distribution puts the whole cap on it and 0 on at least one other); and a
     weight vector computed from the batch mean changes when the rest of the batch
@@ -96,7 +99,8 @@ def ae_kd_repaired(probs, context, *, student):
 PORTS: tuple[Port, ...] = (
     Port("ae_kd", "token", ae_kd, "AE-KD", ("probs", "student"),
          ("token.positivity", "token.bounded_influence", "token.batch_independent"),
-         "the min-norm point sits on a face (weights exactly 0); one weight vector per batch, from the batch mean"),
+         "the min-norm point sits on a face (weights exactly 0); one weight vector per batch, from the batch mean",
+         errors=("token.regularity",)),
     Port("ae_kd_repaired", "token", ae_kd_repaired, "AE-KD", ("probs", "student"), repairs="ae_kd",
          declare={"bounds": (AEKD_EPS, (1.0 - K * AEKD_EPS) * AEKD_CAP + AEKD_EPS), "world": {"teachers": K}}),
 )

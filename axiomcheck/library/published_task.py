@@ -94,6 +94,12 @@ def dwa_repaired(losses, sizes, *, history, step):
     return np.where(early[:, None], 1.0 / h.shape[2], lam)
 
 
+def _one_task(x: np.ndarray, axis: int) -> np.ndarray | None:
+    """λ = 1 `[B, 1]` when there is a single task (a checkpoint holds one entry per task of its world)."""
+    a = np.asarray(x)
+    return np.ones((a.shape[0], 1)) if a.shape[axis] == 1 else None
+
+
 #: learned log-variances s_t = log σ_t²: at initialization (all 0) and after some training
 UNCERTAINTY_CHECKPOINTS = ({"log_var": np.zeros(M)}, {"log_var": np.array([-0.7, 0.3, 1.2])})
 
@@ -117,9 +123,10 @@ def uncertainty_weighting(losses, sizes, *, params):
     Verdict: fails importance.normalization (Σλ = ½ Σ_t e^{−s_t}, 1.5 at
     initialization; nothing makes it 1) and importance.pareto_compatibility
     (III.14 asks for λ on the simplex).  λ > 0, constant in the losses (so
-    continuous) and finite for finite checkpoints.
+    continuous) and finite for finite checkpoints.  With a single task λ = 1.
     """
-    return 0.5 * np.exp(-_log_var(losses, params))
+    single = _one_task(losses, 1)
+    return single if single is not None else 0.5 * np.exp(-_log_var(losses, params))
 
 
 def uncertainty_weighting_repaired(losses, sizes, *, params):
@@ -129,7 +136,8 @@ def uncertainty_weighting_repaired(losses, sizes, *, params):
     half the weight), sums to 1 and is > 0.  Reads: `params`.  Verdict: every
     check holds.
     """
-    return nx.softmax(-_log_var(losses, params))
+    single = _one_task(losses, 1)
+    return single if single is not None else nx.softmax(-_log_var(losses, params))
 
 
 #: GradNorm state at one step: current weights w (Σ = M), ‖∇_W L_t‖ at the shared layer, asymmetry α, step size.
@@ -168,7 +176,11 @@ def gradnorm(losses, sizes, *, history, params):
     the update jumps by 2η‖∇_W L_t‖), importance.nonnegativity (no clamp: with
     params[1]'s step a weight goes below 0; a zero initial loss also gives NaN),
     importance.finite (L(0) = 0 makes L~ = L/0), importance.pareto_compatibility.
+    With a single task λ = 1 (the checkpoint holds one weight per task).
     """
+    single = _one_task(_history(history), 2)
+    if single is not None:
+        return single
     h, w, g, alpha, lr = _gradnorm_state(history, params)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = h[:, -1, :] / h[:, 0, :]
@@ -190,6 +202,9 @@ def gradnorm_repaired(losses, sizes, *, history, params):
     the floor keeps λ_t ≥ ε w̄ / Σu > 0; dividing by Σu (not by Σu / M) gives
     Σλ = 1.  Reads: `history`, `params`.  Verdict: every check holds.
     """
+    single = _one_task(_history(history), 2)
+    if single is not None:
+        return single
     h, w, g, alpha, lr = _gradnorm_state(history, params)
     log_lt = _log_ratio(h[:, -1, :], h[:, 0, :], GRADNORM_RATIO_CAP)
     log_mean = np.log(np.exp(log_lt - log_lt.max(axis=1, keepdims=True)).mean(axis=1, keepdims=True))

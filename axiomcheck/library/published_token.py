@@ -114,10 +114,14 @@ def ca_mkd_repaired(probs, context, *, labels):
     w_k = (1 − softmax_k(CE~))/(K − 1).  CE~ lies in [≈0.0094, log(V/γ) ≈ 7.38]
     for V = 16, so the softmax never reaches 1 and for K = 4 the weights lie in
     ≈ [6.3e-4, 0.3333]; CE~ is Lipschitz in p (slope ≤ (1 − γ)V/γ), so the weights
-    are continuous and finite even when p_k(y) = 0.  Reads: `probs`, `labels`
+    are continuous and finite even when p_k(y) = 0; a single teacher gets weight
+    1 (the formula divides by K − 1).  Reads: `probs`, `labels`
     (the probabilities are exactly the softmax of the logits the port reads).
     Verdict: every check holds (bounds declared for V = 16; world vocab = 16).
     """
+    single = px.one_teacher(probs)
+    if single is not None:
+        return single
     p = nx.f64(probs)
     py = px.pick_label(px.smoothed(p, CA_GAMMA), px.as_labels(labels, p.shape[0]))
     return (1.0 - nx.softmax(-np.log(py))) / (p.shape[1] - 1)
@@ -150,8 +154,12 @@ def ebkd_repaired(probs, context):
     every h~_k in [δ/(Kδ + K − 1), (1 + δ)/(1 + Kδ)] = [0.0625, 0.625] for K = 4,
     so w ∈ [0.125, 0.3125] for any V (entropies divided by log V lie in [0, 1]).
     Entropy is continuous on the simplex (not Lipschitz at its edge, so no L is
-    declared).  Reads: `probs`.  Verdict: every check holds.
+    declared); a single teacher gets weight 1.  Reads: `probs`.  Verdict: every
+    check holds.
     """
+    single = px.one_teacher(probs)
+    if single is not None:
+        return single
     h = nx.normalized_entropy(nx.f64(probs)) + EBKD_DELTA
     return (1.0 - h / h.sum(axis=1, keepdims=True)) / (h.shape[1] - 1)
 
