@@ -23,10 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from axiomcheck.library import published_gradient, published_learned, published_task, published_token
+from axiomcheck.library import (
+    published_gradient,
+    published_learned,
+    published_task,
+    published_token,
+)
 from axiomcheck.library.port import Port, engine_supports_ports
 
-__all__ = ["BY_NAME", "EXPECTED_FAILURES", "PORTS", "REPAIRED", "SCHEMES", "audit_rows",
+__all__ = ["BY_NAME", "EXPECTED_FAILURES", "PORTS", "REPAIRED", "SCHEMES", "audit_markdown", "audit_rows",
            "engine_supports_ports", "register_published"]
 
 PORTS: tuple[Port, ...] = (*published_token.PORTS, *published_gradient.PORTS, *published_learned.PORTS,
@@ -79,7 +84,7 @@ def audit_rows() -> list[dict[str, str]]:
             verdicts.append(f"`{r.name}`: {verdict}")
         violates = ", ".join(_short(a) for a in port.fails) or "none"
         if port.errors:
-            violates += "; cannot be judged: " + ", ".join(_short(a) for a in port.errors)
+            violates += " (" + ", ".join(_short(a) for a in port.errors) + ": cannot be judged)"
         rows.append({
             "scheme": port.scheme,
             "operator": port.name,
@@ -90,3 +95,18 @@ def audit_rows() -> list[dict[str, str]]:
         })
     return rows
 
+
+
+_COLUMNS = (("scheme", "Scheme"), ("operator", "Port"), ("reads", "Inputs it reads"),
+            ("violates", "Axioms it violates"), ("why", "Why"), ("repaired", "Repaired variant's verdict"))
+
+
+def audit_markdown() -> str:
+    """`audit_rows()` as a Markdown table (the one in the docs)."""
+    def cell(key: str, text: str) -> str:
+        return f"`{text}`" if key == "operator" else text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(title for _, title in _COLUMNS) + " |",
+             "|" + "---|" * len(_COLUMNS)]
+    lines += ["| " + " | ".join(cell(k, row[k]) for k, _ in _COLUMNS) + " |" for row in audit_rows()]
+    return "\n".join(lines)
