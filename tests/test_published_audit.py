@@ -265,3 +265,17 @@ def test_a_single_task_gets_importance_one(name):
               "step": np.full(5, 9)}
     for params in param_sets(port):
         assert call(port, inputs, params).tolist() == [[1.0]] * 5
+
+
+def test_build_makes_an_operator_and_explains_a_keyword_the_decorator_lacks():
+    op = published.BY_NAME["hinton_kd"].build(register=False)
+    assert op.name == "hinton_kd" and op.scale == "token"
+    odd = Port("odd", "token", published.BY_NAME["hinton_kd"].fn, "X", (), declare={"no_such_keyword": 1})
+    with pytest.raises(RuntimeError, match="does not take"):
+        odd.build(register=False)
+
+
+@pytest.mark.skipif(published.engine_supports_ports(), reason="the engine has the keyword inputs")
+def test_registration_says_what_it_needs():
+    with pytest.raises(RuntimeError, match="importance_operator"):
+        published.register_published()
