@@ -4,9 +4,9 @@ MMKD's meta-weight network, AMTML-KD's latent weighting and MTKD-RL's policy
 each map per-sample state through learned parameters to softmax weights; the
 parameters arrive as `params` (one checkpoint per call; `verify()` checks each
 declared checkpoint, or draws).  Each port is followed by its repaired variant.
-The checkpoints are seeded and built here (`MMKD_CHECKPOINTS`, `MTKD_RL_CHECKPOINTS`,
-`amtml_params`), so they are
-reproducible and reviewable; the verdicts are for K = 4, V = 16, F = 8.  A
+The checkpoints are seeded and built here (`MMKD_CHECKPOINTS`,
+`MTKD_RL_CHECKPOINTS`, `amtml_params`), so they are reproducible and
+reviewable; the verdicts are for K = 4, V = 16, F = 8.  A
 checkpoint has one output per teacher of the world it was built for, so with a
 single teacher (the K = 1 family of the well-posedness checks) every port
 answers weight 1, as any normalized weighting must.
