@@ -15,7 +15,8 @@ one position, or of one position and token for per-token weights):
   every declared (safer, less safe) pair (token-independent weights apply to
   every token, S included, so every position is checked).
 
-A NaN or ±inf weight breaks every property it takes part in.  The state keeps
+A NaN weight breaks every property it takes part in; ±inf breaks normalization and
+the bounds (−inf positivity too).  The state keeps
 per-teacher running min/max of the finite weights, the worst normalization
 error, the smallest safety margin, per-property counts of checked and
 violating vectors (int32, saturating at 2³¹ − 1), and for each property the
