@@ -312,7 +312,7 @@ def test_the_digits_students_carry_the_weight_guard_and_the_reports_show_it(demo
     runtime = data["digits"]["runtime"]
     assert set(runtime) == {"uniform", "digits_adaptive"}
     ids = ["runtime.normalization", "runtime.positivity", "runtime.bounds", "runtime.safety"]
-    for name, rep in runtime.items():
+    for rep in runtime.values():
         assert [r["axiom"] for r in rep["results"]] == ids
         by = _by_id(rep["results"])
         assert by["runtime.normalization"]["status"] == "pass", by["runtime.normalization"]["message"]

@@ -24,7 +24,16 @@ from typing import Any
 
 from ..fsio import atomic_write
 from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
-from .common import ICON, TRAINING_LABEL, clip, encodable, headline, observed_in_training, summary_line, visible
+from .common import (
+    ICON,
+    TRAINING_LABEL,
+    clip,
+    encodable,
+    headline,
+    observed_in_training,
+    summary_line,
+    visible,
+)
 
 __all__ = ["FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
            "to_json", "to_junit", "to_markdown", "write_all"]
