@@ -93,6 +93,7 @@ class RuntimeEstimate(BoundsEstimate):
     the counts, the worst value and where it was first violated (−1: never)."""
 
     steps: int | None = None
+    runs: int | None = None
     checked: int | None = None
     violations: int | None = None
     nonfinite: int | None = None

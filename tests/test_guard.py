@@ -230,6 +230,7 @@ def test_vmapped_runs_merge_to_the_earliest_first_violation():
     assert pairwise.first_position.tolist() == merged.first_position.tolist()
     res = guard_results(batched, SPEC)  # a state with a leading run axis is merged on the way
     assert "first at step 2, position 4, token 4" in res[0].message and res[0].estimate.violations == 2
+    assert "over 1 training step in each of 2 runs" in res[0].message and res[0].estimate.runs == 2
 
 
 def test_counts_saturate_instead_of_wrapping():

@@ -261,7 +261,7 @@ def test_report_json_of_the_weight_guard_is_additive():
                                   "counterexample": "dict", "estimate": "dict", "reproduce": "NoneType",
                                   "seed": "NoneType", "samples": "int"}
     assert list(bounds["estimate"]) == [
-        "observed_min", "observed_max", "steps", "checked", "violations", "nonfinite", "worst", "tolerance",
+        "observed_min", "observed_max", "steps", "runs", "checked", "violations", "nonfinite", "worst", "tolerance",
         "declared", "first_step", "first_position", "first_token", "first_teacher", "first_pair", "first_value"]
     assert bounds["counterexample"] == {"step": 0, "position": 1, "weights": [0.949999988079071, 0.05000000074505806]}
 

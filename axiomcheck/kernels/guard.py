@@ -258,8 +258,9 @@ def guard_update(state: GuardState, weights: jax.Array, step: Any, spec: GuardSp
 
 
 def guard_merge(a: GuardState, b: GuardState) -> GuardState:
-    """One state for two (runs, devices, shards): ranges and counts combined; each property's
-    first violation is the earlier step's (a's on a tie)."""
+    """One state for two (runs, devices, shards) side by side over the same steps: ranges and
+    counts combined, `steps` the larger; each property's first violation is the earlier step's
+    (a's on a tie)."""
     take_b = (b.first_step >= 0) & ((a.first_step < 0) | (b.first_step < a.first_step))
 
     def pick(x: jax.Array, y: jax.Array) -> jax.Array:

@@ -40,13 +40,14 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _host(state: GuardState) -> dict[str, np.ndarray]:
-    """The state's leaves as numpy arrays, leading run axes merged."""
+def _host(state: GuardState) -> tuple[dict[str, np.ndarray], int]:
+    """(the state's leaves as numpy arrays, leading run axes merged; the number of runs merged)."""
+    runs = int(np.prod(np.shape(state.steps)))
     if np.ndim(state.steps) > 0:
         flat = GuardState(*(np.reshape(np.asarray(leaf), (-1,) + np.shape(leaf)[np.ndim(state.steps):])
                             for leaf in state))
         state = guard_merge_runs(flat)
-    return {name: np.asarray(leaf) for name, leaf in zip(GuardState._fields, state, strict=True)}
+    return {name: np.asarray(leaf) for name, leaf in zip(GuardState._fields, state, strict=True)}, runs
 
 
 def _where(s: dict[str, np.ndarray], p: int) -> str:
@@ -68,7 +69,7 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
     first, the estimate counts them); skipped: no step was seen, or nothing is declared
     to check (bounds, safety order). `reproduce` and `seed` are copied into each result.
     """
-    s = _host(state)
+    s, runs = _host(state)
     steps, tol = int(s["steps"]), float(s["tolerance"])
     finite_lo = s["w_min"][np.isfinite(s["w_min"])]
     finite_hi = s["w_max"][np.isfinite(s["w_max"])]
@@ -91,7 +92,7 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
         est: dict[str, Any] = {
             "observed_min": [float(x) if np.isfinite(x) else float("nan") for x in s["w_min"]],
             "observed_max": [float(x) if np.isfinite(x) else float("nan") for x in s["w_max"]],
-            "steps": steps, "checked": checked, "violations": bad, "nonfinite": int(s["nonfinite"]),
+            "steps": steps, "runs": runs, "checked": checked, "violations": bad, "nonfinite": int(s["nonfinite"]),
             "worst": worst[prop], "tolerance": tol, "declared": declared[prop],
             "first_step": int(s["first_step"][p]), "first_position": int(s["first_position"][p]),
             "first_token": int(s["first_token"][p]),
@@ -99,7 +100,7 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
             "first_pair": list(spec.safety_pairs[detail]) if prop == "safety" and bad and detail >= 0 else None,
             "first_value": float(s["first_value"][p]) if bad else None,
         }
-        status, msg = _verdict(prop, s, p, spec, steps, checked, bad, tol, worst[prop])
+        status, msg = _verdict(prop, s, p, spec, steps, runs, checked, bad, tol, worst[prop])
         ce = None
         if bad:
             ce = {"step": est["first_step"], "position": est["first_position"],
@@ -111,8 +112,8 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
     return tuple(out)
 
 
-def _verdict(prop: str, s: dict[str, np.ndarray], p: int, spec: GuardSpec, steps: int, checked: int, bad: int,
-             tol: float, worst: float | None) -> tuple[str, str]:
+def _verdict(prop: str, s: dict[str, np.ndarray], p: int, spec: GuardSpec, steps: int, runs: int, checked: int,
+             bad: int, tol: float, worst: float | None) -> tuple[str, str]:
     """(status, message) of one guarded property."""
     if steps == 0:
         return "skipped", "the guard saw no training step"
@@ -122,8 +123,9 @@ def _verdict(prop: str, s: dict[str, np.ndarray], p: int, spec: GuardSpec, steps
         return "skipped", "no token safety order declared (Safety(tokens=..., order=... or pairs=...))"
     nonfinite = int(s["nonfinite"])
     tail = f" ({nonfinite} held NaN or ±inf)" if nonfinite else ""
-    of = f"{bad} of {checked} weight vectors over {_n(steps, 'training step')}{tail}"
-    held = f"held on all {_n(checked, 'weight vector')} of {_n(steps, 'step')}"
+    each = f" in each of {runs} runs" if runs > 1 else ""
+    of = f"{bad} of {checked} weight vectors over {_n(steps, 'training step')}{each}{tail}"
+    held = f"held on all {_n(checked, 'weight vector')} of {_n(steps, 'step')}{each}"
     value = float(s["first_value"][p])
     detail = int(s["first_detail"][p])
     if prop == "normalization":
