@@ -6,15 +6,17 @@ function that also folds the step's weights into a `GuardState` with
 `guard_update` (bounds and a token safety order declared, so all four properties
 are checked) and returns the new state.  Shapes K = 4, N = 2048, V = 32000
 (the fused-linear benchmark's), teacher logits in bfloat16, weights token-
-independent [K, N] and per-token [K, N, V] (two cases).  Timings are interleaved
-round-robin (every repeat runs every step once), medians reported; the 1-min load
-average is printed, since the cores are shared.
+independent [K, N] and per-token [K, N, V] (two cases), and per-token weights that break
+normalization at every tenth position (the guard's locating path; for information).
+Timings are interleaved (every repeat runs both steps, in alternating order); wall and
+CPU medians and the median of the per-repeat ratios are reported, with the load
+average, since the cores are shared.
 
     python benchmarks/weight_guard.py              # full size
     python benchmarks/weight_guard.py --quick      # N=256, V=4000 smoke test
     python benchmarks/weight_guard.py --no-per-token
 
-`guarded(step, spec, weights_at)` and `time_steps(calls, repeats)` are importable,
+`guarded(step, spec, weights_at)`, `time_steps(calls, repeats)` and `paired_ratio` are importable,
 so another benchmark can time its own step with and without the guard.
 """
 
@@ -41,7 +43,7 @@ from axiomcheck.kernels import GuardSpec, guard_init, guard_update, kd_loss  # n
 
 TARGET = 1.05  # guarded step / plain step
 
-__all__ = ["TARGET", "demo_spec", "guarded", "kernel_step", "make_inputs", "run", "time_steps"]
+__all__ = ["TARGET", "demo_spec", "guarded", "kernel_step", "make_inputs", "paired_ratio", "run", "time_steps"]
 
 
 def guarded(step: Callable[..., Any], spec: GuardSpec, weights_at: int) -> Callable[..., Any]:
@@ -83,18 +85,30 @@ def make_inputs(k: int, n: int, v: int, per_token: bool, seed: int = 0, violatin
     return student, teacher, jnp.asarray(a)
 
 
-def time_steps(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each `(fn, args)`, timed round-robin after two warm-up calls each."""
+def time_steps(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU seconds (this process, all threads) of each call of each `(fn, args)`.
+
+    After two warm-up calls each, every repeat runs every call once, in an order that
+    alternates between repeats (forward, then backward), so a slow drift of the machine
+    affects each call alike; `{name: {"wall": [...], "cpu": [...]}}`, one entry per repeat."""
     for fn, args in calls.values():
         jax.block_until_ready(fn(*args))
         jax.block_until_ready(fn(*args))
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, (fn, args) in calls.items():
-            t0 = time.perf_counter()
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in calls}
+    names = list(calls)
+    for rep in range(repeats):
+        for name in names if rep % 2 == 0 else names[::-1]:
+            fn, args = calls[name]
+            c0, t0 = time.process_time(), time.perf_counter()
             jax.block_until_ready(fn(*args))
-            times[name].append(time.perf_counter() - t0)
-    return {name: float(np.median(ts)) for name, ts in times.items()}
+            times[name]["wall"].append(time.perf_counter() - t0)
+            times[name]["cpu"].append(time.process_time() - c0)
+    return times
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """Median over repeats of b_i / a_i: each repeat's two calls ran next to each other."""
+    return float(np.median(np.asarray(b) / np.asarray(a)))
 
 
 #: (per-token weights, violating weights) of each row of the table
@@ -112,13 +126,18 @@ def run(k: int, n: int, v: int, repeats: int, cases: tuple[tuple[bool, bool], ..
         args = make_inputs(k, n, v, per_token, violating=violating)
         state = guard_init(spec)
         calls = {"plain": (plain, args), "guarded": (guard, (state, jnp.int32(0), *args))}
-        med = time_steps(calls, repeats)
+        t = time_steps(calls, repeats)
         (loss_g, _), new_state = guard(state, jnp.int32(0), *args)
         loss_p, _ = plain(*args)
         label = f"[K, N, V] = {list(args[2].shape)}" if per_token else f"[K, N] = {list(args[2].shape)}"
         rows.append({"weights": label + (", every 10th position unnormalized" if violating else ""),
-                     "violating": violating, "plain_s": med["plain"], "guarded_s": med["guarded"],
-                     "ratio": med["guarded"] / med["plain"], "same_loss": bool(loss_g == loss_p),
+                     "violating": violating, "plain_s": float(np.median(t["plain"]["wall"])),
+                     "guarded_s": float(np.median(t["guarded"]["wall"])),
+                     "ratio": paired_ratio(t["plain"]["wall"], t["guarded"]["wall"]),
+                     "plain_cpu_s": float(np.median(t["plain"]["cpu"])),
+                     "guarded_cpu_s": float(np.median(t["guarded"]["cpu"])),
+                     "cpu_ratio": paired_ratio(t["plain"]["cpu"], t["guarded"]["cpu"]),
+                     "same_loss": bool(loss_g == loss_p),
                      "violations": np.asarray(new_state.violations).tolist(),
                      "checked": np.asarray(new_state.checked).tolist()})
         del args, calls
@@ -152,8 +171,9 @@ def main(argv=None) -> int:
           f"after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} "
           f"(other processes share the cores; compare within one run)")
     print()
-    print("| weights | step ms | step + guard ms | ratio | target | met? | guard: violations / checked |")
-    print("|---|---:|---:|---:|---|---|---|")
+    print("| weights | step ms | step + guard ms | ratio (wall) | step CPU ms | step + guard CPU ms | ratio (CPU) "
+          "| target | met? | guard: violations / checked |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
     ok = True
     for r in rows:
         met = r["ratio"] <= TARGET
@@ -164,8 +184,12 @@ def main(argv=None) -> int:
         target = "(information)" if r["violating"] else f"<= {TARGET}x"
         verdict = "" if r["violating"] else ("yes" if met else "**no**")
         print(f"| {r['weights']} | {_ms(r['plain_s'])} | {_ms(r['guarded_s'])} | {r['ratio']:.3f}x | "
+              f"{_ms(r['plain_cpu_s'])} | {_ms(r['guarded_cpu_s'])} | {r['cpu_ratio']:.3f}x | "
               f"{target} | {verdict} | {r['violations']} / {r['checked']} |")
     print()
+    print("step ms: median wall time; CPU ms: median CPU time of this process (all threads), which other "
+          "processes on the cores disturb less; ratio: median over repeats of (step + guard) / step, the two "
+          "calls of a repeat run next to each other (order alternating). The target is judged on the wall ratio.")
     print("violations / checked: per property (normalization, positivity, bounds, safety). On conforming weights "
           "every count of violations must be 0 and the guard takes its one-pass path; on violating weights it "
           "also counts and locates the violations (a second pass), which the last row times. The guarded "
