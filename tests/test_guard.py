@@ -216,6 +216,24 @@ def test_guard_rides_in_a_jitted_scanned_train_step_and_leaves_the_loss_alone():
     np.testing.assert_array_equal(losses, plain(student0, w_all))
 
 
+def test_guard_inside_a_differentiated_loss_with_learned_weights():
+    rng = np.random.default_rng(1)
+    teacher = jnp.asarray(rng.standard_normal((K, N, V)), jnp.float32)
+    student = jnp.asarray(rng.standard_normal((N, V)), jnp.float32)
+
+    def loss(logits_w):  # the weights are a function of the parameters being trained
+        w = jax.nn.softmax(logits_w, axis=0)
+        return kd_loss(student, teacher, w), guard_update(guard_init(SPEC), w, 0, SPEC)
+
+    params = jnp.zeros((K, N))
+    (value, state), grad = jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+    assert state.violations.tolist() == [0, 0, 0, 0]  # uniform weights: w_0 = w_1 = w_2 keeps the order
+    assert state.checked.tolist() == [N, N, N, N]
+    # the gradient is the loss's alone (the guard adds none); jitted vs eager float32 differ in the last ulps
+    np.testing.assert_allclose(grad, jax.grad(lambda p: kd_loss(student, teacher, jax.nn.softmax(p, axis=0)))(params),
+                               rtol=1e-5, atol=1e-9)
+
+
 def test_vmapped_runs_merge_to_the_earliest_first_violation():
     a, b = conforming(), conforming()
     a[:, 1, 0] *= 1.2  # run 0 breaks normalization at position 1 (step 9)

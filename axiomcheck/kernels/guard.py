@@ -15,12 +15,13 @@ one position, or of one position and token for per-token weights):
   every declared (safer, less safe) pair (token-independent weights apply to
   every token, S included, so every position is checked).
 
-A NaN weight breaks every property it takes part in; ±inf breaks normalization and
-the bounds (−inf positivity too).  The state keeps
-per-teacher running min/max of the finite weights, the worst normalization
-error, the smallest safety margin, per-property counts of checked and
-violating vectors (int32, saturating at 2³¹ − 1), and for each property the
-step, position and token of the first violation with its value.
+A NaN weight breaks every property it takes part in; ±inf breaks normalization
+and the bounds (−inf positivity too).  The state keeps per-teacher running
+min/max of the finite weights, the worst normalization error, the smallest
+safety margin, per-property counts of checked and violating vectors (int32,
+saturating at 2³¹ − 1), and for each property the step, position and token of
+the first violation with its value.  The weights pass through `stop_gradient`,
+so the guard can sit inside a differentiated loss (as its aux output).
 `axiomcheck.kernels.guard_results` turns a state into `Result`s.
 
 >>> import jax.numpy as jnp
@@ -203,7 +204,7 @@ def guard_update(state: GuardState, weights: jax.Array, step: Any, spec: GuardSp
             column, as the first violation will report it; default 0..N−1.
     """
     n, v = _check_shape(weights, spec)
-    w = jnp.asarray(weights)
+    w = lax.stop_gradient(jnp.asarray(weights))  # it only watches: safe inside a differentiated loss
     tol = spec.tol_for(w.dtype)
     dtype = jnp.promote_types(w.dtype, jnp.float32)
     x = w.astype(dtype).reshape(spec.teachers, n, v)  # [K, B, R]: R = V, or 1 for token-independent weights
