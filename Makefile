@@ -4,12 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+TORCH_STAMP := $(VENV)/.torch-installed
+# The torch extra's tests (tests/test_frameworks.py) run when PyTorch is installed;
+# `make torch` installs this release (a CPU build; an unpinned torch pulls a CUDA one of several GB).
+TORCH  ?= torch==2.13.0
 
 # The documentation site: warnings are errors. Material's notice about its own
 # future is not a warning about these pages.
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
-.PHONY: demo test quick-test docs lint bench suites clean
+.PHONY: demo test quick-test docs lint bench suites clean torch
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +25,13 @@ $(STAMP): pyproject.toml
 $(DOCS_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,docs]'
 	touch $(DOCS_STAMP)
+
+# PyTorch on top of the dev install, for the tests of operators written in torch.
+$(TORCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet '$(TORCH)'
+	touch $(TORCH_STAMP)
+
+torch: $(TORCH_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/axiomcheck
@@ -45,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/kd_kernel.py
 	$(BIN)/python benchmarks/kd_fused_linear.py
+	$(BIN)/python benchmarks/weight_guard.py
 
 # The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
 # package); conformance_suites/ holds the same files for `make demo`, pytest and CI.

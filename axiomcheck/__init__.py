@@ -12,7 +12,14 @@ from .domains import World
 from .engine import Settings, verify
 from .ensemble import verify_ensemble
 from .errors import SpecError
-from .operator import Operator, Safety, context_operator, importance_operator, task_operator, token_operator
+from .operator import (
+    Operator,
+    Safety,
+    context_operator,
+    importance_operator,
+    task_operator,
+    token_operator,
+)
 from .registry import get, operators, register, unregister
 from .results import Report, Result
 

@@ -3,7 +3,9 @@
 Ids are `<scale>.<property>` and never change meaning.  The fifteen axioms of
 the paper (III.1–III.5, III.10–III.14, III.18–III.22) come first, then the
 well-posedness checks every scale gets, then the checks on composed operators,
-then those of task importance λ on its own (III.14's coefficients).
+then those of task importance λ on its own (III.14's coefficients), the checks
+of the ensemble G, and the properties the weight guard observes in training
+(`runtime.*`).
 
 >>> AXIOMS["token.positivity"].paper_ref
 'III.2'
@@ -22,7 +24,7 @@ class Axiom:
 
     Args:
         id: the stable id, `<scale>.<name>` (e.g. `token.positivity`).
-        scale: token, task, context, unified, importance (task coefficients λ) or ensemble.
+        scale: token, task, context, unified, importance (task coefficients λ), ensemble or runtime.
         property: the predicate family shared across scales (normalization,
             positivity, bounds, regularity, safety, pareto, finite, shape,
             deterministic, batch_independent); it names the `Check` that decides it.
@@ -30,7 +32,8 @@ class Axiom:
         statement: what must hold, in one line.
         check: what the check does to decide it.
         kind: "axiom" for the paper's axioms, "well-posedness" for the extra
-            checks, "ensemble" for the checks of G.
+            checks, "ensemble" for the checks of G, "runtime" for what the weight
+            guard observed in training (scale "runtime").
     """
 
     id: str
@@ -166,6 +169,30 @@ _ENSEMBLE = [
 ]
 
 
+# What the weight guard (`axiomcheck.kernels.guard_update`) observes inside the training step,
+# on the weights the KD kernel receives: (property, paper ref, statement, what is done).
+_GUARD = ("The weight guard (`axiomcheck.kernels.guard_update`), called inside the training step, looks at "
+          "every weight vector the KD kernel receives (the K weights of a position, or of a position and token "
+          "for per-token weights), counts those that break the property, and keeps the step, position and token "
+          "of the first one. ")
+_RUNTIME = [
+    ("normalization", "III.1", "Σ_k w_k = 1 for the weights the KD kernel receives in training",
+     _GUARD + "Fails when some |Σ_k w_k − 1| exceeds the tolerance (8 ulps of the weights' dtype times K unless "
+     "set); reports the worst error."),
+    ("positivity", "III.2", "w_k > 0 for every teacher, on the weights the KD kernel receives in training",
+     _GUARD + "Fails on any weight ≤ 0 (or NaN); reports the smallest weight per teacher."),
+    ("bounds", "III.3", "w_min ≤ w_k ≤ w_max, the declared bounds, on the weights the KD kernel receives in training",
+     _GUARD + "Fails on a weight outside the declared bounds (derived bounds for a composition) beyond the "
+     "tolerance; reports the observed range per teacher. Skipped, with the range, when no bounds are declared."),
+    ("safety", "III.5",
+     "on the safety-critical tokens S, teacher k ranked safer than j ⇒ w_k ≥ w_j, on the weights the KD kernel "
+     "receives in training",
+     _GUARD + "Compares every declared (safer, less safe) pair on the tokens of S (on every position for "
+     "token-independent weights) and fails on w_safer < w_less_safe − tolerance; reports the smallest margin. "
+     "Skipped when no token safety order is declared."),
+]
+
+
 def _build() -> dict[str, Axiom]:
     out: dict[str, Axiom] = {}
     for scale in SCALE_ORDER:
@@ -179,6 +206,8 @@ def _build() -> dict[str, Axiom]:
                                              check, kind="well-posedness")
     for axiom_id, ref, statement, check in _ENSEMBLE:
         out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check, kind="ensemble")
+    for prop, ref, statement, check in _RUNTIME:
+        out[f"runtime.{prop}"] = Axiom(f"runtime.{prop}", "runtime", prop, ref, statement, check, kind="runtime")
     return out
 
 
@@ -205,5 +234,6 @@ def explain(axiom_id: str) -> str:
         axiom_id: a catalogue id (see `AXIOMS`); an unknown id raises `KeyError` naming the known ones.
     """
     a = lookup(axiom_id)
-    kind = {"axiom": f"paper {a.paper_ref}", "ensemble": f"ensemble G, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
+    kind = {"axiom": f"paper {a.paper_ref}", "ensemble": f"ensemble G, paper {a.paper_ref}",
+            "runtime": f"observed in training, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
     return f"{a.id} ({kind})\n  requires: {a.statement}\n  check: {a.check}"

@@ -30,9 +30,8 @@ closure) the worker is forked from this process.
 
 from __future__ import annotations
 
-import dataclasses
-
 import ctypes
+import dataclasses
 import inspect
 import queue
 import threading
@@ -42,11 +41,15 @@ from typing import Any
 
 import numpy as np
 
+from .frameworks import ConversionError, to_numpy
+
 
 class OperatorMisbehaved(Exception):
     """User code raised, hung, crashed, wrote into its input, or returned something unusable.
 
-    `kind` is one of "raised", "timeout", "not_run", "crashed", "mutated", "shape", "dtype".
+    `kind` is one of "raised", "timeout", "not_run", "crashed", "mutated", "shape", "dtype", or
+    "conversion" (axiomcheck could not bring the inputs or the result between numpy and the
+    operator's framework: axiomcheck's side of the call, not the operator's).
     """
 
     def __init__(self, kind: str, detail: str):
@@ -114,11 +117,17 @@ def _changed(before: np.ndarray, after: Any) -> bool:
 
 
 def run_checked(fn: Callable[..., Any], args: Sequence[np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """Call `fn` on copies of `args`; raise `OperatorMisbehaved("mutated")` if it wrote into them."""
+    """Call `fn` on copies of `args`; raise `OperatorMisbehaved("mutated")` if it wrote into them.
+
+    The result comes back as a fresh numpy array (`frameworks.to_numpy`: a torch tensor is
+    detached first); a failed framework conversion is `OperatorMisbehaved("conversion")`.
+    """
     given = [np.array(a, copy=True) for a in args]
     with warnings.catch_warnings():
-        value = fn(*given)
-        out = np.array(value, copy=True)
+        try:
+            out = to_numpy(fn(*given))
+        except ConversionError as exc:
+            raise OperatorMisbehaved("conversion", str(exc)) from None
     for name, original, seen in zip(names, args, given):
         if _changed(np.asarray(original), seen):
             raise OperatorMisbehaved("mutated", f"the operator wrote into its input {name!r} "

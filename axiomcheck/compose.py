@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from . import worlds
 from .calling import accepts_teachers
+from .frameworks import adapt
 from .inputs import INPUTS, keyword_inputs
 from .operator import Operator, SpecError
 from .scales import SCALES
@@ -94,7 +96,8 @@ class _Unified:
             scale = SCALES[op.scale]
             kw = {"teachers": K} if accepts_teachers(op.fn) else {}
             kw.update({n: inputs[n] for n in self.inputs[op.scale]})
-            w = _log(op.fn(*(joint[name] for name in scale.inputs), **kw))
+            fn = adapt(op.fn, op.framework)  # a torch or jax component gets its own arrays
+            w = _log(fn(*(joint[name] for name in scale.inputs), **kw))
             out[op.scale] = np.broadcast_to(_to_joint(w, scale.axes), (B, M, K, V))
         return out
 
@@ -119,7 +122,9 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     composed operator with nothing new gives the same weights.  `bounds` is what
     the unified weight is asked to keep; by default nothing is declared and the
     boundedness check uses the derived bounds (see `derived_bounds`).  Safety
-    orderings of the components are checked on the unified weight.
+    orderings of the components are checked on the unified weight.  The composed
+    operator needs the world each component declares (two different sizes of one
+    field are refused), and each component is called in its own framework.
 
     Args:
         ops: token, task and context operators (at most one per scale), or composed ones.
@@ -135,10 +140,14 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
         raise SpecError(f"compose() takes token, task and context operators without declared params=; got {learned} "
                         f"(verify a learned operator on its own, once per parameter set)")
     fn = _Unified(comps)
+    try:
+        world = worlds.union(c.world for c in comps)
+    except ValueError as exc:
+        raise SpecError(f"cannot compose {[c.name for c in comps]}: {exc}") from None
     return Operator(name=name or fn.__name__, scale="unified", fn=fn,
                     bounds=tuple(bounds) if bounds is not None else None, lipschitz=lipschitz,
                     description="Product-then-normalize (Def. IV.1) of " + ", ".join(c.name for c in comps),
-                    components=tuple(comps))
+                    components=tuple(comps), world=world)
 
 
 def _vertices(lo: float, hi: float, total: float, n: int) -> list[tuple[float, ...]]:

@@ -52,10 +52,18 @@ class WithInputs(Domain):
     def _drawn(self, base_args: Args, families: dict[str, str], draw: Callable[[str], Draw]) -> Args:
         base = dict(zip(self.base.arg_names, base_args))
         extra: Batch = {}
+        from_logits = None
         for name in self.names:
             value, base = INPUTS[name].draw(families[name], draw(name), {**base, **extra})
             base = {k: base[k] for k in self.base.arg_names}
             extra[name] = value
+            if name == "teacher_logits":
+                from_logits = base["probs"]
+        if from_logits is not None and base["probs"] is not from_logits:
+            # a later input (a label with probability 0) rewrote probs: keep probs = softmax(teacher_logits)
+            with np.errstate(divide="ignore"):
+                extra["teacher_logits"] = np.log(base["probs"])
+            base["probs"] = softmax(extra["teacher_logits"])
         return self._join(base, extra)
 
     @property

@@ -27,6 +27,7 @@ from .operator import Operator
 from .registry import resolve, target_name
 from .repro import ensemble_call, ensemble_line
 from .results import Report, Result
+from .worlds import world_for
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
 
@@ -57,14 +58,16 @@ def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> st
     return ensemble_line(target, world, settings.seed, axiom, max_examples=settings.max_examples)
 
 
-def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int = 16, context_dim: int = 3,
-                    tasks: int = 3, features: int = 8, history: int = 2, seed: int = 0, sweep_size: int = 64,
+def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, vocab: int | None = None,
+                    context_dim: int | None = None, tasks: int | None = None, features: int | None = None,
+                    history: int | None = None, seed: int = 0, sweep_size: int = 64,
                     tolerance: float | None = None, timeout: float | None = 10.0, ensemble: Any = None) -> Report:
     """Check G built from `op`'s weights on the sweep families; always returns a full `Report`.
 
     Args:
         op_or_name: an `Operator` or a reference (registered name, `module:attr`, `file.py:attr`).
-        teachers: K; vocab: V; context_dim: D; tasks: M — the world sampled in.
+        teachers: K; vocab: V; context_dim: D; tasks: M — the world sampled in (a size not
+            given: the operator's declared world, else K = 4, V = 16, D = 3, M = 3).
         features: F; history: H — the sizes of the `features` and `history` keyword inputs.
         seed: seed of the sweep; the same seed gives the same report.
         sweep_size: samples per sweep family.
@@ -79,13 +82,13 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
         from .kernels import ensemble_log_probs as ensemble
 
     op = resolve(op_or_name)
-    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks, features=features,
-                  history=history)
+    world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks,
+                                 "features": features, "history": history})
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)
     start = time.perf_counter()
     rng = np.random.default_rng(seed + 7)
-    tol = tolerance if tolerance is not None else 8 * float(np.finfo(np.float32).eps) * max(vocab, teachers)
+    tol = tolerance if tolerance is not None else 8 * float(np.finfo(np.float32).eps) * max(world.vocab, world.teachers)
     found: dict[str, tuple[float, str, dict[str, Any]]] = {}
     error: str | None = None
     per_token_seen = independent_seen = 0
@@ -172,5 +175,6 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int = 4, vocab: int
             results.append(Result(status="pass", message=f"holds on {samples} positions (tolerance {tol:.2g})",
                                   **common))
     return Report(operator=op.name, scale="ensemble", results=tuple(results), seed=seed,
-                  world={"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks},
+                  world={"teachers": world.teachers, "vocab": world.vocab, "context_dim": world.context_dim,
+                         "tasks": world.tasks},
                   spec={"of_scale": op.scale}, elapsed_s=time.perf_counter() - start)

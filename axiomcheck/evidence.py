@@ -119,6 +119,7 @@ class Evidence:
     def __init__(self, ids: list[str]):
         self.checks = {i: CheckEvidence() for i in ids}
         self.fatal: str | None = None  # the operator could not be evaluated at all
+        self.fatal_brief: str | None = None  # fatal in short, for the checks after the first (a world hint)
         self.everywhere: str | None = None  # an error that concerns every check (raised, mutated, hung)
 
     def __contains__(self, axiom: str) -> bool:

@@ -23,30 +23,34 @@ from typing import Any
 import numpy as np
 
 from .calling import Guard, KeywordCall, OperatorMisbehaved, describe_exception, run_checked
+from .frameworks import Adapted, adapt
 
 
 class _Ref:
     """A module-level operator or function, found again by import in a fresh process.
 
-    `call` is the `KeywordCall` layout it was wrapped in (without its function), if any.
+    `call` is the `KeywordCall` layout it was wrapped in (without its function), if any;
+    `framework` (when the operator declares one) wraps the function again in the same `frameworks.Adapted`.
     """
 
-    def __init__(self, module: str, qualname: str, call: KeywordCall | None = None):
-        self.module, self.qualname, self.call = module, qualname, call
+    def __init__(self, module: str, qualname: str, call: KeywordCall | None = None, framework: str | None = None):
+        self.module, self.qualname, self.call, self.framework = module, qualname, call, framework
 
     def resolve(self) -> Callable[..., Any]:
         obj: Any = importlib.import_module(self.module)
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
-        fn = getattr(obj, "fn", obj)  # a decorated operator keeps its function in .fn
+        fn = adapt(getattr(obj, "fn", obj), self.framework)  # a decorated operator keeps its function in .fn
         return self.call.with_fn(fn) if self.call is not None else fn
 
 
 def portable(fn: Callable[..., Any]) -> bytes | None:
     """`fn` pickled so that a fresh interpreter can rebuild it, or None (then the worker is forked)."""
-    call = None
+    call = framework = None
     if isinstance(fn, KeywordCall):
         call, fn = fn.with_fn(_unset), fn.fn
+    if isinstance(fn, Adapted):
+        framework, fn = fn.framework, fn.fn
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
     if not module or module == "__main__" or not qualname or "<" in qualname:
         return None
@@ -56,7 +60,7 @@ def portable(fn: Callable[..., Any]) -> bytes | None:
     if obj is not fn and getattr(obj, "fn", None) is not fn:
         return None
     try:
-        return pickle.dumps(_Ref(module, qualname, call))
+        return pickle.dumps(_Ref(module, qualname, call, framework))
     except Exception:  # noqa: BLE001 - anything unpicklable is forked instead
         return None
 
@@ -229,8 +233,8 @@ class IsolatedGuard(Guard):
             raise OperatorMisbehaved(gone.kind, str(gone)) from None
         if kind == "ok":
             return payload
-        if kind == "mutated":
-            raise OperatorMisbehaved("mutated", payload)
+        if kind in ("mutated", "conversion"):
+            raise OperatorMisbehaved(kind, payload)
         raise OperatorMisbehaved("raised", payload)
 
     def close(self) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast, overload
 
+from . import frameworks, worlds
 from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
@@ -116,6 +117,10 @@ class Operator:
     components: tuple[Operator, ...] = ()
     params: Any = None
     params_draws: int = 3
+    #: The world sizes the operator needs, as `(field, size)` pairs (`declared_world` gives the dict).
+    world: tuple[tuple[str, int], ...] = ()
+    #: The array library the function is written in: None or "numpy" (numpy arrays), "jax", "torch".
+    framework: str | None = None
 
     def __post_init__(self) -> None:
         _must(isinstance(self.name, str) and self.name.strip() != "",
@@ -160,10 +165,20 @@ class Operator:
                                                  or self.importance.scale == "importance"),
                   f"operator {self.name!r}: importance must be callable fn(losses, sizes) -> [B,M] "
                   f"or an @importance_operator", self.importance)
+        try:
+            object.__setattr__(self, "world", worlds.declaration(self.world))
+            object.__setattr__(self, "framework", frameworks.check_framework(self.framework, self.fn))
+        except ValueError as exc:
+            raise SpecError(f"operator {self.name!r}: {exc}") from None
         self._check_params()
 
+    @property
+    def declared_world(self) -> dict[str, int]:
+        """The world sizes the operator declares it needs (`world=` on its decorator), by `World` field."""
+        return dict(self.world)
+
     def _check_params(self) -> None:
-        from .inputs import named_parameters  # inputs is a leaf module; kept local so operator stays small to import
+        from .inputs import named_parameters  # a leaf module, imported where needed
 
         p = self.params
         if p is not None:
@@ -217,13 +232,16 @@ class ScaleDecorator(Protocol):
     def __call__(self, fn: Callable[..., Any], /, *, name: str | None = None,
                  bounds: Sequence[float] | None = None, lipschitz: float | None = None,
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
-                 params: Any = None, params_draws: int = 3, register: bool = True) -> Operator: ...
+                 params: Any = None, params_draws: int = 3,
+                 world: Mapping[str, int] | None = None, framework: str | None = None,
+                 register: bool = True) -> Operator: ...
 
     @overload
     def __call__(self, fn: None = None, /, *, name: str | None = None,
                  bounds: Sequence[float] | None = None, lipschitz: float | None = None,
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
                  params: Any = None, params_draws: int = 3,
+                 world: Mapping[str, int] | None = None, framework: str | None = None,
                  register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
 
 
@@ -238,11 +256,14 @@ def _decorator(scale: str) -> ScaleDecorator:
         importance: Callable[..., Any] | None = None,
         params: Any = None,
         params_draws: int = 3,
+        world: Mapping[str, int] | None = None,
+        framework: str | None = None,
         register: bool = True,
     ) -> Operator | Callable[[Callable[..., Any]], Operator]:
         def build(f: Callable[..., Any]) -> Operator:
             if not callable(f):
                 raise SpecError(f"@{scale}_operator must decorate a callable, got {f!r}")
+            f = frameworks.function_of(f)  # an nn.Module: called as is, with forward's signature
             op = Operator(
                 name=name or getattr(f, "__name__", "operator"),
                 scale=scale,
@@ -254,6 +275,8 @@ def _decorator(scale: str) -> ScaleDecorator:
                 description=(getattr(f, "__doc__", None) or "").strip(),
                 params=params,
                 params_draws=params_draws,
+                world=tuple(world.items()) if isinstance(world, Mapping) else (world or ()),
+                framework=framework,
             )
             if register:
                 from .registry import register as add
@@ -268,6 +291,8 @@ def _decorator(scale: str) -> ScaleDecorator:
                     "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
                     "The function may also name keyword inputs (see `axiomcheck.inputs`); `params=` gives its "
                     "parameter sets (a list of checkpoints, or a callable params(rng) drawn `params_draws` times). "
+                    "`world={{'context_dim': 16}}` declares the world sizes the operator needs; "
+                    "`framework='torch'` (or 'jax', 'numpy') the array library it takes. "
                     "Pass `register=False` to build the record without adding it to the registry.".format(scale))
     return cast(ScaleDecorator, make)
 
@@ -280,7 +305,8 @@ importance_operator.__doc__ = (
     "Register task importance λ (Axiom III.14): `fn(losses[B,M,K], sizes[B,M], *, history, step, params) -> λ[B,M]`."
     "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "
     "λ-scalarized minimizer. Keywords: `name`, `lipschitz` (a declared constant for the continuity check), "
-    "`params`/`params_draws` (a learned importance), `register`. `bounds`, `safety` and `importance` do not "
+    "`params`/`params_draws` (a learned importance), `world` (the sizes it needs), `framework` (numpy, jax "
+    "or torch), `register`. `bounds`, `safety` and `importance` do not "
     "apply to λ and are refused with a SpecError. A task operator may name an importance operator as its "
     "`importance=`.")
 

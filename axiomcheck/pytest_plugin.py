@@ -16,7 +16,8 @@
   (`--axiomcheck-teachers`, ...) and `--axiomcheck-report DIR` (every report
   format, written at the end of the session), each also an ini key
   (`axiomcheck_seed`, ...).  Precedence: explicit arguments of a fixture call >
-  command line > marker or suite file > ini > built-in default.
+  command line > marker or suite file > ini > built-in default; a world size
+  the operator declares (`world=` on its decorator) comes before ini.
 * A terminal summary table of the operators checked.
 
 Cheap when unused: this module imports only `axiomcheck.options`; the engine,
@@ -221,10 +222,15 @@ class Checker:
         self._calls = 0
         self.last: Any = None  # the ItemRun of the latest call
         self.settings: dict[str, Any] = {}
+        self.world_defaults: dict[str, Any] = {}  # ini world sizes: below what the operator declares
         for key in MARKER_KEYS:
             value = state.overrides.get(key)
             if value is None:
                 value = marker.get(key)
+            if value is None and key in O.world_fields():
+                if state.ini.get(key) is not None:
+                    self.world_defaults[key] = state.ini[key]
+                continue
             if value is None:
                 value = state.ini.get(key)
             if value is None and key in O.BY_NAME:
@@ -246,7 +252,10 @@ class Checker:
                             f"{list(MARKER_KEYS) + ['axioms']}")
         from . import repro
         from .engine import verify
+        from .worlds import world_for
 
+        sized = world_for(target.world, world, self.world_defaults)  # the operator's declared world in between
+        world = {k: getattr(sized, k) for k in O.world_fields()}
         report = verify(target, axioms=axioms, **world, **settings)
         self._calls += 1
         ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")

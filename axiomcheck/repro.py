@@ -117,8 +117,9 @@ def ensemble_line(target: str, world: Any, seed: int, axiom: str, max_examples: 
 def ensemble_call(name: str, world: Any, seed: int, axiom: str) -> str:
     """The `ac.verify_ensemble(...)` call for an operator with no importable name."""
     w = _world(world)
+    sizes = "".join(f", {k}={v}" for k, v in _input_sizes(world).items())
     return (f"ac.verify_ensemble(op, seed={seed}, teachers={w['teachers']}, vocab={w['vocab']}, "
-            f"context_dim={w['context_dim']}, tasks={w['tasks']})  # {axiom}; op: the Operator {name!r}")
+            f"context_dim={w['context_dim']}, tasks={w['tasks']}{sizes})  # {axiom}; op: the Operator {name!r}")
 
 
 def dynamics_check(check: str, name: str | None, seed: int, quick: bool = False, extra: str = "",

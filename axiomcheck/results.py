@@ -87,15 +87,38 @@ class ParetoEstimate(Estimate):
     importance_samples: int | None = None
 
 
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class RuntimeEstimate(BoundsEstimate):
+    """What the weight guard saw in training: the observed range per teacher, and for one property
+    the counts, the worst value and where it was first violated (−1: never)."""
+
+    steps: int | None = None
+    runs: int | None = None
+    checked: int | None = None
+    violations: int | None = None
+    nonfinite: int | None = None
+    worst: float | None = None
+    tolerance: float | None = None
+    declared: Any = None
+    first_step: int | None = None
+    first_position: int | None = None
+    first_token: int | None = None
+    first_teacher: int | None = None
+    first_pair: list[int] | None = None
+    first_value: float | None = None
+
+
+#: The typed estimate of each property, and of every result observed in training ("runtime").
 ESTIMATES: dict[str, type[Estimate]] = {"bounds": BoundsEstimate, "regularity": RegularityEstimate,
-                                        "pareto": ParetoEstimate}
+                                        "pareto": ParetoEstimate, "runtime": RuntimeEstimate}
 
 
 def typed_estimate(axiom: str, value: Any) -> Any:
-    """The typed estimate of `axiom`'s property for a dict of (some of) its fields, else the plain data."""
+    """The typed estimate of `axiom`'s property (of its kind, for `runtime.*`) for a dict of
+    (some of) its fields, else the plain data."""
     data = plain(value)
     a = AXIOMS.get(axiom)
-    cls = ESTIMATES.get(a.property) if a is not None else None
+    cls = ESTIMATES.get("runtime" if a.kind == "runtime" else a.property) if a is not None else None
     if cls is None or not isinstance(data, dict) or not data:
         return data
     if not set(data) <= {f.name for f in dataclasses.fields(cls)}:  # type: ignore[arg-type]

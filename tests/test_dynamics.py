@@ -305,3 +305,24 @@ def test_robustness_holds_for_bounded_contrarian_weights_in_the_control_setting(
     r = check_perturbation_robustness(op, problem=realizable_problem(op, n=192, l2=1e-4), quick=True)
     assert r.status == "pass", r.message
     assert r.estimate["growth"] < 1.5 and r.estimate["r2"] > 0.99
+
+
+def test_the_digits_students_carry_the_weight_guard_and_the_reports_show_it(demo):
+    out, data = demo
+    runtime = data["digits"]["runtime"]
+    assert set(runtime) == {"uniform", "digits_adaptive"}
+    ids = ["runtime.normalization", "runtime.positivity", "runtime.bounds", "runtime.safety"]
+    for rep in runtime.values():
+        assert [r["axiom"] for r in rep["results"]] == ids
+        by = _by_id(rep["results"])
+        assert by["runtime.normalization"]["status"] == "pass", by["runtime.normalization"]["message"]
+        assert by["runtime.positivity"]["status"] == "pass" and by["runtime.bounds"]["status"] == "pass"
+        # 5 seeds × 1500 SGD steps (quick), each 16 samples × V = 10 per-token weight vectors
+        assert by["runtime.normalization"]["estimate"]["checked"] == 5 * 1500 * 16 * 10
+    adaptive = _by_id(runtime["digits_adaptive"]["results"])
+    assert adaptive["runtime.safety"]["status"] == "pass", adaptive["runtime.safety"]["message"]
+    assert _by_id(runtime["uniform"]["results"])["runtime.safety"]["status"] == "skipped"  # no order declared
+    doc = json.loads((out / "training" / "report.json").read_text(encoding="utf-8"))
+    assert doc["ok"] and [i["item"] for i in doc["suites"][0]["items"]] == [runtime[n]["operator"] for n in runtime]
+    assert str(out / "training" / "report.html") in data["files"]
+    assert "Weights observed in training" in (out / "dynamics.html").read_text(encoding="utf-8")

@@ -139,6 +139,15 @@ def test_probs_are_exactly_the_softmax_of_teacher_logits():
     assert rep.passed, [rep[i].message for i in rep.failing()]
 
 
+def test_labels_that_rewrite_probs_keep_probs_the_softmax_of_the_logits():
+    d = WithInputs(DOMAINS["token"], ("teacher_logits", "labels"))
+    for fam in d.sweep(np.random.default_rng(2), World(), 8):
+        probs, _, z, labels = fam.args
+        np.testing.assert_array_equal(probs, softmax(z), err_msg=fam.name)
+        if fam.name == "labels=zero_under_all":
+            assert (probs[np.arange(8), :, labels] == 0).all()
+
+
 def test_masked_logits_give_probability_exactly_zero():
     d = WithInputs(DOMAINS["token"], ("teacher_logits",))
     fams = {f.name: f for f in d.sweep(np.random.default_rng(1), World(), 8)}

@@ -104,7 +104,7 @@ def test_computing_modules_import_no_renderer():
 
 def test_import_axiomcheck_stays_light():
     code = ("import sys, axiomcheck; heavy = [m for m in sys.modules if m in ('tomllib', 'tomli', 'jax', "
-            "'matplotlib', 'rich') or m.startswith(('axiomcheck.suites', 'axiomcheck.output'))]; print(heavy)")
+            "'matplotlib', 'rich', 'torch') or m.startswith(('axiomcheck.suites', 'axiomcheck.output'))]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PACKAGE.parent)
     assert out.stdout.strip() == "[]", out.stdout

@@ -238,6 +238,43 @@ def test_report_json_schema_v1(capsys, tmp_path, monkeypatch):
     assert type_names(r_passed) == {**result_types, "counterexample": "NoneType"}  # reproduce set on a pass too
 
 
+def test_report_json_of_the_weight_guard_is_additive():
+    """Added with the weight guard (axiomcheck.kernels.guard_*): its results are ordinary results in the
+    same run document (the keys and types above are unchanged); what is new is pinned here: the four
+    `runtime.*` catalogue ids, the guard's names in `axiomcheck.kernels`, and the keys of its estimate."""
+    import jax.numpy as jnp
+
+    import axiomcheck.kernels as K
+    from axiomcheck.output.files import to_json
+
+    runtime = [a for a in ac.AXIOMS.values() if a.kind == "runtime"]
+    assert [(a.id, a.scale, a.property, a.paper_ref) for a in runtime] == [
+        ("runtime.normalization", "runtime", "normalization", "III.1"),
+        ("runtime.positivity", "runtime", "positivity", "III.2"),
+        ("runtime.bounds", "runtime", "bounds", "III.3"),
+        ("runtime.safety", "runtime", "safety", "III.5")]
+    assert list(ac.AXIOMS)[-4:] == [a.id for a in runtime]  # appended: every earlier id keeps its place
+    assert {"GuardSpec", "GuardState", "guard_init", "guard_update", "guard_merge", "guard_merge_runs",
+            "guard_results", "guard_report", "training_run"} <= set(K.__all__)
+    spec = K.GuardSpec(teachers=2, bounds=(0.1, 0.9))
+    w = jnp.asarray([[0.5, 0.95], [0.5, 0.05]])
+    state = K.guard_update(K.guard_init(spec), w, 0, spec)
+    doc = json.loads(to_json(K.training_run([K.guard_report(state, spec, "op", "token")])))
+    [item] = doc["suites"][0]["items"]
+    assert doc["suites"][0]["name"] == "training"
+    assert [(o["axiom"], o["status"], o["expected"]) for o in item["outcomes"]] == [
+        ("runtime.normalization", "pass", "pass"), ("runtime.positivity", "pass", "pass"),
+        ("runtime.bounds", "fail", "pass"), ("runtime.safety", "skipped", "pass")]
+    bounds = item["report"]["results"][2]
+    assert type_names(bounds) == {"axiom": "str", "paper_ref": "str", "status": "str", "message": "str",
+                                  "counterexample": "dict", "estimate": "dict", "reproduce": "NoneType",
+                                  "seed": "NoneType", "samples": "int"}
+    assert list(bounds["estimate"]) == [
+        "observed_min", "observed_max", "steps", "runs", "checked", "violations", "nonfinite", "worst", "tolerance",
+        "declared", "first_step", "first_position", "first_token", "first_teacher", "first_pair", "first_value"]
+    assert bounds["counterexample"] == {"step": 0, "position": 1, "weights": [0.949999988079071, 0.05000000074505806]}
+
+
 # ============================================================================= 5. reproduce strings
 
 

@@ -20,10 +20,10 @@ from .. import properties as P
 from ..calling import Guard, KeywordCall, OperatorMisbehaved, accepts_teachers
 from ..domain_inputs import WithInputs
 from ..domains import Args, Domain, World, take
+from ..frameworks import adapt
 from ..isolation import IsolatedGuard
 from ..operator import Operator, Safety
 from ..scales import Scale
-
 
 #: `Subject.params` when the operator declares no parameters (None is a parameter set like any other).
 NO_PARAMS: Any = object()
@@ -87,15 +87,17 @@ class Subject:
         return self.guards[key]
 
     def bound_fn(self, world: World) -> Callable[..., Any]:
-        """The operator's function, told K (a `teachers` keyword), its parameters and its keyword inputs."""
+        """The operator's function in its framework (`frameworks.adapt`), told K (a `teachers` keyword),
+        its parameters and its keyword inputs."""
+        fn = adapt(self.op.fn, self.op.framework)
         fixed: list[tuple[str, Any]] = []
         if accepts_teachers(self.op.fn):
             fixed.append(("teachers", world.teachers))
         if self.params is not NO_PARAMS:
             fixed.append(("params", self.params))
         if not fixed and not self.keywords:
-            return self.op.fn
-        return KeywordCall(self.op.fn, len(self.scale.domain.arg_names), self.keywords, tuple(fixed))
+            return fn
+        return KeywordCall(fn, len(self.scale.domain.arg_names), self.keywords, tuple(fixed))
 
     def call(self, args: Args, world: World | None = None) -> np.ndarray:
         """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.
@@ -138,7 +140,8 @@ class Subject:
         verb = {"raised": "must return weights, but raised",
                 "timeout": "must return within the time limit, but",
                 "crashed": "must return weights, but",
-                "mutated": "must leave its inputs unchanged, but"}.get(exc.kind, "")
+                "mutated": "must leave its inputs unchanged, but",
+                "conversion": "could not be called:"}.get(exc.kind, "")
         return f"{verb} {exc.detail}".strip() + f", at {where} (inputs {shapes})"
 
     def close(self) -> None:

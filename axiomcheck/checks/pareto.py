@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
-from ..calling import OperatorMisbehaved
-from ..evidence import Evidence, Finding
-from ..calling import KeywordCall
+from ..calling import KeywordCall, OperatorMisbehaved
 from ..domain_inputs import WithInputs
 from ..domains import DOMAINS
+from ..evidence import Evidence, Finding
 from ..inputs import keyword_inputs
 from ..operator import Operator
 from ..params import param_sets

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..extras import require
-from ..kernels import kd_loss
+from ..kernels import GuardSpec, guard_init, guard_update, kd_loss
 
 __all__ = ["sgd_checkpoints", "lagrangian_minimize", "primal_dual", "max_safety", "gd_path", "kd_value_and_grad"]
 
@@ -56,8 +56,8 @@ def _padded_length(r: int) -> int:
     return -(-r // RUN_MULTIPLE) * RUN_MULTIPLE
 
 
-@functools.partial(jax.jit, static_argnames=("steps", "batch"))
-def _sgd(phi, teacher_logits, weights, keys, ckpts, eta0, l2, decay, *, steps, batch):
+@functools.partial(jax.jit, static_argnames=("steps", "batch", "guard"))
+def _sgd(phi, teacher_logits, weights, keys, ckpts, eta0, l2, decay, *, steps, batch, guard=None):
     n = phi.shape[0]
     f, v = phi.shape[1], teacher_logits.shape[2]
     c = ckpts.shape[0] - 1  # the last entry is a sentinel (-1)
@@ -67,26 +67,29 @@ def _sgd(phi, teacher_logits, weights, keys, ckpts, eta0, l2, decay, *, steps, b
             return kd_loss(phi[idx] @ theta, teacher_logits[:, idx], w[:, idx]) + 0.5 * l2 * jnp.sum(theta * theta)
 
         def step(carry, t):
-            theta, buf, j, key = carry
+            theta, buf, j, key, seen = carry
             key, sub = jax.random.split(key)
             idx = jax.random.randint(sub, (batch,), 0, n)
             g = jax.grad(loss)(theta, idx)
+            if guard is not None:  # the weights this step's kernel call receives, at their sample indices
+                seen = guard_update(seen, w[:, idx], t.astype(jnp.int32), guard, positions=idx)
             eta = eta0 / (1.0 + decay * t)
             theta = theta - eta * g
             hit = (t + 1) == ckpts[j]
             buf = jnp.where(hit, buf.at[j].set(theta), buf)
-            return (theta, buf, j + hit.astype(j.dtype), key), None
+            return (theta, buf, j + hit.astype(j.dtype), key, seen), None
 
-        init = (jnp.zeros((f, v), phi.dtype), jnp.zeros((c, f, v), phi.dtype), jnp.zeros((), jnp.int32), key)
-        (_, buf, _, _), _ = jax.lax.scan(step, init, jnp.arange(steps, dtype=phi.dtype))
-        return buf
+        seen0 = guard_init(guard) if guard is not None else ()
+        init = (jnp.zeros((f, v), phi.dtype), jnp.zeros((c, f, v), phi.dtype), jnp.zeros((), jnp.int32), key, seen0)
+        (_, buf, _, _, seen), _ = jax.lax.scan(step, init, jnp.arange(steps, dtype=phi.dtype))
+        return buf, seen
 
     return jax.vmap(one)(weights, keys)
 
 
 def sgd_checkpoints(phi: np.ndarray, teacher_logits: np.ndarray, weights: np.ndarray, seeds: np.ndarray, *,
                     l2: float, eta0: float, steps: int, batch: int, checkpoints: np.ndarray,
-                    constant: bool = False) -> np.ndarray:
+                    constant: bool = False, guard: GuardSpec | None = None):
     """Iterates θ_t of minibatch SGD at the checkpoints, for R runs at once.
 
     weights: [R, K, N] or [R, K, N, V] (one weight set per run); seeds: [R]
@@ -98,6 +101,10 @@ def sgd_checkpoints(phi: np.ndarray, teacher_logits: np.ndarray, weights: np.nda
     To reuse one compiled loop, weights are always passed per token (a
     token-independent w is broadcast over V, which the kernels' renormalization
     leaves unchanged), runs are padded to a multiple of 8 and checkpoints to 48 slots.
+
+    With `guard` (a `GuardSpec`), every step also passes the weights its kernel call
+    receives to `guard_update` (positions = the sampled indices) and the result is
+    `(iterates, GuardState)`, the state's leaves with a leading axis of R runs.
     """
     ck = np.asarray(checkpoints, dtype=np.int32)
     if ck.size > CHECKPOINT_SLOTS:
@@ -113,13 +120,19 @@ def sgd_checkpoints(phi: np.ndarray, teacher_logits: np.ndarray, weights: np.nda
     slots = np.full(CHECKPOINT_SLOTS + 1, -1, dtype=np.int32)
     slots[: ck.size] = ck
     phi_j, tl_j, slots_j = _f32(phi), _f32(teacher_logits), jnp.asarray(slots)
-    outs = []
+    outs, seen = [], []
     for i in range(0, r_pad, RUN_MULTIPLE):  # fixed chunks of runs: one compiled loop per problem shape
         keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(sd[i:i + RUN_MULTIPLE]))
-        outs.append(np.asarray(_sgd(phi_j, tl_j, jnp.asarray(w[i:i + RUN_MULTIPLE]), keys, slots_j,
-                                    jnp.float32(eta0), jnp.float32(l2), jnp.float32(0.0 if constant else 1.0),
-                                    steps=int(steps), batch=int(batch))))
-    return np.concatenate(outs)[:r, : ck.size]
+        buf, state = _sgd(phi_j, tl_j, jnp.asarray(w[i:i + RUN_MULTIPLE]), keys, slots_j, jnp.float32(eta0),
+                          jnp.float32(l2), jnp.float32(0.0 if constant else 1.0), steps=int(steps),
+                          batch=int(batch), guard=guard)
+        outs.append(np.asarray(buf))
+        seen.append(state)
+    thetas = np.concatenate(outs)[:r, : ck.size]
+    if guard is None:
+        return thetas
+    # the padded runs repeat the last one: they are dropped before the runs' states are merged
+    return thetas, jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves)[:r], *seen)
 
 
 def optax_minimize(objective, params, opt, steps: int):

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import GuardSpec
 from . import _numerics as nx
 from . import _train as tr
 from ._common import (
@@ -88,14 +89,18 @@ def check_convergence(op: Any = None, *, problem: KDProblem | None = None, seeds
                         slope_max=slope_max, fit_from=fit_from, seed=seed, quick=quick)[0]
 
 
-def _convergence(op: Any, *, problem, seeds, steps, batch, eta0, schedule, slope_max, fit_from, seed, quick):
-    """check_convergence's body; also returns the final iterates [seeds, F, V] (None on error)."""
+def _convergence(op: Any, *, problem, seeds, steps, batch, eta0, schedule, slope_max, fit_from, seed, quick,
+                 guard: bool = False):
+    """check_convergence's body; also returns the final iterates [seeds, F, V] (None on error) and,
+    with `guard`, `(GuardSpec, GuardState)` of the weights every SGD step's kernel call received
+    (the operator's declared spec; the runs' states keep their leading axis), else None."""
     seeds = int(seeds or (5 if quick else 8))
     steps = int(steps or (2000 if quick else 4000))
     if schedule not in ("1/t", "constant"):
         raise ValueError(f"schedule must be '1/t' or 'constant', got {schedule!r}")
     rep = reproduce_for("dynamics.convergence", op, seed, quick)
     finals: list[np.ndarray] = []
+    seen: list[tuple[Any, Any]] = []
 
     def body():
         op_, target, prob = _prepare(op, problem, seed, quick)
@@ -107,9 +112,13 @@ def _convergence(op: Any, *, problem, seeds, steps, batch, eta0, schedule, slope
         e0 = float(eta0) if eta0 is not None else 1.0 / mu
         ck = np.unique(np.geomspace(1, steps, 40).astype(int))
         runs = np.broadcast_to(w.values, (seeds,) + w.values.shape)
+        spec = GuardSpec.from_operator(target, prob.teachers) if guard else None
         thetas = tr.sgd_checkpoints(prob.features, prob.teacher_logits, runs, seed * 1000 + np.arange(seeds),
                                     l2=prob.l2, eta0=e0, steps=steps, batch=batch, checkpoints=ck,
-                                    constant=schedule == "constant")
+                                    constant=schedule == "constant", guard=spec)
+        if spec is not None:
+            thetas, state = thetas
+            seen.append((spec, state))
         finals.append(thetas[:, -1].astype(np.float64))
         gaps = np.array([[nx.objective(thetas[r, c], prob.features, q, prob.l2) - l_star for c in range(len(ck))]
                          for r in range(seeds)])
@@ -145,7 +154,7 @@ def _convergence(op: Any, *, problem, seeds, steps, batch, eta0, schedule, slope
                            samples=seeds * steps * batch)
 
     res = guarded("dynamics.convergence", body, reproduce=rep, seed=seed)
-    return res, (finals[0] if finals else None)
+    return res, (finals[0] if finals else None), (seen[0] if seen else None)
 
 
 def check_uniform_special_case(op: Any = None, *, problem: KDProblem | None = None, tol: float = 1e-4,

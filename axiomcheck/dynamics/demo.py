@@ -3,7 +3,9 @@
 Stages: Appendix A; the digits world (teachers, operators, verify verdicts);
 the full check suite on the realizable problem of the composed digits
 operator; the real-data run (uniform vs adaptive vs safety-constrained
-students); the negative controls; the report.
+students, with the weight guard in every SGD step); the negative controls; the
+report, and the guard's `runtime.*` results as report files of their own
+(`training/`: report.json, junit.xml, summary.md, report.html).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..results import plain
 from ._common import EXPECTED_FAILURES
 from .page import write_html
 
-__all__ = ["run_demo", "write_html"]
+__all__ = ["run_demo", "write_html", "write_training_reports"]
 
 _STAGES = 35  # progress ticks: one per message the stages emit
 
@@ -64,7 +66,9 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
     (every check of the realizable suite and of the real-data run that is
     expected to hold did, and every negative control failed), `wall_s`,
     `appendix_a`, `realizable`, `digits`, `controls`, `files`.
-    `quick=True` shrinks every stage (for tests, ~20 s).
+    `quick=True` shrinks every stage (for tests, ~20 s). The weights the
+    digits students' training steps received, as the weight guard saw them,
+    are also written by the report writers into `out_dir/training/`.
     """
     from ..extras import require_all
 
@@ -115,10 +119,13 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
         digits_ok = all(c["status"] in ("pass", "skipped") or c["axiom"] in expected_fail
                         or (c["estimate"] or {}).get("outcome") == "infeasible" for c in digits_checks)
         controls_ok = all(c["as_expected"] for c in controls)
+        training_files = write_training_reports(digits["runtime"], os.path.join(out_dir, "training"))
+        runtime_ok = bool(digits["runtime"]) and all(
+            r["status"] in ("pass", "skipped") for rep in digits["runtime"].values() for r in rep["results"])
         summary = {
             "title": "axiomcheck dynamics: training-time guarantees (paper §§VI–VIII)",
             "seed": seed, "quick": quick,
-            "passed": bool(realizable_ok and digits_ok and controls_ok and infeasible_ok),
+            "passed": bool(realizable_ok and digits_ok and controls_ok and infeasible_ok and runtime_ok),
             "appendix_a": toy, "appendix_a_table": appendix_a_table(toy),
             "realizable": {"operator": op.name, "problem": prob.summary(), "results": suite_d},
             "digits": digits, "controls": controls, "stage_seconds": stages,
@@ -126,7 +133,7 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
         summary["wall_s"] = round(time.perf_counter() - t0, 2)
         json_path = os.path.join(out_dir, "dynamics.json")
         html_path = os.path.join(out_dir, "dynamics.html")
-        summary["files"] = [json_path, html_path]
+        summary["files"] = [json_path, html_path, *training_files]
         data = plain(summary)
         write_html(data, html_path)
         data["stage_seconds"]["report"] = round(time.perf_counter() - t, 2)
@@ -134,6 +141,19 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
         with open(json_path, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, allow_nan=False, ensure_ascii=False)
     return data
+
+
+def write_training_reports(runtime: dict[str, Any], folder: str) -> list[str]:
+    """The guard's reports (`run_digits(...)["runtime"]`: one report dict per operator) written by the
+    report writers (JSON, JUnit, Markdown, HTML) into `folder`; returns the paths."""
+    from ..kernels import training_run
+    from ..output.files import write_all
+    from ..results import Report
+
+    run = training_run([Report.from_dict(rep) for rep in runtime.values()],
+                       description="The weights the KD kernel received in every SGD step of the digits students "
+                                   "(5 seeds each), checked by the weight guard inside the jitted training loop.")
+    return [str(p) for p in write_all(run, folder).values()]
 
 
 def _dump(data: dict[str, Any]) -> str:  # pragma: no cover - debugging helper

@@ -167,10 +167,13 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
 
     Builds the world, verifies the four operators, distills uniform and adaptive
     students by SGD (η_t = η0/(1+t), 5 seeds, the convergence check on real
-    data), runs the stability and safety checks on the adaptive operator, trains
-    a safety-constrained student, and evaluates everyone on the deployment split.
+    data) with the weight guard in every step (`runtime`: one `Report` of the
+    `runtime.*` results per operator, as a dict), runs the stability and safety
+    checks on the adaptive operator, trains a safety-constrained student, and
+    evaluates everyone on the deployment split.
     """
     from ..engine import verify
+    from ..kernels import guard_report
     from .convergence import _convergence, check_estimation_noise
     from .safety import (
         _safety_constrained,
@@ -204,13 +207,17 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
     say("distilling students (SGD, η0/(1+t))")
     t0 = time.perf_counter()
     steps, seeds = (1500, 5) if quick else (4000, 5)
-    conv, students = {}, {}
+    conv, students, guarded = {}, {}, {}
     for name in ("uniform", "digits_adaptive"):
-        res, finals = _convergence(ops[name], problem=prob, seeds=seeds, steps=steps, batch=16, eta0=None,
-                                   schedule="1/t", slope_max=-0.8, fit_from=0.02, seed=seed, quick=quick)
+        # the weight guard rides in every SGD step, on the weights the kernel receives there
+        res, finals, seen = _convergence(ops[name], problem=prob, seeds=seeds, steps=steps, batch=16, eta0=None,
+                                         schedule="1/t", slope_max=-0.8, fit_from=0.02, seed=seed, quick=quick,
+                                         guard=True)
         conv[name] = res
         if finals is not None:
             students[name] = finals[0]
+        if seen is not None:
+            guarded[name] = seen
     timings["distill_s"] = time.perf_counter() - t0
 
     say("stability checks on real data")
@@ -264,6 +271,10 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
     def d(r: Any) -> dict[str, Any]:
         return dataclasses.replace(r, reproduce=rerun + "  # the real-data run").to_dict()
 
+    runtime = {name: guard_report(state, spec, ops[name].name, ops[name].scale, seed=seed,
+                                  reproduce=rerun + "  # the real-data run").to_dict()
+               for name, (spec, state) in guarded.items()}
+
     return {
         "config": dataclasses.asdict(world.config),
         "problem": prob.summary(),
@@ -283,5 +294,6 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
         "pareto": {k: d(v) for k, v in pareto.items()},
         "preservation": {k: d(v) for k, v in preservation.items()},
         "convergence": {k: d(v) for k, v in conv.items()},
+        "runtime": runtime,
         "timings": timings,
     }

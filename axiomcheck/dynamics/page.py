@@ -235,6 +235,7 @@ def write_html(data: dict[str, Any], path: str) -> None:
              "<h3>Safety–performance frontier</h3>",
              _figure(lambda: plots.pareto_figure(fig["fronts"], fig["constrained"]), "pareto"),
              "<h3>Checks on real data</h3>", _results_table(d["checks"]),
+             _runtime_html(d.get("runtime") or {}),
              "<h3>Contraction of two weight-update maps (agreement feedback; the second trusts disagreement)</h3>",
              _results_table(contraction),
              f"<h2>All checks on the realizable problem of <code>{_e(data['realizable']['operator'])}</code></h2>",
@@ -248,6 +249,19 @@ def write_html(data: dict[str, Any], path: str) -> None:
              "</details></body></html>"]
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(parts))
+
+
+def _runtime_html(runtime: dict[str, Any]) -> str:
+    """The weight guard's results (observed in training) for each operator's students."""
+    if not runtime:
+        return ""
+    rows = [dict(r, estimate=dict(r.get("estimate") or {}, operator=rep["operator"]))
+            for rep in runtime.values() for r in rep["results"]]
+    return ("<h3>Weights observed in training (the weight guard in every SGD step)</h3>"
+            "<p>Every SGD step of the students above passed the weights its KD kernel call received to "
+            "<code>axiomcheck.kernels.guard_update</code> inside the jitted training loop; these results are "
+            "what it saw (the same reports, written by the report writers, are in <code>training/</code>).</p>"
+            + _results_table(rows))
 
 
 def _sweep_html(sw: dict[str, Any] | None) -> str:

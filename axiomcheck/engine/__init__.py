@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 from ..axioms import AXIOMS
 from ..calling import Guard, OperatorMisbehaved
-from ..domains import World
 from ..operator import Operator
 from ..registry import resolve
 from ..results import Report
+from ..worlds import world_for
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator
 
@@ -27,12 +27,12 @@ from .verifier import Verifier, check_operator
 def verify(
     op_or_name: Operator | str,
     *,
-    teachers: int = 4,
-    vocab: int = 16,
-    context_dim: int = 3,
-    tasks: int = 3,
-    features: int = 8,
-    history: int = 2,
+    teachers: int | None = None,
+    vocab: int | None = None,
+    context_dim: int | None = None,
+    tasks: int | None = None,
+    features: int | None = None,
+    history: int | None = None,
     seed: int = 0,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     sweep_size: int = DEFAULT_SWEEP_SIZE,
@@ -49,7 +49,9 @@ def verify(
     `teachers`, `vocab`, `context_dim` and `tasks` set the world sampled in
     (declared bounds and safety orders are read for that K); `features` and
     `history` size the `features` and `history` keyword inputs an operator may
-    name.  A learned operator is checked once per declared parameter set.  The same `seed`
+    name; a size not given is the one the operator declares (`world=` on its
+    decorator), else the `World` default (K = 4, V = 16, D = 3, M = 3, F = 8,
+    H = 2).  A learned operator is checked once per declared parameter set.  The same `seed`
     gives the same report.  `max_examples` is the Hypothesis search budget per
     operator (0 turns the search off); `sweep_size` the number of samples drawn
     per sweep family; `shrink` whether failed value checks are shrunk to a small
@@ -59,8 +61,8 @@ def verify(
     on; `axioms` restricts the run to some ids.
     """
     op = resolve(op_or_name)
-    world = World(teachers=teachers, vocab=vocab, context_dim=context_dim, tasks=tasks, features=features,
-                  history=history)
+    world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks,
+                                 "features": features, "history": history})
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate)
     if axioms is not None:

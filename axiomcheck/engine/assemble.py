@@ -1,8 +1,8 @@
 """Evidence → `Result`s: the one place where what was seen becomes a status and a message.
 
 The order of precedence, for each check:
-1. the operator could not be evaluated at all → `error` for every check (when it hung, the
-   first check says so and the others are "not run");
+1. the operator could not be evaluated at all → `error` for every check (when it hung, or
+   seems to need another world size, the first check says so and the others are "not run");
 2. safety declared but not checkable in this world → `error`; not declared → `skipped`;
 3. regularity of a non-deterministic or batch-dependent operator, and batch
    independence of a non-deterministic one → `error` ("cannot be judged"),
@@ -46,6 +46,8 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
     if ev.fatal:
         if subject.op_dead and lead is not None and axiom_id != lead:
             return Result(status="error", message=f"not run: the operator {subject.op_dead} (see {lead})", **common)
+        if ev.fatal_brief and lead is not None and axiom_id != lead:
+            return Result(status="error", message=f"not run: the operator {ev.fatal_brief} (see {lead})", **common)
         return Result(status="error", message=f"could not be checked: the operator {ev.fatal}", **common)
     if a.property == "safety":
         problem = check.problem(subject)  # type: ignore[attr-defined]
@@ -111,4 +113,8 @@ def spec_of(op: Operator, subject: Subject | None = None) -> dict[str, Any]:
         s["importance"] = imp.name if isinstance(imp, Operator) else getattr(imp, "__name__", repr(imp))
     if op.components:
         s["components"] = [c.name for c in op.components]
+    if op.world:
+        s["world"] = op.declared_world
+    if op.framework is not None:
+        s["framework"] = op.framework
     return s

@@ -1,5 +1,8 @@
 """The verifier: runs the selected checks in order and hands the evidence to `assemble`.
 
+When no sweep batch can be evaluated because of a shape error, `diagnose` looks
+for the world size the operator seems to need, and that becomes the run's error.
+
 It only orchestrates: the sweep evaluates seeded family batches; the value checks
 read every batch; determinism, batch independence, K = 1, regularity and Pareto
 make calls of their own; the Hypothesis search looks further; each failed value
@@ -22,14 +25,14 @@ from ..axioms import for_scale
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..checks.base import NO_PARAMS
-from ..inputs import keyword_inputs
-from ..params import param_sets
 from ..domains import World
 from ..evidence import Evidence
+from ..inputs import keyword_inputs
 from ..operator import Operator
+from ..params import param_sets
 from ..results import Report
 from ..scales import SCALES
-from . import search
+from . import diagnose, search
 from .assemble import result, spec_of
 from .settings import Settings
 
@@ -69,6 +72,7 @@ class Verifier:
         s, ev = self.subject, self.evidence
         rng = np.random.default_rng(self.settings.seed)
         first_error: str | None = None
+        first: tuple[OperatorMisbehaved, str] | None = None
         for fam in s.domain.sweep(rng, s.world, self.settings.sweep_size):
             where = f"sweep family {fam.name!r}"
             try:
@@ -76,6 +80,7 @@ class Verifier:
             except OperatorMisbehaved as exc:
                 msg = s.misbehaved(exc, fam.args, where)
                 first_error = first_error or msg
+                first = first or (exc, fam.name)
                 if exc.kind in ("shape", "dtype"):
                     ev.fail(s.id("shape"), msg)
                 else:
@@ -88,6 +93,10 @@ class Verifier:
             self.evaluated.append(Evaluated(fam, w, s.domain.canonical(w)))
         if not self.evaluated:
             ev.fatal = first_error or "could not be evaluated on any sweep batch"
+            need = diagnose.needed_world(s, *first) if first is not None else None
+            if need is not None:  # one clear lead instead of the same broadcast error on every check
+                ev.fatal = f"{need.advice}; with {need.field}={need.current}: {first_error}"
+                ev.fatal_brief = need.brief
 
     def checks(self) -> None:
         """Every selected check that applies, in catalogue order; then the K = 1 family."""
@@ -145,7 +154,7 @@ def check_operator(op: Operator, world: World, settings: Settings, axioms: Seque
     reports = [(label, Verifier(op, world, settings, axioms, params=value).run()) for label, value in sets]
     rank = {"error": 0, "fail": 1, "pass": 2, "skipped": 3}
     merged = []
-    for i, first in enumerate(reports[0][1].results):
+    for i in range(len(reports[0][1].results)):
         # the worst status; among passes, the largest measured Lipschitz estimate (the weakest set)
         label, worst = min(((lab, rep.results[i]) for lab, rep in reports),
                            key=lambda lr: (rank[lr[1].status], -_lipschitz(lr[1])))

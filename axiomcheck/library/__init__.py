@@ -10,6 +10,9 @@ Importing this package registers
 * one counterexample per axiom (`INDEPENDENCE`, names `indep_<scale>_<axiom>`),
   which fails exactly `EXPECTED_FAILURES[axiom]` (§IX.C, open question 1).
 
+* the published weighting schemes and their repaired variants (`published.PORTS`,
+  audited in the docs' "Published schemes" page).
+
 The operators of `misbehaving` (`MISBEHAVING`, names `bad_*`) are *not*
 registered; `misbehaving.register_all()` adds them.
 
@@ -19,12 +22,14 @@ registered; `misbehaving.register_all()` adds them.
 
 from __future__ import annotations
 
-from axiomcheck.library import context, independence, misbehaving, task, token
+from axiomcheck.library import context, independence, misbehaving, published, task, token
 from axiomcheck.library.context import divergence_shift, ordinal_safety, uniform_context
 from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS
 from axiomcheck.library.misbehaving import EXPECTED_MISBEHAVIOR, MISBEHAVING
 from axiomcheck.library.task import inverse_loss, size_tempered, softmax_performance, uniform_task
 from axiomcheck.library.token import entropy_exp, hybrid_safety, inverse_variance, uniform_token
+
+published.register_published()
 
 #: scale -> names of the conforming built-ins (registered; each passes verify()).
 CONFORMING: dict[str, tuple[str, ...]] = {
@@ -48,6 +53,7 @@ __all__ = [
     "inverse_loss",
     "inverse_variance",
     "misbehaving",
+    "published",
     "ordinal_safety",
     "size_tempered",
     "softmax_performance",

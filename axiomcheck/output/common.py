@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..axioms import AXIOMS
 from ..results import Run
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -39,6 +40,16 @@ def encodable(text: str) -> str:
 def clip(text: str, n: int) -> str:
     text = str(text)
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+#: How every format labels a result the weight guard observed in training (a `runtime.*` check).
+TRAINING_LABEL = "observed in training"
+
+
+def observed_in_training(axiom: str) -> bool:
+    """Whether `axiom` is a property the weight guard observed in training (kind "runtime")."""
+    a = AXIOMS.get(axiom)
+    return a is not None and a.kind == "runtime"
 
 
 ICON = {"ok": "✅", "unexpected": "❌", "known": "⚠️"}

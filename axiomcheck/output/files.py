@@ -24,7 +24,16 @@ from typing import Any
 
 from ..fsio import atomic_write
 from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
-from .common import ICON, clip, encodable, headline, summary_line, visible
+from .common import (
+    ICON,
+    TRAINING_LABEL,
+    clip,
+    encodable,
+    headline,
+    observed_in_training,
+    summary_line,
+    visible,
+)
 
 __all__ = ["FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
            "to_json", "to_junit", "to_markdown", "write_all"]
@@ -139,8 +148,13 @@ def _x(text: Any) -> str:
     return _XML_BAD.sub("\ufffd", visible(text))
 
 
+def _where(o: Outcome) -> str:
+    """", observed in training" for a result of the weight guard, else ""."""
+    return f", {TRAINING_LABEL}" if observed_in_training(o.axiom) else ""
+
+
 def _details(o: Outcome) -> str:
-    lines = [f"{o.axiom} (paper {o.paper_ref}): expected {o.expected}, got {o.status}", o.message]
+    lines = [f"{o.axiom} (paper {o.paper_ref}{_where(o)}): expected {o.expected}, got {o.status}", o.message]
     if o.reproduce:
         lines.append(f"reproduce: {o.reproduce}")
     if o.counterexample:
@@ -166,6 +180,9 @@ def to_junit(run: Run) -> str:
                                    time=f"{per:.3f}")
                 if suite.path:
                     tc.set("file", _x(suite.path))
+                if observed_in_training(o.axiom):
+                    props = ET.SubElement(tc, "properties")
+                    ET.SubElement(props, "property", name="observed", value="in training")
                 if o.verdict == "known":
                     s_counts["skipped"] += 1
                     ET.SubElement(tc, "skipped", message=_x(f"known violation (baseline {run.baseline}): "
@@ -246,6 +263,8 @@ def to_markdown(run: Run, budget: int = MARKDOWN_BUDGET) -> str:
             exp = [o.axiom for o in i.outcomes if o.expected != "pass" and o.matched]
             if exp:
                 notes.append("fails as expected: " + ", ".join(exp))
+            if i.outcomes and all(observed_in_training(o.axiom) for o in i.outcomes):
+                notes.append(TRAINING_LABEL)
             bad = [o.axiom for o in i.outcomes if o.verdict == "unexpected"]
             if bad:
                 notes.append("unexpected: " + ", ".join(bad))
@@ -257,7 +276,8 @@ def to_markdown(run: Run, budget: int = MARKDOWN_BUDGET) -> str:
         out += ["### Unexpected verdicts", ""]
         used = sum(len(x) + 1 for x in out)
         for n, o in enumerate(unexpected):
-            block = [f"**{_md(o.suite)} · {_md_code(o.item)} · {_md_code(o.axiom)}** (paper {_md(o.paper_ref)}): "
+            block = [f"**{_md(o.suite)} · {_md_code(o.item)} · {_md_code(o.axiom)}** (paper {_md(o.paper_ref)}"
+                     f"{_where(o)}): "
                      f"expected **{o.expected}**, got **{o.status}**", "", "> " + _md(clip(o.message, 600)), ""]
             if o.reproduce:
                 block += [_fence(o.reproduce, "sh"), ""]

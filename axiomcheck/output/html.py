@@ -22,7 +22,17 @@ from typing import Any
 
 from ..axioms import AXIOMS
 from ..results import BoundsEstimate, ItemRun, Outcome, RegularityEstimate, Run
-from .common import HTML_ICON, PLOT_SCALE, clip, headline, png_img, summary_line, visible
+from .common import (
+    HTML_ICON,
+    PLOT_SCALE,
+    TRAINING_LABEL,
+    clip,
+    headline,
+    observed_in_training,
+    png_img,
+    summary_line,
+    visible,
+)
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#fff}
@@ -40,6 +50,7 @@ p code,td.msg{overflow-wrap:anywhere}
 .tag{display:inline-block;font-size:11px;font-weight:600;line-height:1.3;padding:0 5px;border-radius:8px;white-space:nowrap}
 .tag.exp{background:#dafbe1;color:#116329;border:1px solid #4ac26b} .tag.unexp{background:#ffebe9;color:#a40e26;border:1px solid #ff8182}
 .tag.known{background:#fff8c5;color:#7d4e00;border:1px solid #d4a72c}
+.tag.train{background:#ddf4ff;color:#0550ae;border:1px solid #54aeff}
 details.item{border:1px solid #d0d7de;border-radius:6px;margin:10px 0;padding:6px 10px;min-width:0} details.item>summary{cursor:pointer}
 .plots{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0} .plots img{max-width:100%;height:auto;border:1px solid #eaeef2}
 .banner{padding:10px 14px;border-radius:6px;margin:12px 0}
@@ -245,7 +256,13 @@ def _status_cell(o: Outcome) -> str:
 
 
 def _status_tag(o: Outcome) -> str:
-    """The status word with a tag saying whether a failure was expected, known (baseline) or unexpected."""
+    """The status word with a tag saying whether a failure was expected, known (baseline) or unexpected,
+    and one saying so when the weight guard observed it in training."""
+    tag = _status_word(o)
+    return tag + f" <span class='tag train'>{TRAINING_LABEL}</span>" if observed_in_training(o.axiom) else tag
+
+
+def _status_word(o: Outcome) -> str:
     word = _e(o.status)
     if o.status not in ("fail", "error"):
         return word if o.matched else f"{word} <span class='tag unexp'>unexpected</span>"
@@ -274,6 +291,8 @@ def _item_html(run: Run, item: ItemRun, plots: _Plots, suite_name: str) -> str:
     parts = [f"<details class='item' id='{_anchor(suite_name, item.item)}'{' open' if verdict != 'ok' else ''}>",
              f"<summary><h3 style='display:inline'>{HTML_ICON[verdict]} <code>{_e(item.item)}</code></h3> "
              f"<span class='muted'>{_e(scale)} scale"
+             + (f" · {TRAINING_LABEL}" if item.outcomes and all(observed_in_training(o.axiom)
+                                                               for o in item.outcomes) else "")
              + (f" · operator {_e(rep.operator)}" if rep and rep.operator != item.item else "")
              + (f" · {rep.elapsed_s:.2f} s" if rep else "") + "</span></summary>"]
     if item.description:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..results import ItemRun, Outcome, Run
-from .common import visible
+from .common import TRAINING_LABEL, observed_in_training, visible
 
 if TYPE_CHECKING:
     from ..suites.model import Suite, SuiteItem
@@ -153,7 +153,8 @@ class Renderer:
             tag = o.status.upper() if o.expected == "pass" else "UNEXPECTED"
         else:
             tag = {"known": "KNOWN", "ok": "ok"}[o.verdict]
-        self.line(f"{tag}  {head} (paper {o.paper_ref}): expected {o.expected}, got {o.status}",
+        where = f", {TRAINING_LABEL}" if observed_in_training(o.axiom) else ""
+        self.line(f"{tag}  {head} (paper {o.paper_ref}{where}): expected {o.expected}, got {o.status}",
                   _STYLE[o.verdict])
         self.line(f"    {o.message}")
         if o.reproduce:
@@ -165,7 +166,7 @@ class Renderer:
         title = f"{item.item}" + (f" ({rep.scale} scale, seed {rep.seed}, {rep.elapsed_s:.2f} s)" if rep else "")
         rows, styles = [], []
         for o in item.outcomes:
-            rows.append([o.axiom, o.paper_ref, o.status, o.message])
+            rows.append([o.axiom, o.paper_ref, o.status, _labelled(o.axiom, o.message)])
             styles.append(_STYLE[o.status] if o.verdict == "unexpected" or o.status != "pass" else None)
         self.table(title, ["check", "paper", "status", "message"], rows, styles)
         for o in item.outcomes:
@@ -184,6 +185,8 @@ class Renderer:
                 label = {"ok": "ok", "known": "known (baseline)", "unexpected": "UNEXPECTED"}[v]
                 if exp:
                     label += f", {exp} fail{'s' if exp > 1 else ''} as expected"
+                if i.outcomes and all(observed_in_training(o.axiom) for o in i.outcomes):
+                    label += f", {TRAINING_LABEL}"
                 counts = [str(st.count(k)) for k in ("pass", "fail", "error", "skipped")]
                 # under 100 columns the four counts share one column, so ids and verdicts keep their room
                 rows.append([i.item, scale, *(["/".join(counts)] if self.narrow else counts), label])
@@ -295,6 +298,11 @@ class Renderer:
         self.table("checks", ["id", "paper", "kind", "requires"], rows)
 
 
+def _labelled(axiom: str, message: str) -> str:
+    """A result's message, prefixed with where it was observed when the weight guard saw it in training."""
+    return f"[{TRAINING_LABEL}] {message}" if observed_in_training(axiom) else message
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -320,7 +328,7 @@ def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | No
     """
     r = Renderer(stream, fancy=fancy)
     verdict = "passed" if report.passed else "FAILED: " + ", ".join(report.failing())
-    rows = [[res.axiom, res.paper_ref, res.status, res.message] for res in report.results]
+    rows = [[res.axiom, res.paper_ref, res.status, _labelled(res.axiom, res.message)] for res in report.results]
     styles = [None if res.status == "pass" else _STYLE[res.status] for res in report.results]
     r.table(f"{report.operator} ({report.scale} scale, seed {report.seed}): {verdict}",
             ["check", "paper", "status", "message"], rows, styles)

@@ -27,11 +27,14 @@ def effective(item: SuiteItem, overrides: Mapping[str, Any],
     """The settings an item runs with.
 
     Precedence: `overrides` (the command line) > the suite's values > `defaults`
-    (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`.
-    `isolate` appears only when it is on.
+    (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`; a world
+    size the operator declares (`world=` on its decorator) comes after the suite's
+    and before `defaults`.  `isolate` appears only when it is on.
     """
     defaults = defaults or {}
-    world = {k: O.resolve(k, overrides.get(k), item.world.get(k), defaults.get(k)) for k in _WORLD_KEYS}
+    declared = item.operator.declared_world
+    world = {k: O.resolve(k, overrides.get(k), item.world.get(k), declared.get(k), defaults.get(k))
+             for k in _WORLD_KEYS}
     out = {"seed": O.resolve("seed", overrides.get("seed"), item.seed, defaults.get("seed")),
            "max_examples": O.resolve("max_examples", overrides.get("max_examples"), item.max_examples,
                                      defaults.get("max_examples")),
@@ -54,8 +57,9 @@ def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, An
     """A one-line command replaying `axiom` on `item` with exactly these settings."""
     if suite is None or item.is_plain:
         return verify_command(item.source if isinstance(item.source, str) else item.id, settings, axiom)
+    declared = item.operator.declared_world  # `axiomcheck run` applies it too: no flag needed for it
     world = [(opt.cli_flags[0], settings[opt.name]) for opt in O.WORLD_OPTIONS
-             if settings[opt.name] != item.world.get(opt.name, opt.default)]
+             if settings[opt.name] != item.world.get(opt.name, declared.get(opt.name, opt.default))]
     if settings.get("isolate") and not item.isolate:
         world.append(("--isolate", ""))
     return repro.suite_line(suite.path, item.id, axiom, settings["seed"], settings["max_examples"], world).rstrip()

@@ -43,9 +43,16 @@ _INTRO = {
         "`ac.verify_ensemble(op)` or `axiomcheck ensemble TARGET`. See "
         "[Composition and G](../composition.md#the-ensemble-operator-g).",
     ),
+    "runtime": (
+        "Observed in training",
+        "What the weight guard saw inside a training step: the weights a KD kernel really received, step after "
+        "step, checked by `axiomcheck.kernels.guard_update` and turned into results by "
+        "`axiomcheck.kernels.guard_results`. See [The weight guard](../guard.md).",
+    ),
 }
 
-_KIND = {"axiom": "axiom of the paper", "well-posedness": "well-posedness", "ensemble": "ensemble G"}
+_KIND = {"axiom": "axiom of the paper", "well-posedness": "well-posedness", "ensemble": "ensemble G",
+         "runtime": "observed in training"}
 
 _ESCAPE = set("\\*_[]<>|")
 

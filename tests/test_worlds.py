@@ -1,0 +1,293 @@
+"""Declared worlds (`world=` on the decorators) and the diagnosis of a forgotten world size.
+
+An operator declares the sizes it needs; verify(), the command line, suites and
+the pytest fixture use them unless told otherwise, and an explicit size always
+wins.  An operator checked in a world it does not fit gets one clear error that
+names the size it seems to need, instead of the same broadcast error on every check.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import axiomcheck as ac
+from axiomcheck import cli
+from axiomcheck.engine import diagnose
+from tests.helpers import context, token
+
+FAST = dict(max_examples=5, sweep_size=16)
+NEED16 = textwrap.dedent('''
+    import numpy as np
+    import axiomcheck as ac
+
+    _W = np.random.default_rng(0).normal(size=(16, 4))
+
+    @ac.context_operator(name="need16", bounds=(0.05, 0.85), world={"context_dim": 16}, register=False)
+    def need16(context):
+        z = np.tanh(context @ _W)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return 0.05 + 0.8 * e / e.sum(axis=1, keepdims=True)
+
+    @ac.context_operator(name="forgot16", bounds=(0.05, 0.85), register=False)
+    def forgot16(context):
+        return need16.fn(context)
+''')
+
+
+def gate16(context: np.ndarray) -> np.ndarray:
+    """Softmax weights of a fixed 16 -> 4 projection: needs exactly 16 context features."""
+    w = np.random.default_rng(0).normal(size=(16, 4))
+    z = np.tanh(context @ w)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return 0.05 + 0.8 * e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture
+def need16_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "worldops.py"
+    path.write_text(NEED16)
+    return path
+
+
+# ============================================================================= declaring
+
+
+@pytest.mark.parametrize("world, said", [
+    ({"contex_dim": 16}, "did you mean 'context_dim'"),
+    ({"context_dim": 0}, "context_dim must be an integer ≥ 1"),
+    ({"teachers": 2.5}, "teachers must be an integer ≥ 1"),
+    (16, "world must be a mapping"),
+])
+def test_a_bad_world_declaration_is_refused_when_the_operator_is_built(world, said):
+    with pytest.raises(ac.SpecError, match="operator 'bad'") as err:
+        context(gate16, name="bad", world=world)
+    assert said in str(err.value)
+
+
+def test_a_declared_world_is_kept_in_field_order_and_reported():
+    op = context(gate16, name="g", world={"tasks": 2, "context_dim": 16})
+    assert op.world == (("context_dim", 16), ("tasks", 2))
+    assert op.declared_world == {"context_dim": 16, "tasks": 2}
+    report = ac.verify(op, **FAST)
+    assert report.world["context_dim"] == 16 and report.world["tasks"] == 2
+    assert report.spec["world"] == {"context_dim": 16, "tasks": 2}
+
+
+# ============================================================================= verify()
+
+
+def test_verify_uses_the_declared_world_and_an_explicit_size_overrides_it():
+    declared = context(gate16, name="g16", bounds=(0.05, 0.85), world={"context_dim": 16})
+    report = ac.verify(declared, **FAST)
+    assert report.passed, [r.message for r in report.failing()]
+    assert report.world["context_dim"] == 16
+    # the same function without the declaration fails everywhere: the world decides
+    assert not ac.verify(context(gate16, name="g3", bounds=(0.05, 0.85)), **FAST).passed
+    # an explicit size wins over the declaration
+    overridden = ac.verify(declared, context_dim=5, **FAST)
+    assert overridden.world["context_dim"] == 5
+    assert {r.status for r in overridden.results} == {"error"}
+
+
+def test_the_reproduce_line_replays_the_declared_world():
+    op = context(gate16, name="g16", world={"context_dim": 16})
+    report = ac.verify(op, **FAST)
+    assert "context_dim=16" in report.results[0].reproduce
+
+
+def test_verify_ensemble_uses_the_declared_world():
+    @ac.token_operator(name="tok16", world={"context_dim": 16}, register=False)
+    def tok16(probs, context):
+        return gate16(context)
+
+    report = ac.verify_ensemble(tok16, sweep_size=8)
+    assert report.world["context_dim"] == 16
+    assert all(r.status != "error" for r in report.results), [r.message for r in report.results]
+
+
+def test_a_composition_needs_what_each_part_declares():
+    ctx = context(gate16, name="c16", world={"context_dim": 16})
+    tok = token(lambda probs, context: np.full(probs.shape[:2], 0.25), name="t_flat", world={"vocab": 8})
+    both = ac.compose(tok, ctx)
+    assert both.declared_world == {"vocab": 8, "context_dim": 16}
+    other = token(lambda probs, context: np.full(probs.shape[:2], 0.25), name="t_5", world={"context_dim": 5})
+    with pytest.raises(ac.SpecError, match="context_dim=5 and context_dim=16"):
+        ac.compose(other, ctx)
+
+
+# ============================================================================= the diagnosis
+
+
+def test_a_forgotten_context_dim_gives_one_clear_error():
+    report = ac.verify(context(gate16, name="forgot"), **FAST)
+    first, *rest = report.results
+    assert first.status == "error"
+    assert first.message.startswith(
+        "could not be checked: the operator seems to need context_dim=16: declare world={'context_dim': 16} "
+        "or pass --context-dim 16; with context_dim=3: must return weights, but raised ValueError")
+    assert rest and all(r.status == "error" for r in rest)
+    assert {r.message for r in rest} == {
+        f"not run: the operator seems to need context_dim=16 (see {first.axiom})"}
+
+
+def test_the_diagnosis_probes_every_world_size():
+    """A token operator built for a vocabulary of 32 (a fixed [V] table): vocab, not context_dim."""
+    table = np.linspace(0.0, 1.0, 32)
+
+    def vocab32(probs, context):
+        score = probs @ table  # [B, K]
+        e = np.exp(score - score.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    report = ac.verify(token(vocab32, name="v32"), **FAST)
+    assert "seems to need vocab=32: declare world={'vocab': 32} or pass --vocab 32" in report.results[0].message
+    assert ac.verify(token(vocab32, name="v32", world={"vocab": 32}), **FAST).results[0].status == "pass"
+
+
+def test_an_error_that_is_not_about_shapes_is_left_as_it_was():
+    calls = []
+
+    def boom(context):
+        calls.append(context.shape)
+        raise RuntimeError("boom")
+
+    report = ac.verify(context(boom, name="boom"), **FAST)
+    assert all(r.message.startswith("could not be checked: the operator must return weights, but raised "
+                                    "RuntimeError: boom") for r in report.results)
+    assert {s[1] for s in calls} == {3}  # no probe with another context size
+
+
+def test_no_size_found_leaves_the_error_as_it_was():
+    def never(context):
+        raise ValueError(f"operands could not be broadcast together with shapes {context.shape} (7,2,9)")
+
+    report = ac.verify(context(never, name="never"), **FAST)
+    assert all("seems to need" not in r.message for r in report.results)
+    assert report.results[0].message.startswith("could not be checked: the operator must return weights, but "
+                                                "raised ValueError: operands could not be broadcast")
+
+
+def test_the_numbers_of_the_message_are_tried_first():
+    assert diagnose.candidates("mat1 and mat2 shapes cannot be multiplied (256x3 and 16x4)", 3)[:4] == [
+        256, 16, 4, 1]
+
+
+# ============================================================================= the command line
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_cli_uses_the_declared_world_and_a_flag_overrides_it(need16_file, capsys):
+    code, out, _ = run_cli(capsys, "verify", "worldops.py:need16", "--max-examples", "5", "-f", "json")
+    assert code == 0, out
+    doc = json.loads(out)
+    [item] = doc["suites"][0]["items"]
+    assert item["report"]["world"]["context_dim"] == 16
+
+    code, out, _ = run_cli(capsys, "verify", "worldops.py:need16", "--max-examples", "5", "--context-dim", "3",
+                           "-f", "json")
+    assert code == 1
+    [item] = json.loads(out)["suites"][0]["items"]
+    first = item["outcomes"][0]
+    assert item["report"]["world"]["context_dim"] == 3
+    assert "seems to need context_dim=16" in first["message"]
+    assert "--context-dim 3" in first["reproduce"]  # the explicit flag travels with the reproduction
+
+
+def test_the_cli_names_the_flag_when_a_world_size_is_forgotten(need16_file, capsys):
+    code, out, err = run_cli(capsys, "verify", "worldops.py:forgot16", "--max-examples", "5", "--color", "never")
+    assert code == 1
+    text = out + err
+    assert "seems to need context_dim=16: declare world={'context_dim': 16} or pass --context-dim 16" in text
+
+
+# ============================================================================= suites
+
+
+SUITE = textwrap.dedent('''
+    [suite]
+    name = "worlds"
+    seed = 1
+    max_examples = 5
+
+    [[item]]
+    id = "declared"
+    operator = "worldops.py:need16"
+    axioms = ["context.normalization", "context.positivity"]
+
+    [[item]]
+    id = "suite_says_3"
+    operator = "worldops.py:need16"
+    axioms = ["context.normalization"]
+    world = { context_dim = 3 }
+    expect = { "context.normalization" = "error" }
+''')
+
+
+def test_a_suite_uses_the_declared_world_and_an_items_world_overrides_it(need16_file, capsys):
+    (need16_file.parent / "w.toml").write_text(SUITE)
+    code, out, _ = run_cli(capsys, "run", "w.toml", "-f", "json")
+    assert code == 0, out
+    items = {i["item"]: i for i in json.loads(out)["suites"][0]["items"]}
+    assert items["declared"]["settings"]["context_dim"] == 16
+    assert [o["status"] for o in items["declared"]["outcomes"]] == ["pass", "pass"]
+    said3 = items["suite_says_3"]
+    assert said3["settings"]["context_dim"] == 3
+    [outcome] = said3["outcomes"]
+    assert "seems to need context_dim=16" in outcome["message"]
+    # the item's own world needs no flag to be replayed
+    assert outcome["reproduce"] == ("axiomcheck run w.toml --item suite_says_3 --axioms context.normalization "
+                                    "--seed 1 --max-examples 5")
+
+    # the command line overrides both; the reproduction then carries the flag
+    code, out, _ = run_cli(capsys, "run", "w.toml", "-f", "json", "--context-dim", "3", "--item", "declared")
+    assert code == 1
+    [item] = json.loads(out)["suites"][0]["items"]
+    assert item["settings"]["context_dim"] == 3
+    assert item["outcomes"][0]["reproduce"].endswith("--context-dim 3")
+
+
+def test_a_declared_world_needs_no_flag_in_a_suite_reproduction(need16_file):
+    from axiomcheck.suites import load, runner
+
+    (need16_file.parent / "w.toml").write_text(SUITE)
+    suite = load("w.toml")
+    item = suite.items[0]
+    settings = runner.effective(item, {})
+    assert settings["context_dim"] == 16
+    assert runner.reproduction(suite, item, settings, "context.normalization") == (
+        "axiomcheck run w.toml --item declared --axioms context.normalization --seed 1 --max-examples 5")
+
+
+# ============================================================================= the pytest fixture
+
+
+def test_the_fixture_puts_the_declared_world_between_the_marker_and_ini(pytester: pytest.Pytester):
+    pytester.makepyfile(worldops=NEED16)
+    pytester.makeini("[pytest]\naxiomcheck_context_dim = 5\naxiomcheck_max_examples = 5\n")
+    pytester.makepyfile(test_w=textwrap.dedent('''
+        import pytest
+        from worldops import need16
+
+        def test_declared_beats_ini(axiomcheck):
+            assert axiomcheck(need16).world["context_dim"] == 16
+
+        @pytest.mark.axiomcheck(context_dim=3)
+        def test_marker_beats_declared(axiomcheck):
+            assert axiomcheck(need16).world["context_dim"] == 3
+
+        def test_call_beats_declared(axiomcheck):
+            assert axiomcheck(need16, context_dim=4).world["context_dim"] == 4
+    '''))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
