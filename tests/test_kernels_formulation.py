@@ -133,11 +133,12 @@ def test_cpu_keeps_streaming_whatever_the_budget(monkeypatch):
 
 
 def test_fused_default_block_follows_the_backend(monkeypatch):
-    """64 MiB of block temporaries on the CPU, 1 GiB on an accelerator, never fewer
+    """128 MiB of block temporaries on the CPU, 1 GiB on an accelerator, never fewer
     than 32 positions nor more than N."""
     monkeypatch.setattr(fl.jax, "default_backend", lambda: "cpu")
-    assert fl.default_fused_block(2048, 4, 32000) == 65  # (4 + 4) · 32000 · 4 bytes a position
-    assert fl.default_fused_block(2048, 4, 128256) == 32  # would be 16: the floor
+    assert fl.default_fused_block(2048, 4, 32000) == 131  # (4 + 4) · 32000 · 4 bytes a position
+    assert fl.default_fused_block(2048, 4, 128256) == 32  # 128 MiB of (4 + 4) · 128256 floats
+    assert fl.default_fused_block(2048, 4, 262144) == 32  # would be 16: the floor
     assert fl.default_fused_block(20, 4, 32000) == 20
     monkeypatch.setattr(fl.jax, "default_backend", lambda: "gpu")
     assert fl.default_fused_block(8192, 4, 128256) == 261
