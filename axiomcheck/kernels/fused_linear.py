@@ -242,7 +242,7 @@ def fused_linear_kd_loss(hidden: jax.Array, head: jax.Array, weights, *,
     Teachers: `teacher_logits` [K, N, V], or `teacher_hidden` [K, N, d_t] with
     `teacher_heads` [K, V, d_t] (their logits are made block by block). `weights`:
     [K, N], [K, N, V], or "entropy" (softmax_k(−entropy_beta · H(p_k)) computed in
-    the same pass). Other options as for `kd_loss`. A scalar (float32 accumulation),
+    the same pass; `entropy_beta` is static). Other options as for `kd_loss`. A scalar (float32 accumulation),
     differentiable with respect to hidden and head by a custom VJP whose gradients
     come from the same streamed pass.
     """

@@ -196,17 +196,6 @@ def _run(student_logits, teacher_logits, weights, opts, *, entropy_beta=None, di
     return loss, grad
 
 
-_OPTIONS_DOC = """
-    Options (all static but the arrays): `divergence` "cross_entropy" (default),
-    "forward_kl", "reverse_kl" or "jsd" with `beta` (JSD(β) of GKD; 0 and 1 give the
-    two KLs); `temperature` T for student and teachers, `t_squared` multiplies the
-    divergence by T²; `labels` [N] (int) with weight `alpha` for the hard-label
-    cross-entropy at T = 1: loss = (1 − α) D + α CE; `mask` [N] (true = kept) and
-    `ignore_index` (labels equal to it are dropped): the mean is over kept positions;
-    `block_size` positions per streamed block; `formulation` "auto" (streamed on the
-    CPU, textbook on an accelerator when it fits; see kernels.formulation),
-    "streamed" or "textbook".
-"""
 
 
 def kd_loss(student_logits: jax.Array, teacher_logits: jax.Array, weights: jax.Array, *,
@@ -221,6 +210,16 @@ def kd_loss(student_logits: jax.Array, teacher_logits: jax.Array, weights: jax.A
     renormalized over V). Differentiable (custom VJP): the student gradient is the
     analytic one from the fused forward pass; teacher-logit and weight cotangents are
     computed, streamed, only when asked for.
+
+    Options (static, but for the arrays): `divergence` "cross_entropy" (default),
+    "forward_kl", "reverse_kl" or "jsd" with `beta` (JSD(β) of GKD; 0 and 1 give the
+    two KLs); `temperature` T for student and teachers, `t_squared` multiplies the
+    divergence by T²; `labels` [N] (int) with weight `alpha` for the hard-label
+    cross-entropy at T = 1: ℓ = (1 − α) D + α CE; `mask` [N] (true = kept) and
+    `ignore_index` (labels equal to it are dropped): the mean is over kept positions;
+    `block_size` positions per streamed block; `formulation` "auto" (streamed on the
+    CPU, textbook on an accelerator when it fits; see kernels.formulation),
+    "streamed" or "textbook".
     """
     opts = dict(temperature=temperature, t_squared=t_squared, divergence=divergence, beta=beta,
                 labels=labels, alpha=alpha, mask=mask, ignore_index=ignore_index,
@@ -235,7 +234,10 @@ def kd_loss_and_grad(student_logits: jax.Array, teacher_logits: jax.Array, weigh
                      mask: jax.Array | None = None, ignore_index: int | None = -100,
                      block_size: int | None = None,
                      formulation: str = "auto") -> tuple[jax.Array, jax.Array]:
-    """(kd_loss(...), its gradient wrt student_logits [N, V]) from one fused streamed pass."""
+    """(kd_loss(...), its gradient wrt student_logits [N, V]) from one fused streamed pass.
+
+    Same arguments and options as `kd_loss`; the gradient has the student logits' dtype.
+    """
     opts = dict(temperature=temperature, t_squared=t_squared, divergence=divergence, beta=beta,
                 labels=labels, alpha=alpha, mask=mask, ignore_index=ignore_index,
                 block_size=block_size, formulation=formulation)
@@ -251,8 +253,9 @@ def entropy_kd_loss_and_grad(student_logits: jax.Array, teacher_logits: jax.Arra
                              formulation: str = "auto") -> tuple[jax.Array, jax.Array]:
     """kd_loss_and_grad with weights = entropy_weights(teacher_logits, beta, temperature),
     fused: the weights are made from the same per-block exp, so the teacher logits
-    are read once. Returns (loss, gradient wrt student_logits). Here `beta` is the
-    entropy weights' sharpness and `jsd_beta` the β of divergence="jsd"."""
+    are read once. Returns (loss, gradient wrt student_logits). Options as for
+    `kd_loss`, except that here `beta` is the entropy weights' sharpness and
+    `jsd_beta` the β of divergence="jsd"."""
     k, n, _ = check_teacher(teacher_logits)
     opts = dict(temperature=temperature, t_squared=t_squared, divergence=divergence, beta=jsd_beta,
                 labels=labels, alpha=alpha, mask=mask, ignore_index=ignore_index,
@@ -263,6 +266,3 @@ def entropy_kd_loss_and_grad(student_logits: jax.Array, teacher_logits: jax.Arra
                 entropy_beta=beta, differentiable=False)
 
 
-for _fn in (kd_loss, kd_loss_and_grad, entropy_kd_loss_and_grad):
-    if _fn.__doc__:  # absent under python -OO
-        _fn.__doc__ += _OPTIONS_DOC
