@@ -57,6 +57,7 @@ class Subject:
     regularity_pairs: int = 256
     keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
     params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
+    pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.budget)
 
     @functools.cached_property
     def domain(self) -> Domain:

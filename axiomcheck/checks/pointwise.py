@@ -77,6 +77,8 @@ class Pointwise(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Any]) -> None:
         for e in evaluated:
+            if e.observed:  # read during the sweep, before it was trimmed (engine.streaming)
+                continue
             self.observe(subject, ev, e.family.args, e.w, e.W, f"sweep family {e.family.name!r}", "sweep")
 
     def severity(self, subject: Subject, W: np.ndarray) -> float | None:

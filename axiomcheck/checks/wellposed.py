@@ -18,6 +18,8 @@ from .base import Check, Subject, fmt, fmt_w, sample_ce
 class Evaluated:
     """One sweep batch and the weights the operator returned for it."""
 
+    observed = False  # True when the value checks already read the full batch (see engine.streaming)
+
     def __init__(self, family: Family, w: np.ndarray, W: np.ndarray):
         self.family, self.w, self.W = family, w, W
 

@@ -14,6 +14,7 @@ The order of precedence, for each check:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..axioms import AXIOMS, Axiom
@@ -36,8 +37,23 @@ def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:
     return None
 
 
-def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None) -> Result:
-    """The result of one check; `lead` is the check that reports a hang that stopped the whole run."""
+def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None,
+           cut: str | None = None) -> Result:
+    """The result of one check; `lead` is the check that reports a hang that stopped the whole run.
+
+    `cut` says what the time budget took from the check (`budget.Clock.cut_short`): a check
+    that never ran is `skipped` with that reason, any other result says it beside its message,
+    so a check cut short never passes silently.
+    """
+    r = _decide(subject, ev, axiom_id, reproduce, lead)
+    if cut is None:
+        return r
+    if cut.startswith("not run") and r.status == "pass":
+        return dataclasses.replace(r, status="skipped", message=cut)
+    return dataclasses.replace(r, message=f"{r.message} ({cut})")
+
+
+def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None) -> Result:
     a = AXIOMS[axiom_id]
     e = ev[axiom_id]
     common: dict[str, Any] = dict(axiom=axiom_id, paper_ref=a.paper_ref, seed=subject.seed, samples=e.samples,
