@@ -21,6 +21,7 @@ from ..calling import Guard, KeywordCall, OperatorMisbehaved, accepts_teachers
 from ..domain_inputs import WithInputs
 from ..domains import Args, Domain, World, take
 from ..isolation import IsolatedGuard
+from ..largev import for_world
 from ..operator import Operator, Safety
 from ..scales import Scale
 
@@ -61,10 +62,11 @@ class Subject:
 
     @functools.cached_property
     def domain(self) -> Domain:
-        if not self.keywords:
-            return self.scale.domain
         tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
-        return WithInputs(self.scale.domain, self.keywords, tuple(tokens or ()))
+        base = for_world(self.scale.domain, self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.largev
+        if not self.keywords:
+            return base
+        return WithInputs(base, self.keywords, tuple(tokens or ()))
 
     @property
     def metric(self) -> str:
