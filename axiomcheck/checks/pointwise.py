@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import KeywordCall, OperatorMisbehaved
 from ..domains import Args, take
 from ..evidence import Evidence, Finding
@@ -64,10 +65,14 @@ class Pointwise(Check):
                 continue
             sev = np.where(pick, np.nan_to_num(case.violation.severity, nan=np.inf, posinf=np.inf), -np.inf)
             b, r = divmod(int(np.argmax(sev)), R)
+            if not Finding(float(sev[b, r]), "", "", "", {}, source,
+                           finite=bool(finite_bad.any())).outranks(ev[axiom].finding):
+                continue  # no worse than the finding recorded: its counterexample is not built
             row = subject.domain.row_label(w.shape, r) if R > 1 else ""
-            at = f"{where}, sample {b}" + (f", {row}" if row else "") + inline(subject, args, b)
-            must, got = case.describe(b, r)
             ce = sample_ce(subject, args, b, w, where, row)
+            shown = summary.inline_from(ce["input"]) if summary.ARRAYS in ce else inline(subject, args, b)
+            at = f"{where}, sample {b}" + (f", {row}" if row else "") + shown
+            must, got = case.describe(b, r)
             ce["weights_row"] = W[b, r].tolist()
             extra = case.extra(b, r) if case.extra else ""
             if isinstance(extra, tuple):

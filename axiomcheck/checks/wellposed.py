@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Family, concat, take
 from ..evidence import Evidence, Finding
@@ -96,11 +97,13 @@ class BatchIndependent(Check):
             ev.count(bid, len(idx))
             if (dv > tol).any():
                 j = int(np.argmax(dv))
+                ce = sample_ce(subject, mixed, int(idx[j]), None, "mixed sweep batch")
+                if summary.ARRAYS in ce:  # large: the replay needs the whole batch the sample was part of
+                    ce[summary.ARRAYS].update({f"batch/{n}": a for n, a in zip(subject.domain.arg_names, mixed)})
                 ev.find(bid, Finding(float(dv[j]),
                                      f"a sample's weights must not depend on the rest of its batch (±{tol:.2g})",
                                      f"‖Δw‖∞ = {fmt(float(dv[j]))} between the full batch and {label}",
-                                     f"sample {int(idx[j])} of the mixed sweep batch",
-                                     sample_ce(subject, mixed, int(idx[j]), None, "mixed sweep batch"), "sweep"))
+                                     f"sample {int(idx[j])} of the mixed sweep batch", ce, "sweep"))
 
 
 class SingleTeacher(Check):

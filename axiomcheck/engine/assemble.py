@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import summary
 from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
 from ..checks.base import fmt
@@ -78,7 +79,9 @@ def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead:
         share = e.share.describe()
         message = e.finding.message + (f"; {share}" if share else "")
         extra = f" (also: {err})" if err else ""
-        return Result(status="fail", message=message + extra, counterexample=e.finding.counterexample, **common)
+        ce = dict(e.finding.counterexample)
+        arrays = ce.pop(summary.ARRAYS, None)  # a large counterexample's arrays: beside it, never in JSON
+        return Result(status="fail", message=message + extra, counterexample=ce, arrays=arrays, **common)
     if err:
         return Result(status="error", message=err, **common)
     if e.skip:

@@ -1,0 +1,153 @@
+"""Saved counterexamples: the .npz written with the reports, and replaying one to the same status.
+
+A counterexample too large to show (see `axiomcheck.summary`) keeps its full
+arrays on its `Result` (`Result.arrays`); `save` writes them as one `.npz`
+with what is needed to run the check again: the check id, the world, the seed,
+the tolerance and the parameter set.  The report writers put one such file per
+failing check in `counterexamples/` beside the reports.
+
+`replay(op, path)` — or `verify(op, replay=path)`, or `axiomcheck verify NAME
+--replay FILE.npz` — runs that one check on the saved input alone, with no
+sweep and no search: a value check, determinism or the K = 1 family on the
+saved sample, batch independence on the saved batch, regularity by bisecting
+the saved segment again.  An operator that still violates the check gives the
+same status; a fixed one passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .domains import Family, World
+from .engine.settings import Settings
+from .engine.verifier import Verifier
+from .errors import SpecError
+from .fsio import atomic_write
+from .operator import Operator
+from .params import param_sets
+from .results import Report, Result
+
+#: The key of the JSON metadata inside the .npz.
+META = "__meta__"
+FORMAT = "axiomcheck.counterexample"
+
+
+def to_bytes(result: Result, *, operator: str, world: dict[str, Any], seed: int,
+             tolerance: float | None = None) -> bytes:
+    """The .npz of a result with arrays: the arrays, and the metadata to replay it."""
+    if not result.arrays:
+        raise ValueError(f"{result.axiom}: this result has no saved arrays (only large counterexamples keep them)")
+    ce = result.counterexample or {}
+    w = dict(world)
+    if str(ce.get("where", "")).startswith("K = 1"):
+        w["teachers"] = 1  # found in the K = 1 family
+    meta = {"format": FORMAT, "version": 1, "operator": operator, "axiom": result.axiom, "status": result.status,
+            "world": w, "seed": seed, "tolerance": tolerance, "params": ce.get("params"),
+            "where": ce.get("where"), "message": result.message}
+    buf = io.BytesIO()
+    np.savez(buf, **{META: np.array(json.dumps(meta))}, **{k: np.asarray(v) for k, v in result.arrays.items()})
+    return buf.getvalue()
+
+
+def save(path: str | Path, result: Result, report: Report, tolerance: float | None = None) -> Path:
+    """Write `result`'s counterexample (from `report`) as .npz at `path` (atomically); returns the path."""
+    data = to_bytes(result, operator=report.operator, world=report.world, seed=report.seed, tolerance=tolerance)
+    path = Path(path)
+    atomic_write(path, data)
+    return path
+
+
+def load(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata, arrays) of a saved counterexample; a `SpecError` when the file is not one."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"--replay {path}: not a readable .npz file ({exc})") from None
+    raw = arrays.pop(META, None)
+    try:
+        meta = json.loads(str(raw)) if raw is not None else {}
+    except ValueError:
+        meta = {}
+    if meta.get("format") != FORMAT:
+        raise SpecError(f"--replay {path}: not a counterexample written by axiomcheck (no {FORMAT!r} metadata)")
+    return meta, arrays
+
+
+class _Replayer(Verifier):
+    """A verifier of one check whose only input is the saved one."""
+
+    single_teacher = False
+
+    def __init__(self, op: Operator, world: World, settings: Settings, axiom: str, params: Any,
+                 arrays: dict[str, np.ndarray]):
+        super().__init__(op, world, settings, [axiom], params=params)
+        self.arrays = arrays
+
+    def _args(self, prefix: str) -> tuple[np.ndarray, ...] | None:
+        names = self.subject.domain.arg_names
+        if not all(f"{prefix}/{n}" in self.arrays for n in names):
+            return None
+        return tuple(self.arrays[f"{prefix}/{n}"] for n in names)
+
+    def families(self) -> list[Any]:
+        batch = self._args("batch")
+        if batch is not None:  # in 16-sample families, so the mixed batch is this batch again
+            n = batch[0].shape[0]
+            return [Family("replay", tuple(a[i:i + 16] for a in batch)) for i in range(0, n, 16)]
+        one = self._args("start") or self._args("input")
+        if one is None:
+            raise SpecError(f"the saved counterexample has no arrays for the inputs {self.subject.domain.arg_names} "
+                            f"of {self.subject.op.name!r} (it holds {sorted(self.arrays)})")
+        return [Family("replay", one)]
+
+    def checks(self) -> None:
+        start, end = self._args("start"), self._args("end")
+        a = self.catalogue[0]
+        if a.property == "regularity" and start is not None and end is not None:
+            from .checks import CHECKS
+
+            CHECKS["regularity"].measure(self.subject, self.evidence, start, end)  # type: ignore[attr-defined]
+            return
+        super().checks()
+
+
+def replay(op: Operator, path: str | Path, *, timeout: float | None = None, isolate: bool = False) -> Report:
+    """Run the check saved in `path` on `op`, on the saved input alone; a `Report` with that one result.
+
+    The world, seed, tolerance and parameter set come from the file; `timeout`
+    and `isolate` are this run's.
+    """
+    from .engine.settings import DEFAULT_TIMEOUT
+
+    meta, arrays = load(path)
+    axiom = meta.get("axiom")
+    from .axioms import AXIOMS
+
+    if axiom not in AXIOMS or AXIOMS[axiom].scale != op.scale:
+        raise SpecError(f"--replay {path}: the file replays {axiom!r}, which is not a check of the {op.scale}-scale "
+                        f"operator {op.name!r}")
+    world = World(**{k: int(v) for k, v in meta["world"].items() if k in {f.name for f in dataclasses.fields(World)}})
+    seed = int(meta.get("seed") or 0)
+    params: Any = None
+    label = meta.get("params")
+    if label is not None:
+        sets = dict(param_sets(op, seed))
+        if label not in sets:
+            raise SpecError(f"--replay {path}: the counterexample was found {label}, which {op.name!r} does not "
+                            f"declare (it declares {', '.join(sets) or 'none'})")
+        params = sets[label]
+    settings = Settings(seed=seed, max_examples=0, sweep_size=2, tolerance=meta.get("tolerance"), shrink=False,
+                        timeout=DEFAULT_TIMEOUT if timeout is None else timeout, isolate=isolate)
+    from .checks.base import NO_PARAMS
+
+    report = _Replayer(op, world, settings, axiom, NO_PARAMS if label is None else params, arrays).run()
+    name = Path(path).name
+    results = tuple(dataclasses.replace(r, message=f"replay of {name}: {r.message}") for r in report.results)
+    return dataclasses.replace(report, results=results)
