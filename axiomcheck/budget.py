@@ -177,7 +177,7 @@ class Clock:
         """What the time budget took from check `axiom` (property `prop`), or None when it got everything."""
         if not self.hit:
             return None
-        limit = f"cut short by the time budget (max_time = {self.max_time:g} s)"
+        limit = f"the time budget (max_time = {self.max_time:g} s)"
         if prop in self.not_run:
             return f"not run: {limit} ran out before this check"
         parts = []
@@ -189,4 +189,4 @@ class Clock:
             parts.append(f"{self.got.get('search', 0)} of the {self.asked['search']} search examples asked")
         if not parts:
             return None
-        return f"{limit}: got {', '.join(parts)}"
+        return f"cut short by {limit}: got {', '.join(parts)}"

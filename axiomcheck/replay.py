@@ -1,10 +1,4 @@
-"""Saved counterexamples: the .npz written with the reports, and replaying one to the same status.
-
-A counterexample too large to show (see `axiomcheck.summary`) keeps its full
-arrays on its `Result` (`Result.arrays`); `save` writes them as one `.npz`
-with what is needed to run the check again: the check id, the world, the seed,
-the tolerance and the parameter set.  The report writers put one such file per
-failing check in `counterexamples/` beside the reports.
+"""Replaying a saved counterexample (`axiomcheck.saved`) to the same status.
 
 `replay(op, path)` — or `verify(op, replay=path)`, or `axiomcheck verify NAME
 --replay FILE.npz` — runs that one check on the saved input alone, with no
@@ -17,8 +11,6 @@ same status; a fixed one passes.
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,56 +20,10 @@ from .domains import Family, World
 from .engine.settings import Settings
 from .engine.verifier import Verifier
 from .errors import SpecError
-from .fsio import atomic_write
 from .operator import Operator
 from .params import param_sets
-from .results import Report, Result
-
-#: The key of the JSON metadata inside the .npz.
-META = "__meta__"
-FORMAT = "axiomcheck.counterexample"
-
-
-def to_bytes(result: Result, *, operator: str, world: dict[str, Any], seed: int,
-             tolerance: float | None = None) -> bytes:
-    """The .npz of a result with arrays: the arrays, and the metadata to replay it."""
-    if not result.arrays:
-        raise ValueError(f"{result.axiom}: this result has no saved arrays (only large counterexamples keep them)")
-    ce = result.counterexample or {}
-    w = dict(world)
-    if str(ce.get("where", "")).startswith("K = 1"):
-        w["teachers"] = 1  # found in the K = 1 family
-    meta = {"format": FORMAT, "version": 1, "operator": operator, "axiom": result.axiom, "status": result.status,
-            "world": w, "seed": seed, "tolerance": tolerance, "params": ce.get("params"),
-            "where": ce.get("where"), "message": result.message}
-    buf = io.BytesIO()
-    np.savez(buf, **{META: np.array(json.dumps(meta))}, **{k: np.asarray(v) for k, v in result.arrays.items()})
-    return buf.getvalue()
-
-
-def save(path: str | Path, result: Result, report: Report, tolerance: float | None = None) -> Path:
-    """Write `result`'s counterexample (from `report`) as .npz at `path` (atomically); returns the path."""
-    data = to_bytes(result, operator=report.operator, world=report.world, seed=report.seed, tolerance=tolerance)
-    path = Path(path)
-    atomic_write(path, data)
-    return path
-
-
-def load(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(metadata, arrays) of a saved counterexample; a `SpecError` when the file is not one."""
-    try:
-        with np.load(Path(path), allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"--replay {path}: not a readable .npz file ({exc})") from None
-    raw = arrays.pop(META, None)
-    try:
-        meta = json.loads(str(raw)) if raw is not None else {}
-    except ValueError:
-        meta = {}
-    if meta.get("format") != FORMAT:
-        raise SpecError(f"--replay {path}: not a counterexample written by axiomcheck (no {FORMAT!r} metadata)")
-    return meta, arrays
+from .results import Report
+from .saved import load
 
 
 class _Replayer(Verifier):

@@ -51,7 +51,7 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
         return r
     if cut.startswith("not run") and r.status == "pass":
         return dataclasses.replace(r, status="skipped", message=cut)
-    return dataclasses.replace(r, message=f"{r.message} ({cut})")
+    return dataclasses.replace(r, message=f"{r.message}; {cut}")
 
 
 def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None) -> Result:

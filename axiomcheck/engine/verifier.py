@@ -118,7 +118,7 @@ class Verifier:
         for i, a in enumerate(self.catalogue):
             check = CHECKS[a.property]
             self.clock.tick("checks", i, len(self.catalogue))
-            if not isinstance(check, Pointwise) and self.clock.expired():
+            if not isinstance(check, Pointwise) and a.property != "shape" and self.clock.expired():
                 self.clock.not_run.add(a.property)
                 continue
             if check.applies(s) is None and not (s.op_dead and not isinstance(check, Pointwise)):
