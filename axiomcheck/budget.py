@@ -102,6 +102,11 @@ class Plan:
                                                   // self.sweep_size)))
 
     @property
+    def mixed_limit(self) -> int | None:
+        """Samples in the determinism and batch-independence batch when binding (None: as many as kept)."""
+        return max(self.per_batch, MIN_PAIRS) if self.binding else None
+
+    @property
     def pair_chunk(self) -> int:
         """Segments bisected per batch (each holds two inputs and their midpoint)."""
         return max(1, self.per_batch // 2) if self.binding else max(self.regularity_pairs, 1)

@@ -60,6 +60,7 @@ class Subject:
     keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
     params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
     pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.budget)
+    mixed_limit: int | None = None  # samples in the determinism / batch-independence batch (the byte budget)
 
     @functools.cached_property
     def domain(self) -> Domain:

@@ -21,14 +21,21 @@ class Evaluated:
 
     observed = False  # True when the value checks already read the full batch (see engine.streaming)
 
-    def __init__(self, family: Family, w: np.ndarray, W: np.ndarray):
+    def __init__(self, family: Family, w: np.ndarray | None, W: np.ndarray | None):
         self.family, self.w, self.W = family, w, W
 
 
-def mixed_batch(evaluated: list[Evaluated], per_family: int = 16) -> Args | None:
-    """A few samples of every evaluated family in one batch."""
+def mixed_batch(evaluated: list[Evaluated], per_family: int = 16, limit: int | None = None) -> Args | None:
+    """A few samples of every evaluated family in one batch.
+
+    With `limit` (the byte budget's, at a large vocabulary) and more families than
+    it allows, one sample each of `limit` families spread evenly over the sweep.
+    """
     if not evaluated:
         return None
+    if limit is not None and len(evaluated) * min(per_family, evaluated[0].family.size) > limit:
+        picks = np.unique(np.linspace(0, len(evaluated) - 1, max(limit, 1)).round().astype(int))
+        return concat([take(evaluated[i].family.args, slice(0, 1)) for i in picks])
     return concat([take(e.family.args, slice(0, per_family)) for e in evaluated])
 
 
@@ -48,7 +55,7 @@ class Deterministic(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         did = subject.id(self.property)
-        mixed = mixed_batch(evaluated)
+        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
         if mixed is None:
             return
         try:
@@ -74,7 +81,7 @@ class BatchIndependent(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         bid = subject.id(self.property)
-        mixed = mixed_batch(evaluated)
+        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
         if mixed is None:
             return
         try:

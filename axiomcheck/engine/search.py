@@ -104,6 +104,38 @@ def explore(subject: Subject, ev: Evidence, max_examples: int, clock: Clock | No
         clock.tick("search", max_examples, max_examples)
 
 
+def _forget_drawn() -> None:
+    """Drop Hypothesis' references to this example's drawn values (kept for printing a falsifying example).
+
+    Hypothesis keeps the traceback of every failing example it meets while
+    shrinking, and through it the values drawn for that example; at a large
+    vocabulary that is megabytes per example.  We never print Hypothesis'
+    report, so the references it keeps for printing go.
+    """
+    try:
+        from hypothesis.control import current_build_context
+
+        current_build_context().known_object_printers.clear()
+    except Exception:  # noqa: BLE001 - another Hypothesis version: only memory is at stake
+        pass
+
+
+class _Box:
+    """A drawn input the test takes out of the box: what Hypothesis keeps of an example then holds no arrays."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, args: Args):
+        self.args: Args | None = args
+
+    def take(self) -> Args:
+        args, self.args = self.args, None
+        return args  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return "<drawn input>"
+
+
 def shrink(subject: Subject, axiom: str, max_examples: int, clock: Clock | None = None) -> Finding | None:
     """A minimal single-sample input violating `axiom`, found with a fresh `Evidence`, or None.
 
@@ -121,8 +153,10 @@ def shrink(subject: Subject, axiom: str, max_examples: int, clock: Clock | None 
 
     @seed(subject.seed)
     @_settings(max(max_examples, 50))
-    @given(subject.domain.strategy(subject.world, max_batch=1))
-    def probe(args: Args) -> None:
+    @given(subject.domain.strategy(subject.world, max_batch=1).map(_Box))
+    def probe(box: _Box) -> None:
+        args = box.take()
+        _forget_drawn()
         if clock.expired():
             raise OutOfTime()
         state["calls"] += 1
@@ -135,6 +169,7 @@ def shrink(subject: Subject, axiom: str, max_examples: int, clock: Clock | None 
             return
         if fresh[axiom].finding is not None:
             state["last"] = fresh[axiom].finding
+            del args, fresh  # Hypothesis keeps each failure's traceback: it must not keep these arrays alive
             raise _Violated()
 
     try:

@@ -26,7 +26,9 @@ def observed(subject: Subject, ev: Evidence, e: Evaluated, keep: int) -> Evaluat
     for check in value_checks(subject):
         check.observe(subject, ev, e.family.args, e.w, e.W, where, "sweep")
     args = tuple(np.array(np.asarray(a)[:keep]) for a in e.family.args)
-    w = np.array(e.w[:keep])
-    kept = Evaluated(Family(e.family.name, args), w, subject.domain.canonical(w))
+    # the weights stay only for a check that reads them afterwards (Pareto); at a large vocabulary they
+    # are as large as the inputs
+    w = np.array(e.w[:keep]) if subject.id("pareto") is not None else None
+    kept = Evaluated(Family(e.family.name, args), w, None if w is None else subject.domain.canonical(w))
     kept.observed = True
     return kept

@@ -69,6 +69,7 @@ class Verifier:
                              regularity_pairs=settings.regularity_pairs, batch_bytes=settings.batch_bytes)
         self.subject.regularity_pairs = self.plan.pairs
         self.subject.pair_chunk = self.plan.pair_chunk
+        self.subject.mixed_limit = self.plan.mixed_limit
         self.evidence = Evidence([a.id for a in self.catalogue])
         self.evaluated: list[Evaluated] = []
 
