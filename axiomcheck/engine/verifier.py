@@ -85,7 +85,7 @@ class Verifier:
         fams = self.families()
         total, done = sum(f.size for f in fams), 0
         for fam in fams:
-            if self.clock.expired():
+            if self.evaluated and self.clock.expired():  # one batch at least, or nothing can be said
                 break
             self.clock.tick("sweep", done, total)
             done += fam.size
