@@ -56,7 +56,7 @@ def _best(fn, repeats: int) -> float:
     return min(out)
 
 
-def point(vocab: int, k: int = TEACHERS) -> dict:
+def point(vocab: int, k: int = TEACHERS, wall_only: bool = False) -> dict:
     """One V, measured in this process: verify() first (its peak RSS), then the two throughputs."""
     import axiomcheck as ac
     from axiomcheck.domains import World
@@ -67,6 +67,8 @@ def point(vocab: int, k: int = TEACHERS) -> dict:
     report = ac.verify(op, teachers=k, vocab=vocab)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    if wall_only:  # another checkout of axiomcheck (the engine before this one): verify() alone
+        return {"vocab": vocab, "teachers": k, "wall_s": wall, "rss_gib": rss, "passed": report.passed}
     world = World(teachers=k, vocab=vocab)
     repeats = 3 if vocab <= 1024 else 1
     counted = {}
@@ -85,14 +87,28 @@ def point(vocab: int, k: int = TEACHERS) -> dict:
             "per_family": fams[0].size, "families": len(fams)}
 
 
+def _fresh(v: int, k: int, tree: str | None = None) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    argv = [sys.executable, __file__, "--point", str(v), "--teachers", str(k)]
+    if tree is not None:
+        env["PYTHONPATH"] = tree
+        argv.append("--wall-only")
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def sweep_table(vocabs=VOCABS, k: int = TEACHERS) -> list[dict]:
     """`point` for each V, each in a fresh interpreter."""
-    rows = []
-    for v in vocabs:
-        out = subprocess.run([sys.executable, __file__, "--point", str(v), "--teachers", str(k)],
-                             capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return rows
+    return [_fresh(v, k) for v in vocabs]
+
+
+def baseline_16(tree: str, k: int = TEACHERS, repeats: int = 3) -> tuple[float, float]:
+    """(best verify() seconds at V = 16 with this tree, with `tree`), alternating fresh processes."""
+    here, there = [], []
+    for _ in range(repeats):
+        here.append(_fresh(16, k)["wall_s"])
+        there.append(_fresh(16, k, tree)["wall_s"])
+    return min(here), min(there)
 
 
 def same_verdicts(vocab: int = 32_000) -> list[tuple[str, float, float, dict]]:
@@ -137,8 +153,13 @@ def render(rows: list[dict], verdicts: list | None, console=None) -> None:
     peak = max(r["rss_gib"] for r in rows)
     met.append(f"peak RSS ≤ {TARGET_RSS_GIB:g} GiB → {peak:.2f} GiB {'met' if peak <= TARGET_RSS_GIB else 'NOT met'}")
     console.print("targets: " + "; ".join(met))
-    if verdicts is None:
-        return
+    if verdicts is not None:
+        render_verdicts(verdicts, console)
+
+
+def render_verdicts(verdicts: list, console) -> None:
+    from rich.table import Table
+
     v = Table(title="verdicts of the built-in operators at V = 32 000 against V = 16 (K = 4, defaults)")
     for col in ("operator", "V = 16 s", "V = 32 000 s", "verdicts"):
         v.add_column(col, justify="right" if col.endswith(" s") else "left")
@@ -156,12 +177,29 @@ def main() -> None:
     parser.add_argument("--point", type=int, help="measure one V in this process and print JSON")
     parser.add_argument("--teachers", type=int, default=TEACHERS)
     parser.add_argument("--no-verdicts", action="store_true", help="skip the V = 32 000 / V = 16 verdict table")
+    parser.add_argument("--wall-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-tree", metavar="DIR",
+                        help="another checkout of the repository: time verify() at V = 16 with it too")
     args = parser.parse_args()
     if args.point is not None:
-        print(json.dumps(point(args.point, args.teachers)))
+        print(json.dumps(point(args.point, args.teachers, args.wall_only)))
         return
-    rows = sweep_table(k=args.teachers)
-    render(rows, None if args.no_verdicts else same_verdicts())
+    run(args.teachers, not args.no_verdicts, args.baseline_tree)
+
+
+def run(k: int = TEACHERS, verdicts: bool = True, baseline_tree: str | None = None, console=None) -> None:
+    """The whole vocabulary section: the sweep table, the V = 16 baseline if asked, the verdict table."""
+    from rich.console import Console
+
+    console = console or Console()
+    rows = sweep_table(k=k)
+    render(rows, None, console)
+    if baseline_tree:
+        new, old = baseline_16(baseline_tree, k)
+        console.print(f"V = 16, K = {k}: verify() {new:.2f} s here, {old:.2f} s with {baseline_tree} (best of 3, "
+                      f"alternating) → {'no slower' if new <= old * 1.05 else 'SLOWER'} (target: no slower)")
+    if verdicts:
+        render_verdicts(same_verdicts(), console)
 
 
 if __name__ == "__main__":
