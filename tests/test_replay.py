@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 
 import numpy as np
@@ -116,20 +117,36 @@ def test_max_time_cuts_short_and_says_so_never_a_silent_pass():
     got = {res.axiom: res for res in r.results}
     assert got["token.normalization"].status == "fail"  # what was found before the cut stands
     assert "cut short by the time budget" in got["token.normalization"].message
-    assert "sweep samples asked" in got["token.normalization"].message
+    m = re.search(r"got (\d+) of the (\d+) sweep samples asked", got["token.normalization"].message)
+    assert m, got["token.normalization"].message
+    assert 0 < int(m.group(1)) < int(m.group(2))
+    assert int(m.group(1)) == got["token.shape"].samples  # what the sweep called the operator on
     assert got["token.regularity"].status == "skipped"
     assert got["token.regularity"].message == "not run: the time budget (max_time = 0.3 s) ran out before this check"
     full = ac.verify(op, max_examples=0, shrink=False, axioms=["token.positivity"])
     assert "cut short" not in full["token.positivity"].message
 
 
-def test_max_time_is_validated_and_on_the_command_line(capsys):
+SLOW_PY = """
+import time
+import numpy as np
+import axiomcheck as ac
+
+@ac.token_operator(name="slow_uniform", register=False)
+def slow_uniform(probs, context):
+    time.sleep(0.02)
+    return np.full(probs.shape[:2], 1.0 / probs.shape[1])
+"""
+
+
+def test_max_time_is_validated_and_on_the_command_line(capsys, tmp_path):
     with pytest.raises(ValueError, match="max_time must be"):
         ac.verify("entropy_exp", max_time=0)
-    code = cli.main(["verify", "entropy_exp", "--max-time", "0.01", "--axioms", "token.regularity", "--color",
-                     "never"])
+    (tmp_path / "slow.py").write_text(SLOW_PY)
+    code = cli.main(["verify", f"{tmp_path / 'slow.py'}:slow_uniform", "--max-time", "0.05",
+                     "--axioms", "token.regularity", "--color", "never"])
     out = capsys.readouterr().out
-    assert code == 0 and "not run: the time budget (max_time = 0.01 s)" in out
+    assert code == 0 and "not run: the time budget (max_time = 0.05 s)" in out
 
 
 def test_progress_hook_and_no_bar_off_a_terminal():

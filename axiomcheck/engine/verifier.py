@@ -85,9 +85,9 @@ class Verifier:
         fams = self.families()
         total, done = sum(f.size for f in fams), 0
         for fam in fams:
+            self.clock.tick("sweep", done, total)
             if self.evaluated and self.clock.expired():  # one batch at least, or nothing can be said
                 break
-            self.clock.tick("sweep", done, total)
             done += fam.size
             where = f"sweep family {fam.name!r}"
             try:
@@ -134,8 +134,10 @@ class Verifier:
 
     def shrink_failures(self) -> None:
         ev = self.evidence
-        for a in self.catalogue:
-            if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id) and not self.subject.op_dead:
+        failed = [a for a in self.catalogue if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id)]
+        for i, a in enumerate(failed):
+            self.clock.tick("shrink", i, len(failed))
+            if not self.subject.op_dead:
                 if self.clock.expired():
                     break
                 small = search.shrink(self.subject, a.id, self.settings.max_examples, clock=self.clock)
