@@ -102,7 +102,7 @@ def sweep_table(vocabs=VOCABS, k: int = TEACHERS) -> list[dict]:
     return [_fresh(v, k) for v in vocabs]
 
 
-def baseline_16(tree: str, k: int = TEACHERS, repeats: int = 3) -> tuple[float, float]:
+def baseline_16(tree: str, k: int = TEACHERS, repeats: int = 5) -> tuple[float, float]:
     """(best verify() seconds at V = 16 with this tree, with `tree`), alternating fresh processes."""
     here, there = [], []
     for _ in range(repeats):
@@ -196,7 +196,7 @@ def run(k: int = TEACHERS, verdicts: bool = True, baseline_tree: str | None = No
     render(rows, None, console)
     if baseline_tree:
         new, old = baseline_16(baseline_tree, k)
-        console.print(f"V = 16, K = {k}: verify() {new:.2f} s here, {old:.2f} s with {baseline_tree} (best of 3, "
+        console.print(f"V = 16, K = {k}: verify() {new:.2f} s here, {old:.2f} s with {baseline_tree} (best of 5, "
                       f"alternating) → {'no slower' if new <= old * 1.05 else 'SLOWER'} (target: no slower)")
     if verdicts:
         render_verdicts(same_verdicts(), console)
