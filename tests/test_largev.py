@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import budget, largev, properties as P, summary
+from axiomcheck import budget, largev, summary
+from axiomcheck import properties as P
 from axiomcheck.domains import DOMAINS, World
 from axiomcheck.engine import Settings, Verifier
 from tests.helpers import entropy, softmax, token
