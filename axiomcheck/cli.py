@@ -130,11 +130,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     given = O.given(args)
     if getattr(args, "isolate", None):
         given["isolate"] = True
+    if getattr(args, "max_time", None) is not None:
+        given["max_time"] = args.max_time
     return given
 
 
 def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout) -> int:
     from . import baseline as B
+    from . import repro
     from .output import files
     from .output.common import encodable
     from .output.text import Renderer
@@ -157,7 +160,12 @@ def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout)
         written = files.write_all(run, plan.out, data)
         shown = Path(args.report_dir or DEFAULT_REPORT_DIR)
         for fmt, path in written.items():
-            human.line(f"wrote {shown / files.FILENAMES[fmt]} ({_size(path.stat().st_size)})")
+            human.line(f"wrote {shown / path.relative_to(plan.out)} ({_size(path.stat().st_size)})")
+            if fmt.startswith("counterexample:"):
+                item = next((i for i in run.items() if fmt.startswith(f"counterexample:{i.item} ")), None)
+                if item is not None and isinstance(item.source, str):
+                    human.line(f"{'':8} replay: {repro.replay_line(item.source, shown / path.relative_to(plan.out))}",
+                               "cyan")
     elif data:
         stdout.write(encodable(files.render(run, data[0])))
     code = run.exit_code
@@ -243,11 +251,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                  f"checks are {', '.join(scale_ids)}")
         given = _overrides(args)
         world = {k: given[k] for k in O.world_fields() if k in given}
-        item = S.single(op, args.target, axioms=args.axioms, world=world,
-                        seed=O.resolve("seed", given.get("seed")),
-                        max_examples=O.resolve("max_examples", given.get("max_examples")),
-                        tolerance=args.tolerance, timeout=args.timeout, isolate=args.isolate)
-        ir = S.run_item(None, item, {})
+        if args.replay:
+            ir = S.replay_item(op, args.target, args.replay, given, timeout=args.timeout, isolate=args.isolate)
+        else:
+            item = S.single(op, args.target, axioms=args.axioms, world=world,
+                            seed=O.resolve("seed", given.get("seed")),
+                            max_examples=O.resolve("max_examples", given.get("max_examples")),
+                            tolerance=args.tolerance, timeout=args.timeout, isolate=args.isolate)
+            from .output.progress import verify_bar
+
+            with verify_bar(sys.stdout, quiet=args.quiet or plan.streams.data_to_stdout, color=args.color) as hook:
+                ir = S.run_item(None, item, {"max_time": given["max_time"]} if "max_time" in given else {},
+                                progress=hook)
         run = S.Run(suites=[S.SuiteRun(name="verify", path=None, items=[ir])], overrides=given,
                     elapsed_s=ir.report.elapsed_s if ir.report else 0.0)
         return _finish(run, args, plan, stdout)

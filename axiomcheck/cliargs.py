@@ -90,6 +90,9 @@ def _checking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--isolate", action="store_true", default=None,
                    help="run the operator in a separate process that is killed on a timeout or crash "
                         "(slower per call)")
+    p.add_argument("--max-time", type=O.positive_float, metavar="SECONDS",
+                   help="time budget of each operator checked: a check it cuts short says how many samples it got "
+                        "of those asked (one never reached is skipped), never a silent pass")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="also list the failures the suites expect")
     _color(p)
@@ -129,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--tolerance", type=O.nonneg_float, metavar="TOL",
                    help="absolute tolerance of the sum and bound checks (default: dtype-aware)")
     v.add_argument("--timeout", type=O.positive_float, metavar="SECONDS", help="per-call limit (default: 10)")
+    v.add_argument("--replay", metavar="FILE.npz",
+                   help="run the one check a saved counterexample names (written under --output DIR/counterexamples/) "
+                        "on its input alone, with the world and seed it was found with")
     _checking(v)
 
     en = sub.add_parser("ensemble", help="check the ensemble G built from an operator's weights", epilog=_EPILOG,

@@ -14,7 +14,9 @@ written so that NaN always counts as a violation.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +79,7 @@ def bounded(W: np.ndarray, lo: float, hi: float, tol: float) -> Violation:
 
 def finite(W: np.ndarray) -> Violation:
     """No NaN or ±inf."""
-    bad = ~np.isfinite(W).all(axis=-1)
+    bad = nonfinite_rows(W)[0]
     return Violation(bad, bad.astype(np.float64))
 
 
@@ -104,16 +106,57 @@ def max_abs_diff(W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
 
     Equal values differ by 0 — NaN vs NaN and inf vs inf included (inf − inf would
     be NaN and read as noise); a finite value against a non-finite one, or inf
-    against −inf, differs by inf.
+    against −inf, differs by inf.  The difference is taken in the arrays' own
+    floating type (float32 stays float32; float16 is widened), with one
+    temporary the size of the batch, so a large-vocabulary batch is not copied
+    to float64 several times over.
 
     >>> max_abs_diff(np.array([[np.inf, np.nan, 1.0]]), np.array([[np.inf, np.nan, 1.5]])).tolist()
     [0.5]
     >>> max_abs_diff(np.array([[np.inf]]), np.array([[1.0]])).tolist()
     [inf]
     """
-    with np.errstate(invalid="ignore"):
-        d = np.abs(W1.astype(np.float64) - W2.astype(np.float64))
-    same = (W1 == W2) | (np.isnan(W1) & np.isnan(W2))
-    d = np.where(same, 0.0, d)
-    d = np.where(np.isnan(d), np.inf, d)
-    return d.reshape(d.shape[0], -1).max(axis=1, initial=0.0)
+    W1, W2 = np.asarray(W1), np.asarray(W2)
+    dt = np.result_type(W1, W2)
+    if not np.issubdtype(dt, np.floating) or dt.itemsize < 4:
+        dt = np.dtype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.subtract(W1, W2, dtype=dt)
+    np.abs(d, out=d)
+    nan = np.isnan(d)
+    if nan.any():  # inf − inf or a NaN: 0 where both sides are the same value, else inf
+        same = (W1 == W2) | (np.isnan(W1) & np.isnan(W2))
+        d[nan] = np.where(same[nan], 0.0, np.inf)
+    if d.ndim == 1:
+        return d.astype(np.float64)
+    return d.max(axis=tuple(range(1, d.ndim)), initial=0.0).astype(np.float64)
+
+
+def nonfinite_rows(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(any NaN or ±inf, any NaN, any ±inf) per row of `W[B, R, K]`, each `bool[B, R]`.
+
+    Computed once per weights array and reused by every value check that reads it
+    (the last few arrays are remembered by identity).
+
+    >>> bad, nan, inf = nonfinite_rows(np.array([[[1.0, np.nan]], [[np.inf, 0.0]]]))
+    >>> bad[:, 0].tolist(), nan[:, 0].tolist(), inf[:, 0].tolist()
+    ([True, True], [True, False], [False, True])
+    """
+    for ref, masks in _MASKS:
+        if ref() is W:
+            return masks
+    bad = ~np.isfinite(W).all(axis=-1)
+    if bad.any():
+        nan, inf = np.isnan(W).any(axis=-1), np.isinf(W).any(axis=-1)
+    else:
+        nan = inf = np.zeros(bad.shape, dtype=bool)
+    masks = (bad, nan, inf)
+    try:
+        _MASKS.insert(0, (weakref.ref(W), masks))
+        del _MASKS[4:]
+    except TypeError:  # an object that takes no weak reference: not remembered
+        pass
+    return masks
+
+
+_MASKS: list[tuple[Any, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []

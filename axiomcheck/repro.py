@@ -81,6 +81,15 @@ def for_verify(op: Any, world: Any, settings: Any, axiom: str) -> str:
     return verify_or_call(target_name(op), op.name, world, settings.seed, settings.max_examples, axiom, extra)
 
 
+def replay_line(target: str, path: Any) -> str:
+    """`axiomcheck verify TARGET --replay FILE.npz`: the saved counterexample's check, run again.
+
+    >>> replay_line("my_op", "reports/counterexamples/x.npz")
+    'axiomcheck verify my_op --replay reports/counterexamples/x.npz'
+    """
+    return f"axiomcheck verify {shlex.quote(target)} --replay {shlex.quote(str(path))}"
+
+
 def python_call(name: str, world: Any, seed: int, max_examples: int, axiom: str) -> str:
     """The `ac.verify(...)` call replaying `axiom` for an operator with no importable name."""
     w = _world(world)

@@ -146,6 +146,8 @@ class Result:
         reproduce: a command or Python call that replays the check.
         seed: the seed of the run.
         samples: how many sampled inputs the check saw.
+        arrays: the counterexample's full arrays when it was too large to show (name -> array;
+            kept in memory and written as .npz beside the reports, never in JSON).
     """
 
     axiom: str
@@ -157,6 +159,7 @@ class Result:
     reproduce: str | None = None
     seed: int | None = None
     samples: int = 0
+    arrays: dict[str, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -170,7 +173,7 @@ class Result:
         return self.status in ("pass", "skipped")
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "arrays"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Engine throughput: the vectorized sweep against a one-example-per-call Hypothesis loop
 and against the bare operator, at K = 4 and V ∈ {16, 1024}; the cost of one guarded call
-in process and with `isolate=True`; and verify()'s wall time.
+in process and with `isolate=True`; verify()'s wall time; and the vocabulary sweep of
+benchmarks/vocab.py (verify() at V ∈ {16, 1024, 32 000, 128 256}, K = 8: wall time, peak
+resident memory, sweep throughput against the bare operator; then the verdicts of every
+built-in operator at V = 32 000 against V = 16).
 
-Run:  .venv/bin/python benchmarks/engine.py          (about a minute on 2 cores)
+Run:  .venv/bin/python benchmarks/engine.py          (a few minutes on 2 cores)
       .venv/bin/python benchmarks/engine.py --quick  (smoke run)
 
 All three tiers use the same operator (exponential-in-entropy weights, numpy float64,
@@ -60,7 +63,7 @@ def sweep_rate(op, world, n, repeats):
     def run():
         v = Verifier(op, world, Settings(sweep_size=n, max_examples=0))
         v.sweep()
-        samples["n"] = sum(e.family.size for e in v.evaluated)
+        samples["n"] = v.evidence["token.shape"].samples  # every sample the sweep called the operator on
         found = {k: c.finding.message for k, c in v.evidence.checks.items() if c.finding}
         assert not found, found
 
@@ -70,7 +73,7 @@ def sweep_rate(op, world, n, repeats):
 
 def bare_rate(op, world, n, repeats):
     """The limit: the operator alone on the same pre-generated family batches, no checking."""
-    fams = DOMAINS["token"].sweep(np.random.default_rng(0), world, n)
+    fams = Verifier(op, world, Settings(sweep_size=n, max_examples=0)).families()
     total = sum(f.size for f in fams)
 
     def run():
@@ -145,6 +148,10 @@ def verify_wall_time() -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (smoke test)")
+    parser.add_argument("--no-verdicts", action="store_true",
+                        help="skip the verdicts of the built-in operators at V = 32 000 against V = 16")
+    parser.add_argument("--baseline-tree", metavar="DIR",
+                        help="another checkout of the repository: time verify() at V = 16 with it too")
     args = parser.parse_args()
     sizes = {16: 4096, 1024: 1024} if not args.quick else {16: 256, 1024: 64}
     repeats = 1 if args.quick else 5
@@ -178,6 +185,10 @@ def main() -> None:
                   f"over the in-process guard")
     secs, what = verify_wall_time()
     console.print(f"verify() of one JAX operator with defaults, JAX start-up included: {secs:.2f} s ({what})")
+    if not args.quick:  # the vocabulary sweep: V ∈ {16, 1024, 32 000, 128 256} at K = 8, then the verdicts
+        import vocab
+
+        vocab.run(verdicts=not args.no_verdicts, baseline_tree=args.baseline_tree, console=console)
     console.print(f"targets: sweep/loop ≥ 100× at V=16 → {ratios[16][0]:,.0f}× "
                   f"{'met' if ratios[16][0] >= 100 else 'NOT met'}; sweep/bare ≥ 0.5 at V=1024 → "
                   f"{ratios[1024][1]:.2f} {'met' if ratios[1024][1] >= 0.5 else 'NOT met'}; verify ≤ 10 s → "

@@ -94,9 +94,11 @@ def test_cli_flags():
     expected = {
         # --isolate was added (process isolation), then --builtin (the suites installed with the
         # package), and --color on every command that prints for people (run, verify, ensemble,
-        # list, dynamics); no flag was removed or renamed.
-        "run": checking | {"--item", "--isolate", "--builtin", "--color"},
-        "verify": checking | {"--tolerance", "--timeout", "--isolate", "--color"},
+        # list, dynamics); --max-time (a time budget per operator, on run and verify) and --replay
+        # (verify: run a counterexample saved as .npz again) came with large-vocabulary checking;
+        # no flag was removed or renamed.
+        "run": checking | {"--item", "--isolate", "--builtin", "--color", "--max-time"},
+        "verify": checking | {"--tolerance", "--timeout", "--isolate", "--color", "--max-time", "--replay"},
         "ensemble": world | {"-h", "--help", "--debug", "--seed", "--max-examples", "--axioms", "--format", "-f",
                              "--color"},
         "dynamics": set(),  # a placeholder: `axiomcheck dynamics` hands its arguments to its own parser

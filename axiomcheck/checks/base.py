@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import Guard, KeywordCall, OperatorMisbehaved, accepts_teachers
 from ..domain_inputs import WithInputs
 from ..domains import Args, Domain, World, take
 from ..frameworks import adapt
 from ..isolation import IsolatedGuard
+from ..largev import for_world
 from ..operator import Operator, Safety
 from ..scales import Scale
 
@@ -57,13 +59,16 @@ class Subject:
     regularity_pairs: int = 256
     keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
     params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
+    pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.budget)
+    mixed_limit: int | None = None  # samples in the determinism / batch-independence batch (the byte budget)
 
     @functools.cached_property
     def domain(self) -> Domain:
-        if not self.keywords:
-            return self.scale.domain
         tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
-        return WithInputs(self.scale.domain, self.keywords, tuple(tokens or ()))
+        base = for_world(self.scale.domain, self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.largev
+        if not self.keywords:
+            return base
+        return WithInputs(base, self.keywords, tuple(tokens or ()))
 
     @property
     def metric(self) -> str:
@@ -149,10 +154,18 @@ class Subject:
             g.close()
 
 
+def safety_tokens(subject: Subject) -> tuple[int, ...]:
+    """The operator's declared safety-critical tokens S (empty when none)."""
+    s = subject.op.safety
+    return tuple(int(t) for t in s.tokens) if s is not None and s.tokens else ()
+
+
 def inline(subject: Subject, args: Args, b: int, limit: int = 24) -> str:
-    """The input itself, when it is small enough to read in a message."""
+    """The input itself, when it is small enough to read in a message; a summary when it is large."""
     one = take(args, [b])
     if sum(a.size for a in one) > limit:
+        if summary.large(one):
+            return summary.inline_from(summary.sample(subject.domain.arg_names, one, safety_tokens(subject))[0])
         return " (input in the counterexample)"
     parts = [f"{n}={np.array2string(a[0], precision=4, separator=', ')}"
              for n, a in zip(subject.domain.arg_names, one)]
@@ -161,10 +174,21 @@ def inline(subject: Subject, args: Args, b: int, limit: int = 24) -> str:
 
 def sample_ce(subject: Subject, args: Args, b: int, w: np.ndarray | None, where: str,
               row: str = "") -> dict[str, Any]:
-    """One sample of a batch as a plain-data counterexample."""
+    """One sample of a batch as a plain-data counterexample (summarized, its arrays aside, when large)."""
     one = take(args, [b])
-    ce: dict[str, Any] = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(one).items()},
-                          "where": where}
+    if summary.large(one):
+        shown, arrays = summary.sample(subject.domain.arg_names, one, safety_tokens(subject))
+        ce: dict[str, Any] = {"input": shown, "where": where}
+        if row:
+            ce["row"] = row
+        if w is not None:
+            wb = np.asarray(w)[b]
+            ce["weights"] = summary.weights_summary(wb, safety_tokens(subject)) if wb.size > summary.LIMIT \
+                else wb.tolist()
+            arrays["weights"] = wb
+        ce[summary.ARRAYS] = arrays
+        return ce
+    ce = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(one).items()}, "where": where}
     if row:
         ce["row"] = row
     if w is not None:

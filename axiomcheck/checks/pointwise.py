@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import KeywordCall, OperatorMisbehaved
 from ..domains import Args, take
 from ..evidence import Evidence, Finding
@@ -44,7 +45,8 @@ class Pointwise(Check):
         if axiom is None or axiom not in ev:
             return
         R = W.shape[1]
-        nonfinite = ~np.isfinite(W).all(axis=-1) if self.splits_nonfinite else np.zeros(W.shape[:2], bool)
+        any_bad, nan_rows, inf_rows = P.nonfinite_rows(W)  # once per array, shared by every value check
+        nonfinite = any_bad if self.splits_nonfinite else np.zeros(W.shape[:2], bool)
         for case in self.cases(subject, ev, args, W, where):
             rows = case.rows
             checked = rows.any(axis=1)
@@ -56,17 +58,21 @@ class Pointwise(Check):
                 ev[axiom].share.add(
                     checked=int(checked.sum()), finite=int((checked & ~in_rows.any(axis=1)).sum()),
                     violating=int(finite_bad.any(axis=1).sum()),
-                    nan=int((np.isnan(W).any(axis=-1) & rows).any(axis=1).sum()),
-                    inf=int((np.isinf(W).any(axis=-1) & rows).any(axis=1).sum()))
+                    nan=int((nan_rows & rows).any(axis=1).sum()),
+                    inf=int((inf_rows & rows).any(axis=1).sum()))
             pick = finite_bad if finite_bad.any() else bad
             if not pick.any():
                 continue
             sev = np.where(pick, np.nan_to_num(case.violation.severity, nan=np.inf, posinf=np.inf), -np.inf)
             b, r = divmod(int(np.argmax(sev)), R)
+            if not Finding(float(sev[b, r]), "", "", "", {}, source,
+                           finite=bool(finite_bad.any())).outranks(ev[axiom].finding):
+                continue  # no worse than the finding recorded: its counterexample is not built
             row = subject.domain.row_label(w.shape, r) if R > 1 else ""
-            at = f"{where}, sample {b}" + (f", {row}" if row else "") + inline(subject, args, b)
-            must, got = case.describe(b, r)
             ce = sample_ce(subject, args, b, w, where, row)
+            shown = summary.inline_from(ce["input"]) if summary.ARRAYS in ce else inline(subject, args, b)
+            at = f"{where}, sample {b}" + (f", {row}" if row else "") + shown
+            must, got = case.describe(b, r)
             ce["weights_row"] = W[b, r].tolist()
             extra = case.extra(b, r) if case.extra else ""
             if isinstance(extra, tuple):
@@ -76,6 +82,8 @@ class Pointwise(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Any]) -> None:
         for e in evaluated:
+            if e.observed:  # read during the sweep, before it was trimmed (engine.streaming)
+                continue
             self.observe(subject, ev, e.family.args, e.w, e.W, f"sweep family {e.family.name!r}", "sweep")
 
     def severity(self, subject: Subject, W: np.ndarray) -> float | None:
@@ -88,7 +96,7 @@ def _all(W: np.ndarray) -> np.ndarray:
 
 
 def _finite_max(v: P.Violation, W: np.ndarray) -> float:
-    ok = np.isfinite(W).all(axis=-1)
+    ok = ~P.nonfinite_rows(W)[0]
     s = np.where(ok, v.severity, 0.0)
     return float(np.clip(s.max(initial=0.0), 0.0, 1e300))
 
@@ -169,12 +177,16 @@ class Bounds(Pointwise):
         axiom = subject.id(self.property)
         if axiom is None or axiom not in ev:
             return
-        flat = W.reshape(-1, W.shape[-1]).astype(np.float64)
-        ok = np.isfinite(flat)
-        if not ok.any():
-            return
-        mn = np.where(ok, flat, np.inf).min(axis=0)
-        mx = np.where(ok, flat, -np.inf).max(axis=0)
+        if W.size and not P.nonfinite_rows(W)[0].any():  # all finite: reduce in place, no float64 copy
+            mn = W.min(axis=(0, 1)).astype(np.float64)
+            mx = W.max(axis=(0, 1)).astype(np.float64)
+        else:
+            flat = W.reshape(-1, W.shape[-1]).astype(np.float64)
+            ok = np.isfinite(flat)
+            if not ok.any():
+                return
+            mn = np.where(ok, flat, np.inf).min(axis=0)
+            mx = np.where(ok, flat, -np.inf).max(axis=0)
         mn, mx = np.where(np.isfinite(mn), mn, np.nan), np.where(np.isfinite(mx), mx, np.nan)
         est = ev[axiom].estimate
         if est is None:

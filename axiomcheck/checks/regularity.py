@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import OperatorMisbehaved
-from ..domains import concat, take
+from ..domains import Args, concat, take
 from ..evidence import Evidence, Finding
-from .base import Check, Subject, fmt
+from .base import Check, Subject, fmt, safety_tokens
 from .wellposed import Evaluated
 
 
@@ -39,30 +40,59 @@ class Regularity(Check):
         if A[0].shape[0] == 0:
             ev.skip(rid, "no two distinct sampled inputs to measure a change between")
             return
+        if A[0].shape[0] > subject.regularity_pairs:  # the byte budget asked for fewer segments: a random few
+            pick = np.sort(rng.permutation(A[0].shape[0])[: subject.regularity_pairs])
+            A, Bq, d0 = take(A, pick), take(Bq, pick), d0[pick]
         # Unit-length segments: far-out inputs would otherwise need many more halvings.
         s = np.minimum(1.0, 1.0 / d0)
         Bq = subject.domain.interpolate(A, Bq, s)
+        self.measure(subject, ev, A, Bq)
+
+    def measure(self, subject: Subject, ev: Evidence, A: Args, Bq: Args) -> None:
+        """Bisect the segments from `A` to `Bq` (in batches of `subject.pair_chunk`) and judge what they show."""
+        rid = subject.id(self.property)
         dtype = subject.dtype if subject.dtype is not None else np.dtype(np.float64)
         eps = float(np.finfo(dtype).eps)
         r_floor = {8: 1e-9, 4: 2e-5}.get(dtype.itemsize, 5e-2)
+        levels = int(np.ceil(np.log2(1.0 / r_floor)))
+        n, chunk = A[0].shape[0], max(1, subject.pair_chunk)
+        first = (A, Bq)
+        parts = []
+        for start in range(0, n, chunk):
+            sl = slice(start, min(n, start + chunk))
+            part = self._bisect(subject, ev, take(A, sl), take(Bq, sl), levels)
+            if part is None:
+                return
+            parts.append(part)
+        if len(parts) == 1:
+            radii, deltas, A, Bq, Wa, Wb = parts[0]
+        else:
+            radii = [np.concatenate(level) for level in zip(*(p[0] for p in parts))]
+            deltas = [np.concatenate(level) for level in zip(*(p[1] for p in parts))]
+            A, Bq = concat([p[2] for p in parts]), concat([p[3] for p in parts])
+            Wa, Wb = np.concatenate([p[4] for p in parts]), np.concatenate([p[5] for p in parts])
+        self.judge(subject, ev, rid, radii, deltas, A, Bq, Wa, Wb, eps, r_floor, first)
+
+    def _bisect(self, subject: Subject, ev: Evidence, A: Args, Bq: Args, levels: int) -> tuple | None:
+        """Halve each segment `levels` times toward its larger change; None after recording an error."""
+        rid = subject.id(self.property)
         try:
             Wa = subject.domain.canonical(subject.call(A))
             Wb = subject.domain.canonical(subject.call(Bq))
         except OperatorMisbehaved as exc:
             ev.fail(rid, subject.misbehaved(exc, A, "the regularity segments"))
-            return
+            return None
         radii, deltas = [], []
         dist = subject.domain.distance(A, Bq)
         radii.append(dist)
         deltas.append(P.max_abs_diff(Wa, Wb))
-        levels = int(np.ceil(np.log2(1.0 / r_floor)))
         for _ in range(levels):
             mid = subject.domain.interpolate(A, Bq, 0.5)
             try:
                 Wm = subject.domain.canonical(subject.call(mid))
             except OperatorMisbehaved as exc:
                 ev.fail(rid, subject.misbehaved(exc, mid, "a regularity bisection step"))
-                return
+                return None
             d1, d2 = P.max_abs_diff(Wa, Wm), P.max_abs_diff(Wm, Wb)
             right = d2 > d1
             A = tuple(np.where(right.reshape((-1,) + (1,) * (m.ndim - 1)), m, a) for a, m in zip(A, mid))
@@ -71,6 +101,11 @@ class Regularity(Check):
             Wb = np.where(right[:, None, None], Wb, Wm)
             radii.append(subject.domain.distance(A, Bq))
             deltas.append(P.max_abs_diff(Wa, Wb))
+        return radii, deltas, A, Bq, Wa, Wb
+
+    def judge(self, subject: Subject, ev: Evidence, rid: str | None, radii: list, deltas: list, A: Args, Bq: Args,
+              Wa: np.ndarray, Wb: np.ndarray, eps: float, r_floor: float, first: tuple[Args, Args]) -> None:
+        """A jump, a declared Lipschitz constant exceeded, or the estimate, from the bisection's radii and changes."""
         R = np.stack(radii)  # [levels+1, P]
         D = np.stack(deltas)
         ev.count(rid, R.shape[1] * R.shape[0])
@@ -112,13 +147,10 @@ class Regularity(Check):
         metric = subject.metric
         if jump.any():
             j = int(np.argmax(np.where(jump, d_end, -1)))
-            a1, b1 = take(A, [j]), take(Bq, [j])
             got = (f"a jump: ‖Δw‖∞ stays ≥ {fmt(float(d_end[j]))} while the distance in {metric} shrinks from "
                    f"{fmt(float(R[-1 - look, j]))} to {fmt(float(R[-1, j]))} (ratio grows like 1/r)")
-            ce = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(a1).items()},
-                  "other_input": {k: v.tolist() for k, v in subject.domain.as_dict(b1).items()},
-                  "weights": Wa[j].tolist(), "other_weights": Wb[j].tolist(), "where": "regularity bisection",
-                  "radius": float(R[-1, j])}
+            ce = _segment(subject, j, A, Bq, first, Wa, Wb)
+            ce.update({"where": "regularity bisection", "radius": float(R[-1, j])})
             ev.find(rid, Finding(float(d_end[j]), "weights must change continuously", got,
                                  "the two inputs in the counterexample", ce, "sweep", at_word="between"))
             return
@@ -129,9 +161,8 @@ class Regularity(Check):
             must = f"‖Δw‖∞ / d must be ≤ the declared L = {fmt(subject.op.lipschitz)} in {metric}"
             got = (f"a ratio of {fmt(float(cont_ratio[lvl, j]))} at radius {fmt(float(R[lvl, j]))} "
                    f"(a lower bound on the true constant)")
-            ce = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(take(A, [j])).items()},
-                  "other_input": {k: v.tolist() for k, v in subject.domain.as_dict(take(Bq, [j])).items()},
-                  "where": "regularity bisection (final segment; the ratio was largest at the radius in the message)"}
+            ce = _segment(subject, j, A, Bq, first)
+            ce["where"] = "regularity bisection (final segment; the ratio was largest at the radius in the message)"
             ev.find(rid, Finding(float(cont_ratio[lvl, j]), must, got, "", ce, "sweep"))
             return
         if growing.any():
@@ -142,3 +173,27 @@ class Regularity(Check):
             ev[rid].note = (f"continuous; sampled Lipschitz estimate {fmt(L)} in {metric} (a lower bound on the "
                                f"true constant) over {R.shape[1]} segments, radii {fmt(float(r_levels[0]))} → "
                                f"{fmt(float(r_levels[-1]))}")
+
+
+def _segment(subject: Subject, j: int, A: Args, Bq: Args, first: tuple[Args, Args],
+             Wa: np.ndarray | None = None, Wb: np.ndarray | None = None) -> dict:
+    """The counterexample of segment `j`: its final two inputs (and weights); summarized when large,
+    with the arrays of its first segment aside, so a replay can bisect it again."""
+    a1, b1 = take(A, [j]), take(Bq, [j])
+    names = subject.domain.arg_names
+    if not summary.large(a1):
+        ce = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(a1).items()},
+              "other_input": {k: v.tolist() for k, v in subject.domain.as_dict(b1).items()}}
+        if Wa is not None and Wb is not None:
+            ce.update({"weights": Wa[j].tolist(), "other_weights": Wb[j].tolist()})
+        return ce
+    tokens = safety_tokens(subject)
+    shown_a, arrays = summary.sample(names, a1, tokens, "input")
+    shown_b, more = summary.sample(names, b1, tokens, "other_input")
+    arrays.update(more)
+    for side, args in zip(("start", "end"), first):
+        arrays.update({f"{side}/{n}": a for n, a in zip(names, take(args, [j]))})
+    ce = {"input": shown_a, "other_input": shown_b, summary.ARRAYS: arrays}
+    if Wa is not None and Wb is not None:
+        ce.update({"weights": summary.weights_summary(Wa[j], ()), "other_weights": summary.weights_summary(Wb[j], ())})
+    return ce

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import properties as P
+from .. import summary
 from ..calling import OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Family, concat, take
 from ..evidence import Evidence, Finding
@@ -18,14 +19,23 @@ from .base import Check, Subject, fmt, fmt_w, sample_ce
 class Evaluated:
     """One sweep batch and the weights the operator returned for it."""
 
-    def __init__(self, family: Family, w: np.ndarray, W: np.ndarray):
+    observed = False  # True when the value checks already read the full batch (see engine.streaming)
+
+    def __init__(self, family: Family, w: np.ndarray | None, W: np.ndarray | None):
         self.family, self.w, self.W = family, w, W
 
 
-def mixed_batch(evaluated: list[Evaluated], per_family: int = 16) -> Args | None:
-    """A few samples of every evaluated family in one batch."""
+def mixed_batch(evaluated: list[Evaluated], per_family: int = 16, limit: int | None = None) -> Args | None:
+    """A few samples of every evaluated family in one batch.
+
+    With `limit` (the byte budget's, at a large vocabulary) and more families than
+    it allows, one sample each of `limit` families spread evenly over the sweep.
+    """
     if not evaluated:
         return None
+    if limit is not None and len(evaluated) * min(per_family, evaluated[0].family.size) > limit:
+        picks = np.unique(np.linspace(0, len(evaluated) - 1, max(limit, 1)).round().astype(int))
+        return concat([take(evaluated[i].family.args, slice(0, 1)) for i in picks])
     return concat([take(e.family.args, slice(0, per_family)) for e in evaluated])
 
 
@@ -45,7 +55,7 @@ class Deterministic(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         did = subject.id(self.property)
-        mixed = mixed_batch(evaluated)
+        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
         if mixed is None:
             return
         try:
@@ -71,7 +81,7 @@ class BatchIndependent(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         bid = subject.id(self.property)
-        mixed = mixed_batch(evaluated)
+        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
         if mixed is None:
             return
         try:
@@ -94,11 +104,13 @@ class BatchIndependent(Check):
             ev.count(bid, len(idx))
             if (dv > tol).any():
                 j = int(np.argmax(dv))
+                ce = sample_ce(subject, mixed, int(idx[j]), None, "mixed sweep batch")
+                if summary.ARRAYS in ce:  # large: the replay needs the whole batch the sample was part of
+                    ce[summary.ARRAYS].update({f"batch/{n}": a for n, a in zip(subject.domain.arg_names, mixed)})
                 ev.find(bid, Finding(float(dv[j]),
                                      f"a sample's weights must not depend on the rest of its batch (±{tol:.2g})",
                                      f"‖Δw‖∞ = {fmt(float(dv[j]))} between the full batch and {label}",
-                                     f"sample {int(idx[j])} of the mixed sweep batch",
-                                     sample_ce(subject, mixed, int(idx[j]), None, "mixed sweep batch"), "sweep"))
+                                     f"sample {int(idx[j])} of the mixed sweep batch", ce, "sweep"))
 
 
 class SingleTeacher(Check):

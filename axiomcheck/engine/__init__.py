@@ -13,8 +13,10 @@ as typed evidence (`axiomcheck.evidence`) and turned into results in one place
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..axioms import AXIOMS
+from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
 from ..calling import Guard, OperatorMisbehaved
 from ..operator import Operator
 from ..registry import resolve
@@ -41,6 +43,10 @@ def verify(
     axioms: Sequence[str] | None = None,
     shrink: bool = True,
     isolate: bool = False,
+    max_time: float | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    replay: str | Path | None = None,
+    progress: ProgressHook | None = None,
 ) -> Report:
     """Check one operator against every check of its scale; always returns a full `Report`.
 
@@ -59,17 +65,30 @@ def verify(
     the per-call limit in seconds; `isolate=True` runs the operator in a worker
     process, killed on a timeout, so a crash or hang is reported and the run goes
     on; `axioms` restricts the run to some ids.
+
+    `max_time` bounds the whole run in seconds: a check it cuts short says how
+    much it got of what it asked (and one it never reached is `skipped`), never
+    a silent pass.  `batch_bytes` is the byte budget of one batch, which sizes
+    the sweep at a large vocabulary.  `replay` is a counterexample saved as
+    .npz with the reports: the one check it names is run on that input alone,
+    with the world, seed and tolerance it was found with (`axiomcheck.replay`).
+    `progress(phase, done, total)` is called as the run advances.
     """
     op = resolve(op_or_name)
+    if replay is not None:
+        from ..replay import replay as replay_file
+
+        return replay_file(op, replay, timeout=timeout, isolate=isolate)
     world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks,
                                  "features": features, "history": history})
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
-                        timeout=timeout, shrink=shrink, isolate=isolate)
+                        timeout=timeout, shrink=shrink, isolate=isolate, max_time=max_time,
+                        batch_bytes=batch_bytes)
     if axioms is not None:
         unknown = [a for a in axioms if a not in AXIOMS]
         if unknown:
             raise KeyError(f"unknown axiom id(s) {unknown}; see axiomcheck.AXIOMS")
-    return check_operator(op, world, settings, axioms)
+    return check_operator(op, world, settings, axioms, progress=progress)
 
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "Guard", "OperatorMisbehaved", "Settings",

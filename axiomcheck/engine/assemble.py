@@ -14,8 +14,10 @@ The order of precedence, for each check:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from .. import summary
 from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
 from ..checks.base import fmt
@@ -36,8 +38,23 @@ def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:
     return None
 
 
-def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None) -> Result:
-    """The result of one check; `lead` is the check that reports a hang that stopped the whole run."""
+def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None,
+           cut: str | None = None) -> Result:
+    """The result of one check; `lead` is the check that reports a hang that stopped the whole run.
+
+    `cut` says what the time budget took from the check (`budget.Clock.cut_short`): a check
+    that never ran is `skipped` with that reason, any other result says it beside its message,
+    so a check cut short never passes silently.
+    """
+    r = _decide(subject, ev, axiom_id, reproduce, lead)
+    if cut is None:
+        return r
+    if cut.startswith("not run") and r.status == "pass":
+        return dataclasses.replace(r, status="skipped", message=cut)
+    return dataclasses.replace(r, message=f"{r.message}; {cut}")
+
+
+def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None) -> Result:
     a = AXIOMS[axiom_id]
     e = ev[axiom_id]
     common: dict[str, Any] = dict(axiom=axiom_id, paper_ref=a.paper_ref, seed=subject.seed, samples=e.samples,
@@ -64,7 +81,9 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
         share = e.share.describe()
         message = e.finding.message + (f"; {share}" if share else "")
         extra = f" (also: {err})" if err else ""
-        return Result(status="fail", message=message + extra, counterexample=e.finding.counterexample, **common)
+        ce = dict(e.finding.counterexample)
+        arrays = ce.pop(summary.ARRAYS, None)  # a large counterexample's arrays: beside it, never in JSON
+        return Result(status="fail", message=message + extra, counterexample=ce, arrays=arrays, **common)
     if err:
         return Result(status="error", message=err, **common)
     if e.skip:

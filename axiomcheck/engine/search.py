@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..budget import Clock, OutOfTime
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Pointwise, Subject
 from ..domains import Args
@@ -61,14 +62,26 @@ def observe_all(subject: Subject, ev: Evidence, args: Args, where: str, source: 
     return W
 
 
-def explore(subject: Subject, ev: Evidence, max_examples: int) -> None:
-    """Search small batches, steering with `hypothesis.target` toward the worst violation."""
+def explore(subject: Subject, ev: Evidence, max_examples: int, clock: Clock | None = None) -> None:
+    """Search small batches, steering with `hypothesis.target` toward the worst violation.
+
+    With a time budget (`clock`) the search ends when it is spent, and the clock
+    counts the examples run against `max_examples`.
+    """
     from hypothesis import given, seed, target
+
+    clock = clock or Clock()
+    runs = {"n": 0}
+    clock.tick("search", 0, max_examples)
 
     @seed(subject.seed)
     @_settings(max_examples)
     @given(subject.domain.strategy(subject.world))
     def search(args: Args) -> None:
+        if clock.expired():
+            raise OutOfTime()
+        runs["n"] += 1
+        clock.tick("search", min(runs["n"], max_examples), max_examples)
         try:
             W = observe_all(subject, ev, args, "a search example", "search")
         except OperatorMisbehaved as exc:
@@ -87,11 +100,50 @@ def explore(subject: Subject, ev: Evidence, max_examples: int) -> None:
             search()
     except Exception:  # noqa: BLE001 - Hypothesis' own errors end the search, never the run
         pass
+    if not clock.hit:
+        clock.tick("search", max_examples, max_examples)
 
 
-def shrink(subject: Subject, axiom: str, max_examples: int) -> Finding | None:
-    """A minimal single-sample input violating `axiom`, found with a fresh `Evidence`, or None."""
+def _forget_drawn() -> None:
+    """Drop Hypothesis' references to this example's drawn values (kept for printing a falsifying example).
+
+    Hypothesis keeps the traceback of every failing example it meets while
+    shrinking, and through it the values drawn for that example; at a large
+    vocabulary that is megabytes per example.  We never print Hypothesis'
+    report, so the references it keeps for printing go.
+    """
+    try:
+        from hypothesis.control import current_build_context
+
+        current_build_context().known_object_printers.clear()
+    except Exception:  # noqa: BLE001 - another Hypothesis version: only memory is at stake
+        pass
+
+
+class _Box:
+    """A drawn input the test takes out of the box: what Hypothesis keeps of an example then holds no arrays."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, args: Args):
+        self.args: Args | None = args
+
+    def take(self) -> Args:
+        args, self.args = self.args, None
+        return args  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return "<drawn input>"
+
+
+def shrink(subject: Subject, axiom: str, max_examples: int, clock: Clock | None = None) -> Finding | None:
+    """A minimal single-sample input violating `axiom`, found with a fresh `Evidence`, or None.
+
+    With a time budget (`clock`) shrinking stops when it is spent, keeping the smallest violation so far.
+    """
     from hypothesis import given, seed
+
+    clock = clock or Clock()
 
     budget = max(200, 4 * max_examples)
     state: dict[str, Any] = {"calls": 0, "last": None}
@@ -101,8 +153,12 @@ def shrink(subject: Subject, axiom: str, max_examples: int) -> Finding | None:
 
     @seed(subject.seed)
     @_settings(max(max_examples, 50))
-    @given(subject.domain.strategy(subject.world, max_batch=1))
-    def probe(args: Args) -> None:
+    @given(subject.domain.strategy(subject.world, max_batch=1).map(_Box))
+    def probe(box: _Box) -> None:
+        args = box.take()
+        _forget_drawn()
+        if clock.expired():
+            raise OutOfTime()
         state["calls"] += 1
         if state["calls"] > budget or subject.op_dead:
             return
@@ -113,6 +169,7 @@ def shrink(subject: Subject, axiom: str, max_examples: int) -> Finding | None:
             return
         if fresh[axiom].finding is not None:
             state["last"] = fresh[axiom].finding
+            del args, fresh  # Hypothesis keeps each failure's traceback: it must not keep these arrays alive
             raise _Violated()
 
     try:

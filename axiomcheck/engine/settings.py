@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from ..budget import DEFAULT_BATCH_BYTES
+
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_SWEEP_SIZE = 256
 DEFAULT_TIMEOUT = 10.0
@@ -23,6 +25,10 @@ class Settings:
         shrink: whether failed value checks are shrunk to a small counterexample.
         regularity_pairs: how many segments the regularity bisection measures.
         isolate: run the operator in a worker process, killed on a timeout or crash.
+        batch_bytes: the byte budget of one batch (inputs and weights, as float64); at a large
+            vocabulary it sets the samples per sweep family (see `axiomcheck.budget`).
+        max_time: a time budget in seconds for the whole run (None: none); a check it cuts
+            short says how much it got in its result.
     """
 
     seed: int = 0
@@ -33,6 +39,8 @@ class Settings:
     shrink: bool = True
     regularity_pairs: int = 256
     isolate: bool = False
+    batch_bytes: int = DEFAULT_BATCH_BYTES
+    max_time: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_examples < 0 or self.sweep_size < 2:
@@ -41,3 +49,7 @@ class Settings:
             raise ValueError(f"tolerance must be a finite number ≥ 0, got {self.tolerance!r}")
         if self.timeout is not None and not (self.timeout > 0 and math.isfinite(self.timeout)):
             raise ValueError(f"timeout must be a finite number of seconds > 0, or None, got {self.timeout!r}")
+        if self.max_time is not None and not (self.max_time > 0 and math.isfinite(self.max_time)):
+            raise ValueError(f"max_time must be a finite number of seconds > 0, or None, got {self.max_time!r}")
+        if not (isinstance(self.batch_bytes, int) and self.batch_bytes > 0):
+            raise ValueError(f"batch_bytes must be an integer > 0, got {self.batch_bytes!r}")

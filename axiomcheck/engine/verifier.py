@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import repro
 from ..axioms import for_scale
+from ..budget import Clock, ProgressHook, plan_for
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..checks.base import NO_PARAMS
@@ -32,7 +33,7 @@ from ..operator import Operator
 from ..params import param_sets
 from ..results import Report
 from ..scales import SCALES
-from . import diagnose, search
+from . import diagnose, search, streaming
 from .assemble import result, spec_of
 from .settings import Settings
 
@@ -51,9 +52,12 @@ def derived_of(op: Operator, world: World) -> dict[str, Any]:
 class Verifier:
     """Every applicable check of the catalogue for one operator in one world."""
 
+    single_teacher = True  # whether the K = 1 family runs after the checks (not when replaying one input)
+
     def __init__(self, op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None,
-                 params: Any = NO_PARAMS):
+                 params: Any = NO_PARAMS, clock: Clock | None = None):
         self.settings = settings
+        self.clock = clock or Clock(settings.max_time)
         self.catalogue = [a for a in for_scale(op.scale) if axioms is None or a.id in axioms]
         self.derived = derived_of(op, world)
         self.subject = Subject(op=op, world=world, scale=SCALES[op.scale], seed=settings.seed,
@@ -64,16 +68,31 @@ class Verifier:
         if op.bounds is None and self.derived.get("bounds"):
             self.subject.bounds = tuple(self.derived["bounds"])
             self.subject.bounds_origin = "derived from the components' declared bounds"
+        self.plan = plan_for(op.scale, world, self.subject.keywords, sweep_size=settings.sweep_size,
+                             regularity_pairs=settings.regularity_pairs, batch_bytes=settings.batch_bytes)
+        self.subject.regularity_pairs = self.plan.pairs
+        self.subject.pair_chunk = self.plan.pair_chunk
+        self.subject.mixed_limit = self.plan.mixed_limit
         self.evidence = Evidence([a.id for a in self.catalogue])
         self.evaluated: list[Evaluated] = []
+
+    def families(self) -> list[Any]:
+        """The sweep's family batches (sized by the byte budget)."""
+        rng = np.random.default_rng(self.settings.seed)
+        return self.subject.domain.sweep(rng, self.subject.world, self.plan.sweep_samples)
 
     def sweep(self) -> None:
         """Evaluate every sweep family batch (the value checks read them afterwards)."""
         s, ev = self.subject, self.evidence
-        rng = np.random.default_rng(self.settings.seed)
         first_error: str | None = None
         first: tuple[OperatorMisbehaved, str] | None = None
-        for fam in s.domain.sweep(rng, s.world, self.settings.sweep_size):
+        fams = self.families()
+        total, done = sum(f.size for f in fams), 0
+        for fam in fams:
+            self.clock.tick("sweep", done, total)
+            if self.evaluated and self.clock.expired():  # one batch at least, or nothing can be said
+                break
+            done += fam.size
             where = f"sweep family {fam.name!r}"
             try:
                 w = s.call(fam.args)
@@ -90,7 +109,12 @@ class Verifier:
                 continue
             s.dtype = w.dtype if s.dtype is None else s.dtype
             ev.count(s.id("shape"), fam.size)
-            self.evaluated.append(Evaluated(fam, w, s.domain.canonical(w)))
+            e = Evaluated(fam, w, s.domain.canonical(w))
+            if self.plan.binding:  # the value checks read it now; a few samples stay (engine.streaming)
+                e = streaming.observed(s, ev, e, self.plan.keep(len(fams)))
+            self.evaluated.append(e)
+        else:
+            self.clock.tick("sweep", total, total)
         if not self.evaluated:
             ev.fatal = first_error or "could not be evaluated on any sweep batch"
             need = diagnose.needed_world(s, *first) if first is not None else None
@@ -101,19 +125,31 @@ class Verifier:
     def checks(self) -> None:
         """Every selected check that applies, in catalogue order; then the K = 1 family."""
         s = self.subject
-        for a in self.catalogue:
+        for i, a in enumerate(self.catalogue):
             check = CHECKS[a.property]
+            self.clock.tick("checks", i, len(self.catalogue))
+            if not isinstance(check, Pointwise) and a.property != "shape" and self.clock.expired():
+                self.clock.not_run.add(a.property)
+                continue
             if check.applies(s) is None and not (s.op_dead and not isinstance(check, Pointwise)):
                 check.run(s, self.evidence, self.evaluated)
         k1 = SingleTeacher()
-        if k1.applies(s) is None and not s.op_dead:
-            k1.run(s, self.evidence, self.evaluated)
+        if self.single_teacher and k1.applies(s) is None and not s.op_dead:
+            if self.clock.expired():
+                self.clock.not_run.add("single_teacher")
+            else:
+                k1.run(s, self.evidence, self.evaluated)
+        self.clock.tick("checks", len(self.catalogue), len(self.catalogue))
 
     def shrink_failures(self) -> None:
         ev = self.evidence
-        for a in self.catalogue:
-            if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id) and not self.subject.op_dead:
-                small = search.shrink(self.subject, a.id, self.settings.max_examples)
+        failed = [a for a in self.catalogue if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id)]
+        for i, a in enumerate(failed):
+            self.clock.tick("shrink", i, len(failed))
+            if not self.subject.op_dead:
+                if self.clock.expired():
+                    break
+                small = search.shrink(self.subject, a.id, self.settings.max_examples, clock=self.clock)
                 if small is not None and small.replaces(ev[a.id].finding):
                     ev[a.id].finding = small
 
@@ -127,7 +163,7 @@ class Verifier:
                 if not ev.fatal:
                     self.checks()
                     if self.settings.max_examples and not s.op_dead:
-                        search.explore(s, ev, self.settings.max_examples)
+                        search.explore(s, ev, self.settings.max_examples, clock=self.clock)
                     if self.settings.shrink:
                         self.shrink_failures()
                 if s.op_dead:
@@ -135,23 +171,27 @@ class Verifier:
         finally:
             s.close()
         lead = self.catalogue[0].id if self.catalogue else None
-        results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead)
+        results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead,
+                          cut=self.clock.cut_short(a.id, a.property, isinstance(CHECKS[a.property], Pointwise)))
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,
                       world=dataclasses.asdict(s.world), spec=spec_of(s.op, s), derived=self.derived,
                       elapsed_s=time.perf_counter() - start)
 
 
-def check_operator(op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None) -> Report:
+def check_operator(op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None,
+                   progress: ProgressHook | None = None) -> Report:
     """`Verifier(...).run()`, once per declared parameter set of a learned operator, merged into one report.
 
     Per check the worst status over the sets wins (error, then fail, then pass,
     then skipped), and its message and counterexample name the set it came from.
     """
     sets = param_sets(op, settings.seed)
+    clock = Clock(settings.max_time, progress)  # one time budget for every parameter set
     if not sets:
-        return Verifier(op, world, settings, axioms).run()
-    reports = [(label, Verifier(op, world, settings, axioms, params=value).run()) for label, value in sets]
+        return Verifier(op, world, settings, axioms, clock=clock).run()
+    reports = [(label, Verifier(op, world, settings, axioms, params=value, clock=clock).run())
+               for label, value in sets]
     rank = {"error": 0, "fail": 1, "pass": 2, "skipped": 3}
     merged = []
     for i in range(len(reports[0][1].results)):

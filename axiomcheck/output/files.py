@@ -35,8 +35,9 @@ from .common import (
     visible,
 )
 
-__all__ = ["FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
-           "to_json", "to_junit", "to_markdown", "write_all"]
+__all__ = ["COUNTEREXAMPLES", "FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
+           "to_json", "to_junit", "to_markdown", "write_all",
+           "write_counterexamples"]
 
 #: What each format is written as under `--output DIR`.
 FILENAMES = {"json": "report.json", "junit": "junit.xml", "markdown": "summary.md", "html": "report.html"}
@@ -58,12 +59,49 @@ def render(run: Run, fmt: str) -> str:
 
 
 def write_all(run: Run, folder: str | Path, formats: Iterable[str] = FILE_FORMATS) -> dict[str, Path]:
-    """Write each format into `folder` (created if needed); returns format -> path."""
+    """Write each format into `folder` (created if needed); returns format -> path.
+
+    Counterexamples too large for the reports are written beside them as .npz
+    (`write_counterexamples`); they appear as "counterexample:<item> <axiom>" -> path.
+    """
     out = {}
     for fmt in formats:
         path = Path(folder) / FILENAMES[fmt]
         atomic_write(path, encodable(render(run, fmt)).encode("utf-8"))
         out[fmt] = path
+    out.update(write_counterexamples(run, folder))
+    return out
+
+
+#: The folder, inside the reports folder, of the counterexamples saved as .npz.
+COUNTEREXAMPLES = "counterexamples"
+
+
+def counterexample_name(suite: str, item: str, axiom: str) -> str:
+    """The file name of one saved counterexample (characters a file name may hold).
+
+    >>> counterexample_name("verify", "ops.py:my op", "token.normalization")
+    'verify--ops.py_my_op--token.normalization.npz'
+    """
+    safe = lambda t: re.sub(r"[^A-Za-z0-9._-]+", "_", str(t)).strip("_") or "_"  # noqa: E731
+    return f"{safe(suite)}--{safe(item)}--{safe(axiom)}.npz"
+
+
+def write_counterexamples(run: Run, folder: str | Path) -> dict[str, Path]:
+    """Each large counterexample of `run` (a result with `arrays`) as .npz in `folder`/counterexamples."""
+    from ..saved import to_bytes
+
+    out = {}
+    for item in run.items():
+        if item.report is None:
+            continue
+        for r in item.report.results:
+            if not r.arrays:
+                continue
+            path = Path(folder) / COUNTEREXAMPLES / counterexample_name(item.suite, item.item, r.axiom)
+            atomic_write(path, to_bytes(r, operator=item.report.operator, world=item.report.world,
+                                        seed=item.report.seed, tolerance=item.settings.get("tolerance")))
+            out[f"counterexample:{item.item} {r.axiom}"] = path
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from .. import options as O
 from .. import repro
 from ..axioms import AXIOMS, for_scale
+from ..budget import ProgressHook as VerifyProgress
 from ..engine import DEFAULT_TIMEOUT, verify
 from ..operator import Operator
 from ..results import ItemRun, Outcome, Report, Run, SuiteRun
@@ -43,6 +44,8 @@ def effective(item: SuiteItem, overrides: Mapping[str, Any],
                    False)
     if isolate:
         out["isolate"] = True
+    if overrides.get("max_time") is not None:  # a time budget per item, from the command line
+        out["max_time"] = overrides["max_time"]
     return out
 
 
@@ -79,13 +82,14 @@ def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mappin
     return out
 
 
-def verify_item(item: SuiteItem, settings: Mapping[str, Any]) -> Report:
+def verify_item(item: SuiteItem, settings: Mapping[str, Any], progress: VerifyProgress | None = None) -> Report:
     """`verify()` of one item with its effective settings (may raise on an internal error)."""
     timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
     world = {k: settings[k] for k in _WORLD_KEYS if k in settings}
     return verify(item.operator, **world, seed=settings["seed"],
                   max_examples=settings["max_examples"], tolerance=settings["tolerance"],
-                  timeout=timeout, axioms=list(item.axioms), isolate=bool(settings.get("isolate")))
+                  timeout=timeout, axioms=list(item.axioms), isolate=bool(settings.get("isolate")),
+                  max_time=settings.get("max_time"), progress=progress)
 
 
 def internal_error(exc: BaseException, item: SuiteItem) -> str:
@@ -108,14 +112,27 @@ def item_run(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], 
 
 
 def run_item(suite: Suite | None, item: SuiteItem, overrides: Mapping[str, Any],
-             defaults: Mapping[str, Any] | None = None) -> ItemRun:
+             defaults: Mapping[str, Any] | None = None, progress: VerifyProgress | None = None) -> ItemRun:
     """Verify one item (never raises: an internal failure is recorded on the ItemRun)."""
     settings = effective(item, overrides, defaults)
     try:
-        report = verify_item(item, settings)
+        report = verify_item(item, settings, progress)
     except Exception as exc:  # noqa: BLE001 - one broken item must not lose the rest of the run
         return item_run(suite, item, settings, None, internal_error(exc, item))
     return item_run(suite, item, settings, report)
+
+
+def replay_item(op: Operator, source: str, path: str, overrides: Mapping[str, Any], *,
+                timeout: float | None = None, isolate: bool | None = None) -> ItemRun:
+    """The ItemRun of `axiomcheck verify SOURCE --replay FILE.npz`: the saved check, run on its input."""
+    report = verify(op, replay=path, timeout=timeout or DEFAULT_TIMEOUT, isolate=bool(isolate))
+    item = single(op, source, axioms=[r.axiom for r in report.results], world=dict(report.world),
+                  seed=report.seed, timeout=timeout, isolate=isolate)
+    ir = item_run(None, item, effective(item, overrides), report)
+    for o in ir.outcomes:
+        if o.reproduce:
+            o.reproduce = repro.replay_line(source, path)
+    return ir
 
 
 ProgressHook = Callable[[str, Suite, SuiteItem, "ItemRun | None"], None]
