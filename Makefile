@@ -55,6 +55,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/kd_kernel.py
+	$(BIN)/python benchmarks/kd_fused_linear.py
 	$(BIN)/python benchmarks/weight_guard.py
 
 # The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the

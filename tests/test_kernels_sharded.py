@@ -47,6 +47,22 @@ SCRIPT = textwrap.dedent(
         assert err <= 2e-6 * np.linalg.norm(np.asarray(want_grad)), err
         print("case", n, per_token, block, "shards", [s.data.shape for s in shards])
 
+    # divergences, labels and a padding mask: normalized by the global count of kept positions
+    n = 16
+    teacher = (rng.standard_normal((k, n, v)) * 3).astype(np.float32)
+    student = (rng.standard_normal((n, v)) * 3).astype(np.float32)
+    w = rng.uniform(0.1, 1.0, (k, n)).astype(np.float32)
+    labels = rng.integers(0, v, n).astype(np.int32)
+    labels[[1, 2]] = -100
+    mask = np.ones(n, bool)
+    mask[9:14] = False  # a whole device's share and part of another's
+    kw = dict(divergence="jsd", beta=0.3, temperature=1.5, labels=labels, alpha=0.4, mask=mask)
+    want_loss, want_grad = kd_loss_and_grad(student, teacher, w, **kw)
+    loss, grad = sharded_kd_loss_and_grad(student, teacher, w, **kw)
+    np.testing.assert_allclose(float(loss), float(want_loss), rtol=2e-6)
+    np.testing.assert_allclose(np.asarray(grad), np.asarray(want_grad), rtol=2e-5, atol=1e-7)
+    print("MASKED_OK")
+
     # an explicit 2 x 2 mesh: positions are split over both axes
     mesh = Mesh(np.asarray(devices).reshape(2, 2), ("a", "b"))
     loss, grad = sharded_kd_loss_and_grad(student, teacher, w, mesh=mesh)
@@ -76,3 +92,4 @@ def test_sharded_matches_single_device_on_4_cpu_devices():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SHARDED_OK" in proc.stdout, proc.stdout + proc.stderr
     assert proc.stdout.count("case ") == 4
+    assert "MASKED_OK" in proc.stdout

@@ -1,12 +1,16 @@
-"""JAX kernels: the teacher ensemble G, entropy weights, the fused, streamed KD loss, and the
+"""JAX kernels: the teacher ensemble G, entropy weights, the fused, streamed KD losses, and the
 weight guard that checks, inside the training step, the weights the loss receives.
 
 Layout: teacher logits [K, N, V], weights [K, N] (token-independent) or [K, N, V]
 (per-token: the ensemble is renormalized over the vocabulary), student logits
-[N, V]; float32 by default. Everything is jit-, vmap- and grad-safe.
+[N, V] — or, for the losses fused with the output layer, student hidden states
+[N, d] and head [V, d]; float32 accumulation. Everything is jit-, vmap- and grad-safe.
 """
 
+from axiomcheck.kernels.divergences import DIVERGENCES
 from axiomcheck.kernels.ensemble import ensemble_log_probs, entropy_weights
+from axiomcheck.kernels.formulation import pick_formulation, textbook_bytes
+from axiomcheck.kernels.fused_linear import fused_linear_kd_loss, fused_linear_kd_loss_and_grad
 from axiomcheck.kernels.guard import (
     GuardSpec,
     GuardState,
@@ -20,11 +24,14 @@ from axiomcheck.kernels.kd_loss import entropy_kd_loss_and_grad, kd_loss, kd_los
 from axiomcheck.kernels.sharding import sharded_kd_loss_and_grad
 
 __all__ = [
+    "DIVERGENCES",
     "GuardSpec",
     "GuardState",
     "ensemble_log_probs",
     "entropy_kd_loss_and_grad",
     "entropy_weights",
+    "fused_linear_kd_loss",
+    "fused_linear_kd_loss_and_grad",
     "guard_init",
     "guard_merge",
     "guard_merge_runs",
@@ -33,6 +40,8 @@ __all__ = [
     "guard_update",
     "kd_loss",
     "kd_loss_and_grad",
+    "pick_formulation",
     "sharded_kd_loss_and_grad",
+    "textbook_bytes",
     "training_run",
 ]

@@ -193,7 +193,16 @@ def stream(
 
 
 def take(x: jax.Array, start: jax.Array, block: int, axis: int) -> jax.Array:
-    """The block [start, start + block) of `x` along `axis` (no copy when fused)."""
+    """The block [start, start + block) of `x` along `axis` (no copy when fused).
+
+    XLA:CPU has no bfloat16 slicing: it converts the operand of the slice to float32,
+    and inside a loop that convert of the whole (loop-invariant) input is hoisted out
+    of the loop, a float32 copy of all of it. Passing the array through an
+    optimization barrier together with the (loop-dependent) start keeps the convert in
+    the loop, fused with the slice, so only the block is ever converted.
+    """
     if x.shape[axis] == block:
         return x
+    if jnp.issubdtype(x.dtype, jnp.floating) and x.dtype.itemsize < 4:
+        x, start = lax.optimization_barrier((x, start))
     return lax.dynamic_slice_in_dim(x, start, block, axis=axis)

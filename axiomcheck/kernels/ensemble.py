@@ -66,6 +66,23 @@ def q_block(x, e, s_sum, w, per_token: bool) -> jax.Array:
     return sum_k(coef * e)[0]
 
 
+def target_block(x, e, s_sum, w, per_token: bool, need_log: bool, log_space: bool):
+    """(q, log q) [B, V] for the divergences (forward pass, not differentiated).
+
+    `need_log`: whether log q is wanted at all (cross-entropy needs q only: log q is
+    None). `log_space`: compute log q by logsumexp over teachers (accurate where q is
+    far below the float's smallest normal number, as reverse KL needs) rather than
+    as log of the linear q. Per-token weights are always mixed in log space.
+    """
+    if per_token:
+        log_q = log_q_block(x, s_sum, w, True)
+        return jnp.exp(log_q), log_q
+    q = q_block(x, e, s_sum, w, False)
+    if not need_log:
+        return q, None
+    return q, (log_q_block(x, s_sum, w, False) if log_space else safe_log(q))
+
+
 def entropy_weights_block(x, e, s_sum, beta) -> jax.Array:
     """softmax_k(-beta · H_k) [K, B] from a teacher block's shifted exp (see entropy_weights).
 
