@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .domains import Args, Domain, Family, World, lerp
+from .domains import Args, Domain, Family, World, Wrapped, lerp
 from .inputs import INPUTS, Batch, Draw, metric_terms, softmax
 from .scales import SCALES
 
 
-class WithInputs(Domain):
+class WithInputs(Wrapped):
     """`base` with the keyword inputs `names` after its positional inputs."""
 
     def __init__(self, base: Domain, names: tuple[str, ...], safety_tokens: tuple[int, ...] = ()):
@@ -107,15 +107,6 @@ class WithInputs(Domain):
                                lambda name: Draw(np.random.default_rng(picked[name][1]), world, self.safety_tokens))
 
         return extended()
-
-    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
-        return self.base.expected_shape(world, batch)
-
-    def canonical(self, w: np.ndarray) -> np.ndarray:
-        return self.base.canonical(w)
-
-    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
-        return self.base.row_label(w_shape, r)
 
     def interpolate(self, a: Args, b: Args, s: Any) -> Args:
         (pa, ea), (pb, eb) = self._split(a), self._split(b)

@@ -139,6 +139,31 @@ class Domain:
         return {n: np.asarray(a) for n, a in zip(self.arg_names, args)}
 
 
+class Wrapped(Domain):
+    """A domain built on another (`base`): layout, shapes and geometry are the base's unless overridden.
+
+    The large-vocabulary domain and the keyword-input domain are both one, so
+    each says only what it changes.
+    """
+
+    base: Domain
+
+    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
+        return self.base.expected_shape(world, batch)
+
+    def canonical(self, w: np.ndarray) -> np.ndarray:
+        return self.base.canonical(w)
+
+    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
+        return self.base.row_label(w_shape, r)
+
+    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
+        return self.base.interpolate(a, b, s)
+
+    def distance(self, a: Args, b: Args) -> np.ndarray:
+        return self.base.distance(a, b)
+
+
 class TokenDomain(Domain):
     scale = "token"
     arg_names = ("probs", "context")

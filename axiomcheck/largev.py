@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .domains import Args, Domain, Family, World
+from .domains import Args, Domain, Family, World, Wrapped
 from .families import CONTEXT_FAMILIES, context_batch, pooled
 from .strategies import contexts
 
@@ -206,7 +206,7 @@ def family_pool(name: str, rng: np.random.Generator, size: int, vocab: int,
     return np.stack([row(_family_recipe(name, rng, vocab), vocab, safety_tokens) for _ in range(size)])
 
 
-class LargeVocab(Domain):
+class LargeVocab(Wrapped):
     """The token domain at a large vocabulary: its families plus realistic ones, and a strategy of recipes."""
 
     def __init__(self, base: Domain, safety_tokens: tuple[int, ...] = ()):
@@ -242,21 +242,6 @@ class LargeVocab(Domain):
 
         return st.lists(one(), min_size=1, max_size=max_batch).map(
             lambda items: (np.stack([p for p, _ in items]), np.stack([c for _, c in items])))
-
-    def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
-        return self.base.expected_shape(world, batch)
-
-    def canonical(self, w: np.ndarray) -> np.ndarray:
-        return self.base.canonical(w)
-
-    def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
-        return self.base.row_label(w_shape, r)
-
-    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
-        return self.base.interpolate(a, b, s)
-
-    def distance(self, a: Args, b: Args) -> np.ndarray:
-        return self.base.distance(a, b)
 
 
 def for_world(domain: Domain, world: World, safety_tokens: tuple[int, ...] = ()) -> Domain:

@@ -19,6 +19,7 @@ import argparse
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -29,31 +30,19 @@ from axiomcheck.domains import DOMAINS, World
 from axiomcheck.engine import Guard, Settings, Verifier
 from axiomcheck.isolation import IsolatedGuard
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vocab as vocab_sweep  # noqa: E402 - the sibling script: one entropy operator, one timer
+
 K = 4
 
 
-def entropy_weights(probs, context):
-    """w ∝ exp(−H_k) over teachers, H_k the entropy of teacher k's distribution."""
-    safe = np.where(probs > 0, probs, 1.0)
-    h = -(probs * np.log(safe)).sum(axis=-1)
-    z = -h - (-h).max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def make_op(vocab: int) -> ac.Operator:
-    span = np.log(vocab)
-    bounds = (1 / (1 + (K - 1) * np.exp(span)), 1 / (1 + (K - 1) * np.exp(-span)))
-    return ac.token_operator(entropy_weights, name="bench_entropy_exp", bounds=bounds, register=False)
+    return vocab_sweep.make_op(vocab, K)
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+best_of = vocab_sweep.best_of
+entropy_weights = vocab_sweep.entropy_weights
+
 
 
 def sweep_rate(op, world, n, repeats):

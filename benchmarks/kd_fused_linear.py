@@ -195,7 +195,7 @@ def run_memory(name, k, n, d, v, divergence, block_size):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=1200, env=env)
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]}
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

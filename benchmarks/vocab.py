@@ -47,7 +47,7 @@ def make_op(vocab: int, k: int):
     return ac.token_operator(entropy_weights, name="bench_entropy_exp", bounds=bounds, register=False)
 
 
-def _best(fn, repeats: int) -> float:
+def best_of(fn, repeats: int) -> float:
     out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -95,10 +95,10 @@ def point(vocab: int, k: int = TEACHERS, wall_only: bool = False) -> dict:
         v.sweep()
         counted["n"] = v.evidence["token.shape"].samples
 
-    sweep_s = _best(sweep, repeats)
+    sweep_s = best_of(sweep, repeats)
     fams = Verifier(op, world, Settings(max_examples=0)).families()  # the same batches (same seed)
     total = sum(f.size for f in fams)
-    bare_s = _best(lambda: [op.fn(*f.args) for f in fams], repeats)
+    bare_s = best_of(lambda: [op.fn(*f.args) for f in fams], repeats)
     return {"vocab": vocab, "teachers": k, "wall_s": wall, "rss_gib": rss, "passed": report.passed,
             "statuses": report.statuses(), "sweep_rate": counted["n"] / sweep_s, "bare_rate": total / bare_s,
             "per_family": fams[0].size, "families": len(fams)}

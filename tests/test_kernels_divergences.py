@@ -300,7 +300,7 @@ def test_vocabulary_masked_by_everyone_is_ignored(divergence):
     np.testing.assert_array_equal(np.asarray(grad)[:, masked], 0.0)
     assert rel_err(np.asarray(grad)[:, keep], want_grad) <= RTOL
     for formulation in ("streamed", "textbook"):
-        cot = jax.grad(lambda s, t, w: kd_loss(s, t, w, formulation=formulation, **kw),
+        cot = jax.grad(lambda s, t, w, f=formulation: kd_loss(s, t, w, formulation=f, **kw),
                        argnums=(0, 1, 2))(student, teacher, weights)
         assert all(bool(jnp.all(jnp.isfinite(c))) for c in cot), formulation
 

@@ -11,6 +11,8 @@ import importlib
 import numpy as np
 import pytest
 
+from axiomcheck.kernels import formulation as fm
+from axiomcheck.kernels import fused_linear as fl
 from axiomcheck.kernels import (
     fused_linear_kd_loss_and_grad,
     kd_loss,
@@ -18,8 +20,6 @@ from axiomcheck.kernels import (
     pick_formulation,
     textbook_bytes,
 )
-from axiomcheck.kernels import formulation as fm
-from axiomcheck.kernels import fused_linear as fl
 
 # the module, not the function the package exports under the same name
 kl = importlib.import_module("axiomcheck.kernels.kd_loss")
