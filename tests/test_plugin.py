@@ -159,7 +159,9 @@ def test_xdist_collects_the_same_items_with_the_same_verdicts(project):
 
 def test_shipped_suites_run_through_the_plugin(pytester):
     """The project's CI runs the shipped suites through the plugin, with a small example budget."""
-    paths = [str(p) for p in sorted(SHIPPED.glob("*.toml"))]
+    # published.toml is left out here: its verdicts are pinned at three seeds by tests/test_published_suite.py,
+    # and running it once more through the plugin would add about half a minute to the suite.
+    paths = [str(p) for p in sorted(SHIPPED.glob("*.toml")) if p.name != "published.toml"]
     result = pytester.runpytest_inprocess(*paths, "-p", "no:cacheprovider", "--axiomcheck-max-examples", "20",
                                           "--axiomcheck-report", "reports")
     outcomes = result.parseoutcomes()
@@ -167,5 +169,5 @@ def test_shipped_suites_run_through_the_plugin(pytester):
     assert outcomes["passed"] > 250
     reports = pytester.path / "reports"
     doc = json.loads((reports / "report.json").read_text())
-    assert doc["ok"] and {s["name"] for s in doc["suites"]} == {"reference", "independence", "composition", "published"}
+    assert doc["ok"] and {s["name"] for s in doc["suites"]} == {"reference", "independence", "composition"}
     assert (reports / "summary.md").stat().st_size < 256 * 1024  # fits a CI job summary (limit 1 MiB)
