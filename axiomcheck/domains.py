@@ -285,8 +285,12 @@ class UnifiedDomain(Domain):
     scale = "unified"
     arg_names = ("probs", "context", "losses", "sizes")
 
+    def __init__(self, token: Domain | None = None):
+        # the token part of the joint input: `largev.for_world` gives the large-vocabulary one from V = 256 on
+        self.token = token if token is not None else TokenDomain()
+
     def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
-        tok = _token_part(world).sweep(rng, world, n)
+        tok = self.token.sweep(rng, world, n)
         tasks = TaskDomain().sweep(rng, world, n)
         out = []
         for i, fam in enumerate(tok):
@@ -295,7 +299,7 @@ class UnifiedDomain(Domain):
         return out
 
     def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:
-        tok = _token_part(world).strategy(world, 1)
+        tok = self.token.strategy(world, 1)
         task = TaskDomain().strategy(world, 1)
         one = st.tuples(tok, task).map(lambda ab: (ab[0][0], ab[0][1], ab[1][0], ab[1][1]))
         return st.lists(one, min_size=1, max_size=max_batch).map(
@@ -319,13 +323,6 @@ class UnifiedDomain(Domain):
 
     def distance(self, a: Args, b: Args) -> np.ndarray:
         return np.maximum(Domain.distance(self, a[:2], b[:2]), TaskDomain().distance(a[2:], b[2:]))
-
-
-def _token_part(world: World) -> Domain:
-    """The token domain of the unified scale's distributions (the large-vocabulary one from V = 256 on)."""
-    from .largev import for_world  # largev builds on this module
-
-    return for_world(TokenDomain(), world)
 
 
 class ImportanceDomain(TaskDomain):

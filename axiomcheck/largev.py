@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .domains import Args, Domain, Family, World, Wrapped
+from .domains import Args, Domain, Family, TokenDomain, UnifiedDomain, World, Wrapped
 from .families import CONTEXT_FAMILIES, context_batch, pooled
 from .strategies import contexts
 
@@ -245,9 +245,15 @@ class LargeVocab(Wrapped):
 
 
 def for_world(domain: Domain, world: World, safety_tokens: tuple[int, ...] = ()) -> Domain:
-    """`LargeVocab(domain)` for a token domain from `budget.LARGE_VOCAB` tokens on, else `domain` itself."""
+    """`LargeVocab(domain)` for a token domain from `budget.LARGE_VOCAB` tokens on, else `domain` itself.
+
+    A unified domain gets a large-vocabulary token part (without safety families:
+    its own S belongs to its components).
+    """
     from .budget import large_vocab
 
+    if isinstance(domain, UnifiedDomain) and large_vocab("token", world):
+        return UnifiedDomain(token=LargeVocab(TokenDomain()))
     if large_vocab(domain.scale, world):
         return LargeVocab(domain, safety_tokens)
     return domain
