@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
-from .text import _isatty, wants_fancy
+from .text import _isatty, progress_bar, wants_fancy
 
 #: Seconds a run must last before its bar appears.
 DELAY = 1.0
@@ -45,16 +45,8 @@ class _Bar:
             if time.perf_counter() - self.start < DELAY:
                 return
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=Console(file=self.stream), transient=True)
+            self.progress = progress_bar(Console(file=self.stream))
             self.progress.start()
             self.task = self.progress.add_task("verifying", total=max(total, 1))
         label = f"verifying: {_LABELS.get(phase, phase)}"

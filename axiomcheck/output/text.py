@@ -72,6 +72,14 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+
+def progress_bar(console: Any) -> Any:
+    """The one progress bar of the terminal output: description, bar, n of m, time; gone when done."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
 class Renderer:
     """Writes human-readable output to one stream (stdout, or stderr when stdout carries data)."""
 
@@ -254,16 +262,7 @@ class Renderer:
 
             yield plain_hook
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       console=self.console, transient=True)
+        bar = progress_bar(self.console)
         task = bar.add_task("verifying", total=total)
 
         def fancy_hook(event: str, suite: Suite, item: SuiteItem, ir: ItemRun | None) -> None:
