@@ -355,3 +355,34 @@ def test_softmax_keeps_minus_inf_at_exactly_zero():
 
 
 ca_mkd_op = ac.token_operator(ca_mkd_raw, name="tests_ca_mkd_raw", register=False)
+
+
+# ----------------------------------------------------------------------------- hostile operators with keyword inputs
+
+
+def test_writing_into_a_keyword_input_is_an_error():
+    def mutates(probs, context, *, labels):
+        labels[:] = 0
+        return np.full(probs.shape[:2], 1.0 / probs.shape[1])
+
+    rep = ac.verify(ac.token_operator(mutates, name="mut_labels", register=False), max_examples=5)
+    assert {r.status for r in rep.results if r.axiom != "token.safety_monotonicity"} == {"error"}
+    assert "wrote into its input 'labels'" in rep["token.normalization"].message
+
+
+def test_an_importance_returning_inf_fails_finite():
+    def infinite(losses, sizes, *, history):
+        return np.full((len(losses), losses.shape[1]), np.inf)
+
+    rep = ac.verify(ac.importance_operator(infinite, name="inf_imp", register=False), max_examples=5)
+    assert rep["importance.finite"].status == "fail"
+
+
+def test_a_learned_operator_that_raises_names_its_parameter_set():
+    def raises(context, *, params):
+        raise ValueError("bad checkpoint")
+
+    rep = ac.verify(ac.context_operator(raises, name="raises_p", params=[1, 2], register=False), max_examples=5)
+    norm = rep["context.normalization"]
+    assert norm.status == "error"
+    assert norm.message.startswith("with params[0]:") and "ValueError: bad checkpoint" in norm.message
