@@ -11,6 +11,7 @@ acting on them; `encodable` keeps every other character.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -30,6 +31,11 @@ def visible(text: Any, *, newlines: bool = True) -> str:
     """`text` with control characters (and lone surrogates) written as escapes; newlines kept or spelled out."""
     s = _CONTROL.sub(_escape, str(text))
     return s if newlines else s.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def escape(text: Any) -> str:
+    """User text for HTML, in an element or a quoted attribute: control characters spelled out, then escaped."""
+    return html.escape(visible(text), quote=True)
 
 
 def encodable(text: str) -> str:

@@ -1,43 +1,42 @@
-"""The self-contained HTML report page, with its plots.
+"""The HTML report: the self-contained page, and the same overview as a fragment for notebooks.
 
-The page embeds its plots as base64 PNG.  matplotlib is imported only when
-the page is built and only if installed (`pip install 'axiomcheck[plots]'`);
-without it the page is written without plots and says so.  Every user string
-is escaped (HTML-escaped, control characters spelled out).
+`to_html(run)` is the page `report.html`: inline CSS, plots embedded as base64
+PNG (`axiomcheck.output.plots`; without matplotlib the page says so).
+`overview_html(run)` draws the same sections without the page around them and
+without plots, and `results_html(outcomes)` the table and details of a few
+results on their own: both are what Jupyter shows for a `Run`, `Report`,
+`Result` or the guard's results (`axiomcheck.output.display`).  A fragment
+carries its CSS in a `<style>` scoped to its own `div.axiomcheck-nb`, so it
+styles nothing else in the notebook, and it loads nothing from anywhere.
+Every user string is escaped (HTML-escaped, control characters spelled out).
 
 >>> from axiomcheck.results import Run
 >>> to_html(Run(suites=[])).startswith("<!DOCTYPE html>")
+True
+>>> overview_html(Run(suites=[])).startswith("<style>div.axiomcheck-nb{")
 True
 """
 
 from __future__ import annotations
 
-import html
-import io
 import json
-import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..axioms import AXIOMS
-from ..results import BoundsEstimate, ItemRun, Outcome, RegularityEstimate, Run
-from .common import (
-    HTML_ICON,
-    PLOT_SCALE,
-    TRAINING_LABEL,
-    clip,
-    headline,
-    observed_in_training,
-    png_img,
-    summary_line,
-    visible,
-)
+from ..results import ItemRun, Outcome, Run
+from .common import HTML_ICON, TRAINING_LABEL, clip, headline, observed_in_training, summary_line
+from .common import escape as _e
+from .plots import Plots, lipschitz_plot, weight_plot
 
-_CSS = """
+# What only the page styles: the fragment lives inside someone else's page.
+_PAGE_CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#fff}
 main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+"""
+# The rules of the sections the page and the fragment share.
+_CSS = """h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 h3{font-size:15px;margin:0} h4{margin:14px 0 4px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px} th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -61,6 +60,30 @@ table.vals{font-size:12px;margin:2px 0} table.vals th,table.vals td{padding:1px 
 .matrix td.suite{text-align:left} .key{display:inline-block;padding:0 6px;margin:0 2px}
 .matrix td small,.key small{font-size:9px;font-weight:600;color:#116329;margin-left:2px}
 """
+#: The element every fragment's CSS is scoped to (an element and a class: its rules outrank a notebook's own
+#: `.jp-RenderedHTMLCommon td`-style rules, which would otherwise restyle the tables).
+SCOPE = "div.axiomcheck-nb"
+# The fragment's box (a light card, readable under a dark notebook theme too) and its tighter spacing.
+_FRAGMENT_CSS = ("h2{font-size:15px;margin:16px 0 6px} h3{font-size:14px} .banner{padding:6px 10px;margin:6px 0}"
+                 " details.item{margin:6px 0} table{margin:4px 0}")
+_FRAGMENT_BOX = (f"{SCOPE}{{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+                 "color:#1f2328;background:#fff;text-align:left;padding:2px 10px;border:1px solid #d0d7de;"
+                 "border-radius:6px;max-width:100%;overflow-x:auto}")
+
+
+def scoped_css(css: str, scope: str = SCOPE) -> str:
+    """`css` with each selector of each rule put inside `scope`, so the rules style nothing outside it.
+
+    >>> scoped_css("h3{margin:0} p code,td.msg{x:y}", "div.s")
+    'div.s h3{margin:0}div.s p code,div.s td.msg{x:y}'
+    """
+    return "".join(",".join(f"{scope} {sel.strip()}" for sel in sels.split(",")) + "{" + body + "}"
+                   for sels, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css))
+
+
+_STYLE = "<style>" + _FRAGMENT_BOX + scoped_css(_CSS + _FRAGMENT_CSS) + "</style>"
+
+
 _PROPS = ("normalization", "positivity", "bounds", "regularity", "safety", "pareto", "finite", "shape",
           "deterministic", "batch_independent")
 # Column headings of the overview: the property each column shows (soft hyphens let the long ones wrap).
@@ -70,12 +93,8 @@ _PROP_LABEL = {"normalization": "Normal\u00adization", "positivity": "Posi\u00ad
 _MARK = {"pass": "✓", "fail": "✗", "error": "!", "skipped": "–"}
 
 
-def _e(text: Any) -> str:
-    return html.escape(visible(text), quote=True)
-
-
-def _anchor(*parts: str) -> str:
-    return "i-" + re.sub(r"[^A-Za-z0-9_-]", "-", "--".join(parts))
+def _anchor(prefix: str, *parts: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9_-]", "-", "--".join(parts))
 
 
 def _fmt_num(x: Any) -> str:
@@ -123,125 +142,6 @@ def _scroll(table: str) -> str:
     return f"<div class='scroll'>{table}</div>"
 
 
-class _Plots:
-    """Lazily imported matplotlib; `available` is False when the `plots` extra is missing."""
-
-    def __init__(self) -> None:
-        try:
-            from matplotlib.figure import Figure
-        except ImportError as exc:
-            self.Figure = None
-            self.reason = f"matplotlib is not installed ({exc}); install the extra: pip install 'axiomcheck[plots]'"
-        else:
-            self.Figure = Figure
-            self.reason = ""
-
-    @property
-    def available(self) -> bool:
-        return self.Figure is not None
-
-    def png(self, draw: Callable[[Any], None], size: tuple[float, float] = (4.6, 3.2)) -> bytes:
-        """PNG bytes at PLOT_SCALE × 80 dpi (80 CSS px per inch); the legend sits below the axes, clear of the data."""
-        fig = self.Figure(figsize=size, dpi=80, layout="constrained")
-        ax = fig.add_subplot()
-        draw(ax)
-        handles, labels = ax.get_legend_handles_labels()
-        if handles:
-            fig.legend(handles, labels, loc="outside lower center", ncols=min(2, len(handles)), fontsize=7,
-                       frameon=False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80 * PLOT_SCALE, bbox_inches="tight", pad_inches=0.06)
-        return buf.getvalue()
-
-    def img(self, draw: Callable[[Any], None], alt: str) -> str:
-        try:
-            data = self.png(draw)
-        except Exception as exc:  # noqa: BLE001 - a plot that cannot be drawn must not lose the report
-            return f"<p class='muted'>plot not drawn: {_e(type(exc).__name__)}: {_e(exc)}</p>"
-        return png_img(data, _e(alt))
-
-
-def _finite(xs: Sequence[Any]) -> list[float] | None:
-    out = []
-    for x in xs or []:
-        if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
-            out.append(float(x))
-        else:
-            return None
-    return out
-
-
-def _estimated(item: ItemRun, prop: str, kind: type) -> tuple[Any, Any]:
-    """(result, estimate) of the item's check of `prop`, when it carries an estimate of `kind`."""
-    rep = item.report
-    res = next((r for r in rep.results if AXIOMS[r.axiom].property == prop), None) if rep else None
-    est = res.estimate if res else None
-    return (res, est) if isinstance(est, kind) else (None, None)
-
-
-def _weight_plot(plots: _Plots, item: ItemRun) -> str:
-    bounds_res, est = _estimated(item, "bounds", BoundsEstimate)
-    if est is None:
-        return ""
-    rep = item.report
-    lo, hi = _finite(est.observed_min), _finite(est.observed_max)
-    if not lo or not hi or len(lo) != len(hi):
-        return ""
-    declared = rep.spec.get("bounds") if isinstance(rep.spec, dict) else None
-    origin = "declared"
-    if not declared and isinstance(rep.derived, dict) and rep.derived.get("bounds"):
-        declared, origin = rep.derived["bounds"], "derived"
-    failed = bounds_res is not None and bounds_res.status == "fail"
-
-    def draw(ax: Any) -> None:
-        ks = list(range(len(lo)))
-        ax.bar(ks, [h - m for m, h in zip(lo, hi, strict=False)], bottom=lo, width=0.5, color="#54aeff", edgecolor="#0969da",
-               label="observed range")
-        ax.scatter(ks, lo, marker="_", color="#0969da", s=120)
-        ax.scatter(ks, hi, marker="_", color="#0969da", s=120)
-        if declared:
-            color = "#cf222e" if failed else "#1a7f37"
-            ax.axhline(declared[0], color=color, ls="--", lw=1.2, label=f"{origin} $w_{{min}}$, $w_{{max}}$")
-            ax.axhline(declared[1], color=color, ls="--", lw=1.2)
-        low = min(lo + ([declared[0]] if declared else []))
-        if low > 0 and low < 1e-3:
-            ax.set_yscale("log")
-        ax.set_xticks(ks, [str(k) for k in ks])
-        ax.set_xlabel("teacher k")
-        ax.set_ylabel("weight $w_k$")
-        ax.set_title("weight range per teacher", fontsize=10)
-
-    return plots.img(draw, f"observed weight range per teacher of {item.item} against the {origin} bounds")
-
-
-def _lipschitz_plot(plots: _Plots, item: ItemRun) -> str:
-    res, est = _estimated(item, "regularity", RegularityEstimate)
-    if est is None:
-        return ""
-    radii, ratios = _finite(est.radii), _finite(est.max_ratio_by_radius)
-    if not radii or not ratios or len(radii) != len(ratios):
-        return ""
-    pts = [(r, q) for r, q in zip(radii, ratios, strict=False) if r > 0 and q > 0]
-    if len(pts) < 2:
-        return ""
-    declared = est.declared
-
-    def draw(ax: Any) -> None:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, color="#8250df",
-                label="largest $\\|\\Delta w\\|_\\infty / d$")
-        if isinstance(declared, (int, float)) and declared > 0:
-            ax.axhline(declared, color="#cf222e" if res.status == "fail" else "#1a7f37", ls="--", lw=1.2,
-                       label=f"declared L = {declared:.3g}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.invert_xaxis()
-        ax.set_xlabel(f"radius in {est.metric or 'input metric'}")
-        ax.set_ylabel("ratio")
-        ax.set_title("Lipschitz ratio as the radius shrinks", fontsize=10)
-
-    return plots.img(draw, f"Lipschitz ratio of {item.item} against the radius")
-
-
 def _expected_failure(o: Outcome) -> bool:
     """A failure (or error) the suite expects: shown as expected wherever it is shown."""
     return o.status in ("fail", "error") and o.expected != "pass" and o.matched
@@ -255,10 +155,10 @@ def _status_cell(o: Outcome) -> str:
     return f"<td class='{cls}' title='{_e(title)}'>{mark}</td>"
 
 
-def _status_tag(o: Outcome) -> str:
-    """The status word with a tag saying whether a failure was expected, known (baseline) or unexpected,
-    and one saying so when the weight guard observed it in training."""
-    tag = _status_word(o)
+def _status_tag(o: Outcome, judged: bool = True) -> str:
+    """The status word with a tag saying whether a failure was expected, known (baseline) or unexpected
+    (`judged`: checked against an expectation), and one saying so when the weight guard observed it in training."""
+    tag = _status_word(o) if judged else _e(o.status)
     return tag + f" <span class='tag train'>{TRAINING_LABEL}</span>" if observed_in_training(o.axiom) else tag
 
 
@@ -284,11 +184,35 @@ def _verdict_html(v: str) -> str:
             "unexpected": "<span class='bad verdict'>unexpected</span>"}[v]
 
 
-def _item_html(run: Run, item: ItemRun, plots: _Plots, suite_name: str) -> str:
+def _outcomes_table(outcomes: Sequence[Outcome], judged: bool = True) -> str:
+    """One row per check; `judged` adds the expectation and the verdict against it."""
+    heads = "<th>Check</th><th>Paper</th><th></th><th>Status</th>" + \
+        ("<th>Expected</th><th>Verdict</th>" if judged else "") + "<th>Message</th>"
+    rows = "".join(f"<tr><td><code>{_e(o.axiom)}</code></td><td>{_e(o.paper_ref)}</td>{_status_cell(o)}"
+                   f"<td>{_status_tag(o, judged)}</td>"
+                   + (f"<td>{_e(o.expected)}</td><td>{_verdict_html(o.verdict)}</td>" if judged else "")
+                   + f"<td class='msg'>{_e(o.message)}</td></tr>" for o in outcomes)
+    return _scroll(f"<table><tr>{heads}</tr>{rows}</table>")
+
+
+def _outcome_details(o: Outcome, judged: bool = True) -> list[str]:
+    """The heading, message, reproduction and counterexample of a check that failed or was not as expected."""
+    if not (o.status in ("fail", "error") or not o.matched):
+        return []
+    want = "" if _expected_failure(o) or not judged else f" <span class='muted'>(expected {_e(o.expected)})</span>"
+    parts = [f"<h4><code>{_e(o.axiom)}</code>: {_status_tag(o, judged)}{want}</h4>", f"<p>{_e(o.message)}</p>"]
+    if o.reproduce:
+        parts.append(f"<p>Reproduce: <code>{_e(o.reproduce)}</code></p>")
+    if o.counterexample:
+        parts.append("<p>Counterexample:</p>" + _scroll(_value_html(o.counterexample)))
+    return parts
+
+
+def _item_html(item: ItemRun, plots: Plots | None, suite_name: str, prefix: str) -> str:
     verdict = item.verdict
     rep = item.report
     scale = rep.scale if rep else (item.outcomes[0].scale if item.outcomes else "")
-    parts = [f"<details class='item' id='{_anchor(suite_name, item.item)}'{' open' if verdict != 'ok' else ''}>",
+    parts = [f"<details class='item' id='{_anchor(prefix, suite_name, item.item)}'{' open' if verdict != 'ok' else ''}>",
              f"<summary><h3 style='display:inline'>{HTML_ICON[verdict]} <code>{_e(item.item)}</code></h3> "
              f"<span class='muted'>{_e(scale)} scale"
              + (f" · {TRAINING_LABEL}" if item.outcomes and all(observed_in_training(o.axiom)
@@ -307,38 +231,22 @@ def _item_html(run: Run, item: ItemRun, plots: _Plots, suite_name: str) -> str:
             spec["derived"] = rep.derived
         if spec:
             parts.append("<details><summary>declared spec</summary>" + _scroll(_dict_html(spec)) + "</details>")
-    rows = []
-    for o in item.outcomes:
-        rows.append(f"<tr><td><code>{_e(o.axiom)}</code></td><td>{_e(o.paper_ref)}</td>{_status_cell(o)}"
-                    f"<td>{_status_tag(o)}</td><td>{_e(o.expected)}</td><td>{_verdict_html(o.verdict)}</td>"
-                    f"<td class='msg'>{_e(o.message)}</td></tr>")
-    parts.append(_scroll("<table><tr><th>Check</th><th>Paper</th><th></th><th>Status</th><th>Expected</th>"
-                         "<th>Verdict</th><th>Message</th></tr>" + "".join(rows) + "</table>"))
-    if plots.available:
-        imgs = _weight_plot(plots, item) + _lipschitz_plot(plots, item)
+    parts.append(_outcomes_table(item.outcomes))
+    if plots is not None and plots.available:
+        imgs = weight_plot(plots, item) + lipschitz_plot(plots, item)
         if imgs:
             parts.append(f"<div class='plots'>{imgs}</div>")
     for o in item.outcomes:
-        if o.status in ("fail", "error") or not o.matched:
-            want = "" if _expected_failure(o) else f" <span class='muted'>(expected {_e(o.expected)})</span>"
-            parts.append(f"<h4><code>{_e(o.axiom)}</code>: {_status_tag(o)}{want}</h4>")
-            parts.append(f"<p>{_e(o.message)}</p>")
-            if o.reproduce:
-                parts.append(f"<p>Reproduce: <code>{_e(o.reproduce)}</code></p>")
-            if o.counterexample:
-                parts.append("<p>Counterexample:</p>" + _scroll(_value_html(o.counterexample)))
+        parts.extend(_outcome_details(o))
     parts.append("</details>")
     return "\n".join(parts)
 
 
-def to_html(run: Run) -> str:
-    """A self-contained page (inline CSS, plots as base64 PNG); every user string escaped."""
-    plots = _Plots()
+def _sections(run: Run, plots: Plots | None, prefix: str) -> list[str]:
+    """What the page and the fragment both show after the headline: overrides and baseline, the unexpected
+    verdicts, the overview matrix, then each suite's operators (`prefix` starts every anchor)."""
     c = run.counts()
-    body = [f"<h1>axiomcheck report</h1><p class='muted'>{_e(summary_line(run))}</p>",
-            f"<div class='banner {'ok' if run.ok else 'bad'}'>{_e(headline(run, HTML_ICON))}</div>"]
-    if not plots.available:
-        body.append(f"<p class='note'>Plots are not included: {_e(plots.reason)}.</p>")
+    body = []
     if run.overrides:
         body.append("<p>Command-line overrides: " + _e(", ".join(f"{k} = {v}" for k, v in run.overrides.items()))
                     + "</p>")
@@ -353,8 +261,8 @@ def to_html(run: Run) -> str:
         body.append("<h2>Unexpected verdicts</h2><div class='scroll'><table><tr><th>Suite</th><th>Operator</th>"
                     "<th>Check</th><th>Expected</th><th>Got</th><th>Reproduce</th></tr>")
         for o in unexpected:
-            body.append(f"<tr><td>{_e(o.suite)}</td><td><a href='#{_anchor(o.suite, o.item)}'><code>{_e(o.item)}"
-                        f"</code></a></td><td><code>{_e(o.axiom)}</code></td><td>{_e(o.expected)}</td>"
+            body.append(f"<tr><td>{_e(o.suite)}</td><td><a href='#{_anchor(prefix, o.suite, o.item)}'><code>"
+                        f"{_e(o.item)}</code></a></td><td><code>{_e(o.axiom)}</code></td><td>{_e(o.expected)}</td>"
                         f"<td>{_e(o.status)}</td><td><code>{_e(o.reproduce or '')}</code></td></tr>")
         body.append("</table></div>")
     body.append("<h2>Overview</h2><p class='muted'>✓ pass · ✗ fail · ! error · – not applicable; "
@@ -368,9 +276,9 @@ def to_html(run: Run) -> str:
             by_prop = {AXIOMS[o.axiom].property: o for o in i.outcomes if o.axiom in AXIOMS}
             cells = "".join(_status_cell(by_prop[p]) if p in by_prop else "<td></td>" for p in _PROPS)
             scale = i.outcomes[0].scale if i.outcomes else ""
-            body.append(f"<tr><td class='suite'>{_e(s.name)}</td><td class='name'><a href='#{_anchor(s.name, i.item)}'><code>"
-                        f"{_breakable(i.item)}</code></a></td><td>{_e(scale)}</td>{cells}"
-                        f"<td>{_verdict_html(i.verdict)}</td></tr>")
+            body.append(f"<tr><td class='suite'>{_e(s.name)}</td><td class='name'><a "
+                        f"href='#{_anchor(prefix, s.name, i.item)}'><code>{_breakable(i.item)}</code></a></td>"
+                        f"<td>{_e(scale)}</td>{cells}<td>{_verdict_html(i.verdict)}</td></tr>")
     body.append("</table></div>")
     for s in run.suites:
         body.append(f"<h2>Suite {_e(s.name)}</h2>")
@@ -378,10 +286,44 @@ def to_html(run: Run) -> str:
             body.append(f"<p class='muted'><code>{_e(s.path)}</code></p>")
         if s.description:
             body.append(f"<p>{_e(s.description)}</p>")
-        body.extend(_item_html(run, i, plots, s.name) for i in s.items)
+        body.extend(_item_html(i, plots, s.name, prefix) for i in s.items)
+    return body
+
+
+def to_html(run: Run) -> str:
+    """A self-contained page (inline CSS, plots as base64 PNG); every user string escaped."""
+    plots = Plots()
+    body = [f"<h1>axiomcheck report</h1><p class='muted'>{_e(summary_line(run))}</p>",
+            f"<div class='banner {'ok' if run.ok else 'bad'}'>{_e(headline(run, HTML_ICON))}</div>"]
+    if not plots.available:
+        body.append(f"<p class='note'>Plots are not included: {_e(plots.reason)}.</p>")
+    body.extend(_sections(run, plots, "i-"))
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title><style>{_CSS}</style></head>"
-            "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
+            f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title><style>{_PAGE_CSS}{_CSS}</style>"
+            "</head><body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
 
 
+def _fragment(parts: Sequence[str]) -> str:
+    return f"{_STYLE}<div class='axiomcheck-nb'>\n" + "\n".join(parts) + "\n</div>"
+
+
+def overview_html(run: Run, prefix: str = "ac-") -> str:
+    """The page's overview of `run` as a fragment (scoped CSS, no plots): what a notebook shows.
+    `prefix` starts every anchor, so two fragments in one notebook link each to its own sections."""
+    head = [f"<div class='banner {'ok' if run.ok else 'bad'}'><b>axiomcheck</b> · {_e(headline(run, HTML_ICON))}"
+            f"</div><p class='muted'>{_e(summary_line(run))}</p>"]
+    return _fragment(head + _sections(run, None, prefix))
+
+
+def results_html(outcomes: Sequence[Outcome], title: str) -> str:
+    """A fragment of a few results on their own (not judged against an expectation): `title`, one row
+    per check, then the message, reproduction and counterexample of each that failed."""
+    ok = all(o.status in ("pass", "skipped") for o in outcomes)
+    failing = [o.axiom for o in outcomes if o.status in ("fail", "error")]
+    verdict = f"{HTML_ICON['ok']} passed" if ok else f"{HTML_ICON['unexpected']} failed: " + ", ".join(failing)
+    parts = [f"<div class='banner {'ok' if ok else 'bad'}'><b>{_e(title)}</b> · {_e(verdict)}</div>",
+             _outcomes_table(outcomes, judged=False)]
+    for o in outcomes:
+        parts.extend(_outcome_details(o, judged=False))
+    return _fragment(parts)
