@@ -3,9 +3,10 @@
 A `Report` holds one `Result` per checked axiom; a `Run` holds, per suite and
 item, the report and one `Outcome` per axiom (the verdict judged against the
 suite's expectation).  Everything here is plain Python data that the output
-modules read; `verdict` is the one rule that judges a status against an
-expectation.  `to_json` is strict JSON: non-finite floats are written as
-strings ("nan", "inf", "-inf"), never as NaN/Infinity tokens.
+modules read, and that shows itself in Jupyter and rich consoles (`Displayable`:
+the renderers are imported when shown).  `verdict` is the one rule that judges
+a status against an expectation.  `to_json` is strict JSON: non-finite floats
+are written as strings ("nan", "inf", "-inf"), never as NaN/Infinity tokens.
 
 >>> r = Result(axiom="token.positivity", paper_ref="III.2", status="pass", message="ok")
 >>> Report(operator="u", scale="token", results=(r,)).passed
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .axioms import AXIOMS
+from .displayable import Displayable
 from .plaindata import Estimate, plain
 
 STATUSES = ("pass", "fail", "error", "skipped")
@@ -130,7 +132,7 @@ def typed_estimate(axiom: str, value: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class Result:
+class Result(Displayable):
     """The verdict on one axiom for one operator.
 
     Args:
@@ -177,7 +179,7 @@ class Result:
 
 
 @dataclasses.dataclass(frozen=True)
-class Report:
+class Report(Displayable):
     """Everything `verify()` found about one operator.
 
     Args:
@@ -333,7 +335,7 @@ class SuiteRun:
 
 
 @dataclasses.dataclass
-class Run:
+class Run(Displayable):
     """Everything one `axiomcheck` invocation (or pytest session) checked."""
 
     suites: list[SuiteRun]

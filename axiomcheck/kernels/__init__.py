@@ -19,12 +19,13 @@ from axiomcheck.kernels.guard import (
     guard_merge_runs,
     guard_update,
 )
-from axiomcheck.kernels.guard_results import guard_report, guard_results, training_run
+from axiomcheck.kernels.guard_results import GuardResults, guard_report, guard_results, training_run
 from axiomcheck.kernels.kd_loss import entropy_kd_loss_and_grad, kd_loss, kd_loss_and_grad
 from axiomcheck.kernels.sharding import sharded_kd_loss_and_grad
 
 __all__ = [
     "DIVERGENCES",
+    "GuardResults",
     "GuardSpec",
     "GuardState",
     "ensemble_log_probs",

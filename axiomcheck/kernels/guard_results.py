@@ -5,7 +5,8 @@ a leading run axis from vmap: the runs are merged) into four plain-data
 `Result`s: `runtime.normalization`, `runtime.positivity`, `runtime.bounds` and
 `runtime.safety`, each with a "must be X, got Y" message, a `RuntimeEstimate`
 (counts, worst value, first violation, observed range per teacher) and, when it
-failed, the first violating weight vector as the counterexample.
+failed, the first violating weight vector as the counterexample.  They come as a
+`GuardResults` tuple, which a notebook shows as a table.
 `training_run(reports)` puts such reports into a `Run`, so `output.files.write_all`
 and the other writers show them (as "observed in training").
 
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from ..axioms import AXIOMS
+from ..displayable import Displayable
 from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 from .guard import PROPERTIES, GuardSpec, GuardState, guard_merge_runs
 
-__all__ = ["guard_results", "guard_report", "training_run"]
+__all__ = ["GuardResults", "guard_results", "guard_report", "training_run"]
 
 #: The suite name under which `training_run` lists what was observed in training.
 TRAINING_SUITE = "training"
@@ -61,8 +63,16 @@ def _range(s: dict[str, np.ndarray]) -> str:
     return "; ".join(f"w_{k} ∈ [{_g(float(a))}, {_g(float(b))}]" for k, (a, b) in enumerate(zip(lo, hi, strict=True)))
 
 
+class GuardResults(tuple, Displayable):  # type: ignore[type-arg]
+    """The guard's `Result`s: a tuple like any other (indexing, equality, iteration), that Jupyter shows as
+    a table of the guarded properties and the first violation of each that failed, and rich as the
+    terminal table."""
+
+    __slots__ = ()
+
+
 def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None = None,
-                  seed: int | None = None) -> tuple[Result, ...]:
+                  seed: int | None = None) -> GuardResults:
     """One `Result` per guarded property (`runtime.normalization`, `.positivity`, `.bounds`, `.safety`).
 
     pass: no weight vector of any step broke it; fail: some did (the message names the
@@ -109,7 +119,7 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
                 ce["token"] = est["first_token"]
         out.append(Result(axiom=axiom, paper_ref=AXIOMS[axiom].paper_ref, status=status, message=msg,
                           counterexample=ce, estimate=est, reproduce=reproduce, seed=seed, samples=checked))
-    return tuple(out)
+    return GuardResults(out)
 
 
 def _verdict(prop: str, s: dict[str, np.ndarray], p: int, spec: GuardSpec, steps: int, runs: int, checked: int,
@@ -162,7 +172,7 @@ def guard_report(state: GuardState, spec: GuardSpec, operator: str, scale: str, 
     spec_d: dict[str, Any] = {"bounds": list(spec.bounds) if spec.bounds else None}
     if spec.has_safety:
         spec_d["safety"] = {"tokens": list(spec.safety_tokens), "pairs": [list(p) for p in spec.safety_pairs]}
-    return Report(operator=operator, scale=scale, results=guard_results(state, spec, **kwargs),
+    return Report(operator=operator, scale=scale, results=tuple(guard_results(state, spec, **kwargs)),
                   seed=kwargs.get("seed") or 0, world={"teachers": spec.teachers}, spec=spec_d)
 
 

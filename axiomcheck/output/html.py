@@ -147,10 +147,10 @@ def _expected_failure(o: Outcome) -> bool:
     return o.status in ("fail", "error") and o.expected != "pass" and o.matched
 
 
-def _status_cell(o: Outcome) -> str:
+def _status_cell(o: Outcome, judged: bool = True) -> str:
     exp = _expected_failure(o)
     cls = f"st-{o.status}" + (" expfail" if exp else "")
-    title = f"{o.axiom}: {o.status} (expected {o.expected})"
+    title = f"{o.axiom}: {o.status}" + (f" (expected {o.expected})" if judged else "")
     mark = _MARK[o.status] + ("<small>exp</small>" if exp else "")
     return f"<td class='{cls}' title='{_e(title)}'>{mark}</td>"
 
@@ -188,7 +188,7 @@ def _outcomes_table(outcomes: Sequence[Outcome], judged: bool = True) -> str:
     """One row per check; `judged` adds the expectation and the verdict against it."""
     heads = "<th>Check</th><th>Paper</th><th></th><th>Status</th>" + \
         ("<th>Expected</th><th>Verdict</th>" if judged else "") + "<th>Message</th>"
-    rows = "".join(f"<tr><td><code>{_e(o.axiom)}</code></td><td>{_e(o.paper_ref)}</td>{_status_cell(o)}"
+    rows = "".join(f"<tr><td><code>{_e(o.axiom)}</code></td><td>{_e(o.paper_ref)}</td>{_status_cell(o, judged)}"
                    f"<td>{_status_tag(o, judged)}</td>"
                    + (f"<td>{_e(o.expected)}</td><td>{_verdict_html(o.verdict)}</td>" if judged else "")
                    + f"<td class='msg'>{_e(o.message)}</td></tr>" for o in outcomes)

@@ -17,9 +17,10 @@ False
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..results import ItemRun, Outcome, Run
@@ -89,6 +90,7 @@ class Renderer:
         self.fancy = wants_fancy(self.stream, color) if fancy is None else fancy
         self.quiet = quiet
         self._console = None
+        self.sink: list[Any] | None = None  # when set, rich output is collected here instead of printed
 
     @property
     def console(self) -> Any:
@@ -102,13 +104,21 @@ class Renderer:
 
     # -------------------------------------------------------------- primitives
 
+    def _show(self, renderable: Any, soft_wrap: bool = False) -> None:
+        """Print a rich renderable, or keep it in `sink` (for `renderables`: there the console that shows it
+        wraps long lines, since it would crop what goes past its width)."""
+        if self.sink is not None:
+            self.sink.append(renderable)
+        else:
+            self.console.print(renderable, soft_wrap=soft_wrap)
+
     def line(self, text: str = "", style: str | None = None) -> None:
         text = visible(text)
         if self.fancy:
             from rich.text import Text
 
             # soft wrap: a long reproduction command stays one line when copied from the terminal
-            self.console.print(Text(text, style=style or ""), soft_wrap=True)
+            self._show(Text(text, style=style or ""), soft_wrap=True)
         else:
             self.stream.write(text + "\n")
             self.stream.flush()
@@ -146,7 +156,7 @@ class Renderer:
                     t.add_column(h, no_wrap=True)
             for n, row in enumerate(rows):
                 t.add_row(*[str(c) for c in row], style=(styles[n] if styles else None))
-            self.console.print(t)
+            self._show(t)
         else:
             if title:
                 self.stream.write(title + "\n")
@@ -154,6 +164,18 @@ class Renderer:
             self.stream.flush()
 
     # -------------------------------------------------------------- runs
+
+    def results(self, head: str, results: Sequence[Any]) -> None:
+        """`Result`s not judged against an expectation (a `Report`'s, the guard's): a table under
+        "HEAD: passed" or "HEAD: FAILED: <ids>", then how to reproduce each that failed."""
+        failing = [res.axiom for res in results if not res.ok]
+        verdict = "FAILED: " + ", ".join(failing) if failing else "passed"
+        rows = [[res.axiom, res.paper_ref, res.status, _labelled(res.axiom, res.message)] for res in results]
+        styles = [None if res.status == "pass" else _STYLE[res.status] for res in results]
+        self.table(f"{head}: {verdict}", ["check", "paper", "status", "message"], rows, styles)
+        for res in results:
+            if res.status in ("fail", "error") and res.reproduce:
+                self.line(f"reproduce {res.axiom}: {res.reproduce}", "cyan")
 
     def outcome_details(self, o: Outcome, *, show_suite: bool = True) -> None:
         head = f"{o.suite} · {o.item} · {o.axiom}" if show_suite else f"{o.item} · {o.axiom}"
@@ -325,12 +347,18 @@ def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | No
     token.positivity  III.2  pass    holds
     <BLANKLINE>
     """
-    r = Renderer(stream, fancy=fancy)
-    verdict = "passed" if report.passed else "FAILED: " + ", ".join(report.failing())
-    rows = [[res.axiom, res.paper_ref, res.status, _labelled(res.axiom, res.message)] for res in report.results]
-    styles = [None if res.status == "pass" else _STYLE[res.status] for res in report.results]
-    r.table(f"{report.operator} ({report.scale} scale, seed {report.seed}): {verdict}",
-            ["check", "paper", "status", "message"], rows, styles)
-    for res in report.results:
-        if res.status in ("fail", "error") and res.reproduce:
-            r.line(f"reproduce {res.axiom}: {res.reproduce}", "cyan")
+    Renderer(stream, fancy=fancy).results(f"{report.operator} ({report.scale} scale, seed {report.seed})",
+                                          report.results)
+
+
+def renderables(draw: Callable[[Renderer], None], width: int) -> list[Any]:
+    """The rich renderables `draw(renderer)` would print on a console `width` columns wide (the tables
+    take their compact layout under 100), collected instead of printed: what `__rich__` shows."""
+    from rich.console import Console
+
+    r = Renderer(io.StringIO(), fancy=True)
+    r._console = Console(file=r.stream, width=width, force_terminal=True, no_color=False, highlight=False,
+                         soft_wrap=False)
+    r.sink = []
+    draw(r)
+    return r.sink
