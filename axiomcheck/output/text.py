@@ -141,10 +141,12 @@ class Renderer:
         if self.fancy:
             from rich import box
             from rich.table import Table
+            from rich.text import Text
 
             # under 100 columns: no vertical rules and less padding, so ids and counts keep their room
             narrow = self.narrow
-            t = Table(title=title, title_justify="left", show_lines=False, header_style="bold",
+            # every string goes in as Text, never as rich markup: "[/x]" in a message neither styles nor raises
+            t = Table(title=Text(title, style="table.title") if title else None, title_justify="left", show_lines=False, header_style="bold",
                       caption=caption, caption_justify="left",
                       box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, show_edge=not narrow,
                       collapse_padding=narrow)
@@ -155,7 +157,7 @@ class Renderer:
                 else:
                     t.add_column(h, no_wrap=True)
             for n, row in enumerate(rows):
-                t.add_row(*[str(c) for c in row], style=(styles[n] if styles else None))
+                t.add_row(*[Text(str(c)) for c in row], style=(styles[n] if styles else None))
             self._show(t)
         else:
             if title:
