@@ -7,6 +7,9 @@ it when missing, the browser tests skip with the reason where it is absent):
 at a 1280 px wide window neither page scrolls sideways, collapsed or with
 every <details> open, and a screenshot of each state is saved under
 `reports/screenshots/` (kept after the run, ignored by git) for a person to look at.
+The notebook fragment (`_repr_html_`), in a page styled like a notebook's, leaves
+the notebook's own elements as they were, keeps its own colours and layout, and
+fits a 900 px output without scrolling sideways.
 
 report.html comes from a small in-process run of a suite written here;
 dynamics.html from `tests/data/dynamics_quick.json`, a trimmed `dynamics.json`
@@ -215,3 +218,66 @@ def test_page_does_not_scroll_sideways_at_1280_px_collapsed_or_expanded(pages, n
     for state, m in measures.items():
         assert m["innerWidth"] == WIDTH, f"the window is {m['innerWidth']} px wide, not {WIDTH}"
         assert m["scrollWidth"] <= WIDTH, f"{name}.html ({state}) is {m['scrollWidth']} px wide at {WIDTH} px"
+
+
+# ----------------------------------------------------------------------------- in a notebook's page
+
+#: Rules a notebook's own stylesheet sets (JupyterLab's dark theme, roughly): coloured headings and code, striped
+#: right-aligned rows, centred fixed-layout tables.
+NOTEBOOK_CSS = """
+body{background:#111;color:#ddd;font:14px sans-serif;margin:0;padding:16px}
+.jp-RenderedHTMLCommon{color:#ddd}
+.jp-RenderedHTMLCommon table{border:none;color:#ddd;font-size:12px;table-layout:fixed;margin-left:auto;margin-right:auto}
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:right;vertical-align:middle;padding:8px;border:none}
+.jp-RenderedHTMLCommon tbody tr:nth-child(odd){background:#222}
+.jp-RenderedHTMLCommon h2,.jp-RenderedHTMLCommon h4{color:#fff;font-size:26px}
+.jp-RenderedHTMLCommon code{background:#333;color:#f88;padding:1px 5px}
+.jp-OutputArea{width:900px;margin:12px 0}
+"""
+#: The computed styles of the notebook's own elements and of the fragments' tables, written into the title.
+_STYLE_PROBE = """<script>(function(){
+function st(el){ if(!el) return null; var s = getComputedStyle(el);
+  return [s.color, s.backgroundColor, s.padding, s.fontSize, s.textAlign, s.borderTopWidth, s.tableLayout].join("|"); }
+var own = {};
+['h2', 'td', 'code', 'table', 'p'].forEach(function(t){ own[t] = st(document.querySelector('#own ' + t)); });
+var cards = Array.prototype.map.call(document.querySelectorAll('div.axiomcheck-nb'), function(c){
+  return {scroll: c.scrollWidth, client: c.clientWidth, td: st(c.querySelector('td')), h2: st(c.querySelector('h2'))}; });
+document.title = JSON.stringify({own: own, cards: cards});
+})();</script>"""
+
+
+def _notebook_page(path: Path, fragments: list[str]) -> Path:
+    """A page like a notebook's: its own heading, table and code, then each fragment as a cell's output."""
+    outputs = "".join(f"<div class='jp-OutputArea'><div class='jp-RenderedHTMLCommon'>{f}</div></div>"
+                      for f in fragments)
+    path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><style>" + NOTEBOOK_CSS + "</style></head>"
+                    "<body><div id='own' class='jp-RenderedHTMLCommon'><h2>Notes</h2><p>text <code>x</code></p>"
+                    "<table><tbody><tr><td>1</td></tr></tbody></table></div>" + outputs + _STYLE_PROBE
+                    + "</body></html>", encoding="utf-8")
+    return path
+
+
+def _styles(page: Path, tmp: Path) -> dict:
+    done = _chromium(tmp / "profile", "--window-size=1000,900", "--dump-dom", page.as_uri())
+    title = re.search(r"<title>(.*?)</title>", done.stdout, re.S)
+    assert title, f"chromium wrote no styles (exit {done.returncode}): {done.stderr[-800:]}"
+    return json.loads(html.unescape(title.group(1)))
+
+
+@needs_chromium
+def test_notebook_fragment_styles_only_itself_and_fits_a_notebook(tmp_path):
+    from axiomcheck.output.display import html as fragment
+    from axiomcheck.results import Report, Result
+
+    results = (Result("context.normalization", "III.18", "fail", "Σ_k w_k must be 1, got 1.2",
+                      counterexample={"weights": [0.3, 0.3, 0.3, 0.3]}, reproduce="axiomcheck verify x"),
+               Result("context.positivity", "III.19", "pass", "holds on 12 sampled inputs"))
+    report = Report(operator="indep_context_normalization", scale="context", results=results)
+    alone = _styles(_notebook_page(tmp_path / "alone.html", []), tmp_path)
+    shown = _styles(_notebook_page(tmp_path / "shown.html", [fragment(report), fragment(results[0])]), tmp_path)
+    assert shown["own"] == alone["own"] and all(alone["own"].values())  # the notebook's elements are untouched
+    dark = "rgb(31, 35, 40)"  # the page's text colour, not the notebook's #ddd or #fff
+    for card in shown["cards"]:
+        assert card["td"].startswith(dark + "|") and "|left|" in card["td"] and card["td"].endswith("|auto")
+        assert card["scroll"] <= card["client"], f"a fragment scrolls sideways in a 900 px output: {card}"
+    assert shown["cards"][0]["h2"].startswith(dark + "|")

@@ -63,7 +63,7 @@ def _range(s: dict[str, np.ndarray]) -> str:
     return "; ".join(f"w_{k} ∈ [{_g(float(a))}, {_g(float(b))}]" for k, (a, b) in enumerate(zip(lo, hi, strict=True)))
 
 
-class GuardResults(tuple, Displayable):  # type: ignore[type-arg]
+class GuardResults(tuple[Result, ...], Displayable):
     """The guard's `Result`s: a tuple like any other (indexing, equality, iteration), that Jupyter shows as
     a table of the guarded properties and the first violation of each that failed, and rich as the
     terminal table."""

@@ -63,9 +63,15 @@ table.vals{font-size:12px;margin:2px 0} table.vals th,table.vals td{padding:1px 
 #: The element every fragment's CSS is scoped to (an element and a class: its rules outrank a notebook's own
 #: `.jp-RenderedHTMLCommon td`-style rules, which would otherwise restyle the tables).
 SCOPE = "div.axiomcheck-nb"
-# The fragment's box (a light card, readable under a dark notebook theme too) and its tighter spacing.
-_FRAGMENT_CSS = ("h2{font-size:15px;margin:16px 0 6px} h3{font-size:14px} .banner{padding:6px 10px;margin:6px 0}"
-                 " details.item{margin:6px 0} table{margin:4px 0}")
+# The fragment's box (a light card, readable under a dark notebook theme too) and its tighter spacing; then what
+# a notebook's own stylesheet sets on its elements and the page leaves to the browser: colours of text, headings,
+# code and links, striped rows, centred fixed-layout tables.
+_FRAGMENT_CSS = ("h2{font-size:15px;margin:16px 0 6px} h3{font-size:14px} h4{font-size:13px}"
+                 " .banner{padding:6px 10px;margin:6px 0} details.item{margin:6px 0}"
+                 " th,td{padding:2px 5px} .matrix th{font-size:11px} .matrix td{min-width:22px}"
+                 " table{margin:4px 0;table-layout:auto;color:inherit}"
+                 " h2,h3,h4,p,summary,th,td{color:inherit;line-height:1.4} td{background:#fff}"
+                 " code{color:inherit;background:none;padding:0} a{color:#0969da}")
 _FRAGMENT_BOX = (f"{SCOPE}{{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
                  "color:#1f2328;background:#fff;text-align:left;padding:2px 10px;border:1px solid #d0d7de;"
                  "border-radius:6px;max-width:100%;overflow-x:auto}")

@@ -89,7 +89,7 @@ class Renderer:
         self.stream = stream if stream is not None else sys.stdout
         self.fancy = wants_fancy(self.stream, color) if fancy is None else fancy
         self.quiet = quiet
-        self._console = None
+        self._console: Any = None
         self.sink: list[Any] | None = None  # when set, rich output is collected here instead of printed
 
     @property
