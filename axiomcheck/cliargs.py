@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explain", help="the paper's statement of an axiom and what its check does")
     ex.add_argument("axiom", metavar="AXIOM_ID", help="a check id such as context.boundedness "
                                                       "(see `axiomcheck list`)")
+    _color(ex)  # explain always prints plain text; the flag is accepted like on every command that prints
     _common(ex)
     return p
 

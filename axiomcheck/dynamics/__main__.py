@@ -87,10 +87,8 @@ def _main(args: argparse.Namespace, prog: str) -> int:
               f"{'everything as expected' if summary['passed'] else 'NOT everything as expected'}")
         return 0 if summary["passed"] else 1
 
-    from rich.console import Console
-    from rich.table import Table
-
     from ..errors import TargetError
+    from ..output.text import STATUS_STYLE, Renderer
     from .checks import run_check_results
     from .problem import resolve_operator
 
@@ -100,19 +98,16 @@ def _main(args: argparse.Namespace, prog: str) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     update_map = _load_callable(args.update_map) if args.update_map else None
-    from ..output.text import wants_fancy
-
-    err = Console(stderr=True, **_console_colour(wants_fancy(sys.stderr, args.color)))
-    say = (lambda m: None) if args.no_progress else (lambda m: err.print(f"[dim]running {m}…[/]"))
+    err = Renderer(sys.stderr, color=args.color)
+    say = (lambda m: None) if args.no_progress else (lambda m: err.line(f"running {m}…", "dim"))
     results = run_check_results(op, seed=args.seed, quick=args.quick, checks=args.checks, update_map=update_map,
                                 progress=say)
-    table = Table(title=f"training-time checks: {op.name}")
-    for col in ("check", "paper", "status", "message"):
-        table.add_column(col, overflow="fold")
-    colors = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim"}
-    for r in results:
-        table.add_row(r.axiom, r.paper_ref, f"[{colors[r.status]}]{r.status}[/]", r.message)
-    Console(**_console_colour(wants_fancy(sys.stdout, args.color))).print(table)
+    # The one table of the terminal output: rich when colour is on, plain columns otherwise
+    # (--color never, NO_COLOR, a pipe), ids never split across lines.
+    Renderer(sys.stdout, color=args.color).table(
+        f"training-time checks: {op.name}", ("check", "paper", "status", "message"),
+        [(r.axiom, r.paper_ref, r.status, r.message) for r in results],
+        styles=[STATUS_STYLE.get(r.status) for r in results])
     path = os.path.join(args.out, f"dynamics-{op.name}.json")
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(plain({"operator": op.name, "scale": op.scale, "seed": args.seed, "quick": args.quick,
@@ -120,11 +115,6 @@ def _main(args: argparse.Namespace, prog: str) -> int:
                   ensure_ascii=False)
     print(f"wrote {path}")
     return 1 if any(r.status in ("fail", "error") for r in results) else 0
-
-
-def _console_colour(fancy: bool) -> dict[str, bool]:
-    """rich.Console keywords for the colour decision of `wants_fancy` (rich's own guess would differ)."""
-    return {"force_terminal": fancy, "no_color": not fancy}
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from .common import TRAINING_LABEL, observed_in_training, visible
 if TYPE_CHECKING:
     from ..suites.model import Suite, SuiteItem
 
-_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
+#: The colour of each status and verdict, in every table and line of the terminal output.
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
           "ok": "green", "unexpected": "bold red", "known": "yellow"}
 
 
@@ -125,7 +126,7 @@ class Renderer:
 
     def status_line(self, status: str, text: str) -> None:
         """A line in the colour of a check status (pass, fail, error, skipped)."""
-        self.line(text, _STYLE.get(status))
+        self.line(text, STATUS_STYLE.get(status))
 
     @property
     def narrow(self) -> bool:
@@ -173,7 +174,7 @@ class Renderer:
         failing = [res.axiom for res in results if not res.ok]
         verdict = "FAILED: " + ", ".join(failing) if failing else "passed"
         rows = [[res.axiom, res.paper_ref, res.status, _labelled(res.axiom, res.message)] for res in results]
-        styles = [None if res.status == "pass" else _STYLE[res.status] for res in results]
+        styles = [None if res.status == "pass" else STATUS_STYLE[res.status] for res in results]
         self.table(f"{head}: {verdict}", ["check", "paper", "status", "message"], rows, styles)
         for res in results:
             if res.status in ("fail", "error") and res.reproduce:
@@ -187,7 +188,7 @@ class Renderer:
             tag = {"known": "KNOWN", "ok": "ok"}[o.verdict]
         where = f", {TRAINING_LABEL}" if observed_in_training(o.axiom) else ""
         self.line(f"{tag}  {head} (paper {o.paper_ref}{where}): expected {o.expected}, got {o.status}",
-                  _STYLE[o.verdict])
+                  STATUS_STYLE[o.verdict])
         self.line(f"    {o.message}")
         if o.reproduce:
             self.line(f"    reproduce: {o.reproduce}", "cyan")
@@ -199,7 +200,7 @@ class Renderer:
         rows, styles = [], []
         for o in item.outcomes:
             rows.append([o.axiom, o.paper_ref, o.status, _labelled(o.axiom, o.message)])
-            styles.append(_STYLE[o.status] if o.verdict == "unexpected" or o.status != "pass" else None)
+            styles.append(STATUS_STYLE[o.status] if o.verdict == "unexpected" or o.status != "pass" else None)
         self.table(title, ["check", "paper", "status", "message"], rows, styles)
         for o in item.outcomes:
             if o.verdict != "ok":
@@ -222,7 +223,7 @@ class Renderer:
                 counts = [str(st.count(k)) for k in ("pass", "fail", "error", "skipped")]
                 # under 100 columns the four counts share one column, so ids and verdicts keep their room
                 rows.append([i.item, scale, *(["/".join(counts)] if self.narrow else counts), label])
-                styles.append(_STYLE[v] if v != "ok" else None)
+                styles.append(STATUS_STYLE[v] if v != "ok" else None)
             title = f"suite {s.name}" + (f" ({s.path})" if s.path else "")
             if self.narrow:
                 self.table(title, ["operator", "scale", "p/f/e/s", "verdict"], rows, styles,
