@@ -4,7 +4,7 @@ distillation satisfy the axioms of adaptive weighting, and keep them so in CI.
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .axioms import AXIOMS, Axiom, explain
 from .compose import compose, derived_bounds
@@ -24,6 +24,19 @@ from .registry import get, operators, register, unregister
 from .results import Report, Result
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """`axiomcheck.certify`, imported when first used (`verify()` without certificates never loads it)."""
+    if name == "certify":
+        import importlib
+
+        return importlib.import_module(".certify", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # what a type checker sees: the call (at run time the package, made callable, is the call)
+    from .engine import certify as certify
 
 
 def print_report(report: Report, stream: Any = None, *, fancy: bool | None = None) -> None:
@@ -50,6 +63,7 @@ __all__ = [
     "SpecError",
     "World",
     "__version__",
+    "certify",
     "compose",
     "derived_bounds",
     "context_operator",

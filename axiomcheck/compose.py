@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import worlds
+from . import boxes, worlds
 from .calling import accepts_teachers
 from .frameworks import adapt
 from .inputs import INPUTS, keyword_inputs
@@ -115,7 +115,7 @@ class _Unified:
 
 
 def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | None = None,
-            lipschitz: float | None = None) -> Operator:
+            lipschitz: float | None = None, domain: Mapping[str, Sequence[float]] | None = None) -> Operator:
     """Product-then-normalize of any non-empty set of token, task and context operators.
 
     A composed operator passed in contributes its components, so composing a
@@ -125,12 +125,16 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     orderings of the components are checked on the unified weight.  The composed
     operator needs the world each component declares (two different sizes of one
     field are refused), and each component is called in its own framework.
+    It carries the input boxes its components declare for certified checks
+    (`domain=`; two different boxes for one input are refused), and `domain`
+    adds to them or replaces one.
 
     Args:
         ops: token, task and context operators (at most one per scale), or composed ones.
         name: the composed operator's name (default `unified(a, b, ...)`).
         bounds: `(w_min, w_max)` the unified weight is declared to keep.
         lipschitz: a Lipschitz constant declared for the unified weight.
+        domain: input boxes for certified checks, over the components' (e.g. `{"context": (-10, 10)}`).
     """
     if not ops:
         raise SpecError("compose() needs at least one operator")
@@ -142,12 +146,13 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     fn = _Unified(comps)
     try:
         world = worlds.union(c.world for c in comps)
+        boxed = tuple(boxes.merged(boxes.union(c.domain for c in comps), domain).items())
     except ValueError as exc:
         raise SpecError(f"cannot compose {[c.name for c in comps]}: {exc}") from None
     return Operator(name=name or fn.__name__, scale="unified", fn=fn,
                     bounds=tuple(bounds) if bounds is not None else None, lipschitz=lipschitz,
                     description="Product-then-normalize (Def. IV.1) of " + ", ".join(c.name for c in comps),
-                    components=tuple(comps), world=world)
+                    components=tuple(comps), world=world, domain=boxed)
 
 
 def _vertices(lo: float, hi: float, total: float, n: int) -> list[tuple[float, ...]]:

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast, overload
 
-from . import frameworks, worlds
+from . import boxes, frameworks, worlds
 from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
@@ -121,6 +121,8 @@ class Operator:
     world: tuple[tuple[str, int], ...] = ()
     #: The array library the function is written in: None or "numpy" (numpy arrays), "jax", "torch".
     framework: str | None = None
+    #: The input domain certified checks hold on, as `(input, (lo, hi))` pairs (`declared_domain` gives the dict).
+    domain: tuple[tuple[str, tuple[float, float]], ...] = ()
 
     def __post_init__(self) -> None:
         _must(isinstance(self.name, str) and self.name.strip() != "",
@@ -168,14 +170,33 @@ class Operator:
         try:
             object.__setattr__(self, "world", worlds.declaration(self.world))
             object.__setattr__(self, "framework", frameworks.check_framework(self.framework, self.fn))
+            object.__setattr__(self, "domain", boxes.declaration(self.domain))
         except ValueError as exc:
             raise SpecError(f"operator {self.name!r}: {exc}") from None
+        self._check_domain()
         self._check_params()
 
     @property
     def declared_world(self) -> dict[str, int]:
         """The world sizes the operator declares it needs (`world=` on its decorator), by `World` field."""
         return dict(self.world)
+
+    @property
+    def declared_domain(self) -> dict[str, tuple[float, float]]:
+        """The input boxes the operator declares for certified checks (`domain=` on its decorator)."""
+        return dict(self.domain)
+
+    def takes(self) -> tuple[str, ...]:
+        """The inputs the function is called with: its scale's, and the keyword inputs it names."""
+        from .inputs import named_parameters  # a leaf module, imported where needed
+
+        scale_inputs = SCALE_RECORDS[self.scale].inputs
+        return scale_inputs + tuple(n for n in named_parameters(self.fn) if n not in scale_inputs)
+
+    def _check_domain(self) -> None:
+        extra = boxes.unused(self.domain, self.takes())
+        _must(not extra, f"operator {self.name!r}: domain= bounds input(s) {extra} that a {self.scale}-scale "
+              f"operator with this function does not take", dict(self.domain))
 
     def _check_params(self) -> None:
         from .inputs import named_parameters  # a leaf module, imported where needed
@@ -234,7 +255,7 @@ class ScaleDecorator(Protocol):
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
                  params: Any = None, params_draws: int = 3,
                  world: Mapping[str, int] | None = None, framework: str | None = None,
-                 register: bool = True) -> Operator: ...
+                 domain: Mapping[str, Sequence[float]] | None = None, register: bool = True) -> Operator: ...
 
     @overload
     def __call__(self, fn: None = None, /, *, name: str | None = None,
@@ -242,6 +263,7 @@ class ScaleDecorator(Protocol):
                  safety: Safety | None = None, importance: Callable[..., Any] | None = None,
                  params: Any = None, params_draws: int = 3,
                  world: Mapping[str, int] | None = None, framework: str | None = None,
+                 domain: Mapping[str, Sequence[float]] | None = None,
                  register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
 
 
@@ -258,6 +280,7 @@ def _decorator(scale: str) -> ScaleDecorator:
         params_draws: int = 3,
         world: Mapping[str, int] | None = None,
         framework: str | None = None,
+        domain: Mapping[str, Sequence[float]] | None = None,
         register: bool = True,
     ) -> Operator | Callable[[Callable[..., Any]], Operator]:
         def build(f: Callable[..., Any]) -> Operator:
@@ -277,6 +300,7 @@ def _decorator(scale: str) -> ScaleDecorator:
                 params_draws=params_draws,
                 world=tuple(world.items()) if isinstance(world, Mapping) else (world or ()),
                 framework=framework,
+                domain=domain if domain is not None else (),  # type: ignore[arg-type]
             )
             if register:
                 from .registry import register as add
@@ -292,7 +316,8 @@ def _decorator(scale: str) -> ScaleDecorator:
                     "The function may also name keyword inputs (see `axiomcheck.inputs`); `params=` gives its "
                     "parameter sets (a list of checkpoints, or a callable params(rng) drawn `params_draws` times). "
                     "`world={{'context_dim': 16}}` declares the world sizes the operator needs; "
-                    "`framework='torch'` (or 'jax', 'numpy') the array library it takes. "
+                    "`framework='torch'` (or 'jax', 'numpy') the array library it takes; "
+                    "`domain={{'context': (-10, 10)}}` the input box certified checks hold on. "
                     "Pass `register=False` to build the record without adding it to the registry.".format(scale))
     return cast(ScaleDecorator, make)
 
@@ -306,7 +331,8 @@ importance_operator.__doc__ = (
     "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "
     "λ-scalarized minimizer. Keywords: `name`, `lipschitz` (a declared constant for the continuity check), "
     "`params`/`params_draws` (a learned importance), `world` (the sizes it needs), `framework` (numpy, jax "
-    "or torch), `register`. `bounds`, `safety` and `importance` do not "
+    "or torch), `domain` (the input boxes certified checks hold on), `register`. "
+    "`bounds`, `safety` and `importance` do not "
     "apply to λ and are refused with a SpecError. A task operator may name an importance operator as its "
     "`importance=`.")
 

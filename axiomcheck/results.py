@@ -21,16 +21,26 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .axioms import AXIOMS
 from .displayable import Displayable
-from .plaindata import Estimate, plain
+from .estimates import (  # noqa: F401 - re-exported: the typed estimates are part of a result
+    ESTIMATES,
+    BoundsEstimate,
+    ParetoEstimate,
+    RegularityEstimate,
+    RuntimeEstimate,
+    typed_estimate,
+)
+from .plaindata import plain
 
 STATUSES = ("pass", "fail", "error", "skipped")
 SCHEMA_VERSION = 1
 RUN_SCHEMA = "axiomcheck.run"
 RUN_SCHEMA_VERSION = 1
+
+if TYPE_CHECKING:
+    from .certify.certificate import Certificate
 
 
 def matched(status: str, expected: str) -> bool:
@@ -55,79 +65,6 @@ def combined(verdicts: Iterable[str], error: bool = False) -> str:
     return "known" if "known" in vs else "ok"
 
 
-# ============================================================================= typed estimates
-
-
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class BoundsEstimate(Estimate):
-    """The smallest and largest weight seen per teacher."""
-
-    observed_min: list[float] | None = None
-    observed_max: list[float] | None = None
-
-
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class RegularityEstimate(Estimate):
-    """What the regularity check measured on shrinking segments of input pairs."""
-
-    metric: str | None = None
-    lipschitz_lower_bound: float | None = None
-    radii: list[float] | None = None
-    max_ratio_by_radius: list[float] | None = None
-    pairs: int | None = None
-    discontinuous_pairs: int | None = None
-    non_lipschitz_pairs: int | None = None
-    declared: float | None = None
-    radius_floor: float | None = None
-
-
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class ParetoEstimate(Estimate):
-    """How many scalarized problems and importance samples the Pareto check looked at."""
-
-    problems_checked: int | None = None
-    importance_samples: int | None = None
-
-
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class RuntimeEstimate(BoundsEstimate):
-    """What the weight guard saw in training: the observed range per teacher, and for one property
-    the counts, the worst value and where it was first violated (−1: never)."""
-
-    steps: int | None = None
-    runs: int | None = None
-    checked: int | None = None
-    violations: int | None = None
-    nonfinite: int | None = None
-    worst: float | None = None
-    tolerance: float | None = None
-    declared: Any = None
-    first_step: int | None = None
-    first_position: int | None = None
-    first_token: int | None = None
-    first_teacher: int | None = None
-    first_pair: list[int] | None = None
-    first_value: float | None = None
-
-
-#: The typed estimate of each property, and of every result observed in training ("runtime").
-ESTIMATES: dict[str, type[Estimate]] = {"bounds": BoundsEstimate, "regularity": RegularityEstimate,
-                                        "pareto": ParetoEstimate, "runtime": RuntimeEstimate}
-
-
-def typed_estimate(axiom: str, value: Any) -> Any:
-    """The typed estimate of `axiom`'s property (of its kind, for `runtime.*`) for a dict of
-    (some of) its fields, else the plain data."""
-    data = plain(value)
-    a = AXIOMS.get(axiom)
-    cls = ESTIMATES.get("runtime" if a.kind == "runtime" else a.property) if a is not None else None
-    if cls is None or not isinstance(data, dict) or not data:
-        return data
-    if not set(data) <= {f.name for f in dataclasses.fields(cls)}:  # type: ignore[arg-type]
-        return data
-    return cls.from_dict(data)
-
-
 # ============================================================================= one operator
 
 
@@ -150,6 +87,9 @@ class Result(Displayable):
         samples: how many sampled inputs the check saw.
         arrays: the counterexample's full arrays when it was too large to show (name -> array;
             kept in memory and written as .npz beside the reports, never in JSON).
+        certificate: what the certifier proved about this check on its stated domain (a
+            `axiomcheck.certify.Certificate`), when the run asked for certificates; a second
+            verdict beside `status`, never a replacement.  In `to_dict()` only when present.
     """
 
     axiom: str
@@ -162,12 +102,17 @@ class Result(Displayable):
     seed: int | None = None
     samples: int = 0
     arrays: dict[str, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
+    certificate: Certificate | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
         object.__setattr__(self, "counterexample", plain(self.counterexample))
         object.__setattr__(self, "estimate", typed_estimate(self.axiom, self.estimate))
+        if isinstance(self.certificate, Mapping):  # read back from JSON
+            from .certify.certificate import Certificate as Cert  # only when there is one to read
+
+            object.__setattr__(self, "certificate", Cert.from_dict(self.certificate))
 
     @property
     def ok(self) -> bool:
@@ -175,7 +120,11 @@ class Result(Displayable):
         return self.status in ("pass", "skipped")
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "arrays"}
+        d = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+             if f.name not in ("arrays", "certificate")}
+        if self.certificate is not None:  # a run without certificates writes what it always wrote
+            d["certificate"] = self.certificate.to_dict()
+        return d
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +140,9 @@ class Report(Displayable):
         spec: what the operator declares (bounds, Lipschitz constant, safety, ...).
         derived: what a composition provably keeps (its derived bounds).
         elapsed_s: wall time of the run.
+        assumptions: when the run asked for certificates, which of the paper's assumptions on
+            the weights (A1 bounds, A2 Lipschitz) are proved and which results that makes apply
+            (`axiomcheck.assumptions`); empty otherwise, and then not in `to_dict()`.
     """
 
     operator: str
@@ -201,6 +153,7 @@ class Report(Displayable):
     spec: dict[str, Any] = dataclasses.field(default_factory=dict)
     derived: dict[str, Any] = dataclasses.field(default_factory=dict)
     elapsed_s: float = 0.0
+    assumptions: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -221,10 +174,13 @@ class Report(Displayable):
         return {r.axiom: r.status for r in self.results}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "operator": self.operator, "scale": self.scale, "passed": self.passed,
-                "seed": self.seed, "world": plain(self.world), "spec": plain(self.spec),
-                "derived": plain(self.derived), "elapsed_s": round(float(self.elapsed_s), 4),
-                "results": [r.to_dict() for r in self.results]}
+        d = {"schema": SCHEMA_VERSION, "operator": self.operator, "scale": self.scale, "passed": self.passed,
+             "seed": self.seed, "world": plain(self.world), "spec": plain(self.spec),
+             "derived": plain(self.derived), "elapsed_s": round(float(self.elapsed_s), 4),
+             "results": [r.to_dict() for r in self.results]}
+        if self.assumptions:
+            d["assumptions"] = plain(self.assumptions)
+        return d
 
     def to_json(self, **kwargs: Any) -> str:
         kwargs.setdefault("indent", 2)
@@ -237,7 +193,8 @@ class Report(Displayable):
         results = tuple(Result(**{k: v for k, v in r.items() if k in fields}) for r in data["results"])
         return cls(operator=data["operator"], scale=data["scale"], results=results,
                    seed=data.get("seed", 0), world=data.get("world", {}), spec=data.get("spec", {}),
-                   derived=data.get("derived", {}), elapsed_s=data.get("elapsed_s", 0.0))
+                   derived=data.get("derived", {}), elapsed_s=data.get("elapsed_s", 0.0),
+                   assumptions=dict(data.get("assumptions") or {}))
 
 
 # ============================================================================= a run of suites

@@ -12,8 +12,9 @@ as typed evidence (`axiomcheck.evidence`) and turned into results in one place
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..axioms import AXIOMS
 from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
@@ -47,6 +48,10 @@ def verify(
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     replay: str | Path | None = None,
     progress: ProgressHook | None = None,
+    certify: bool = False,
+    domain: Mapping[str, Sequence[float]] | None = None,
+    certify_gap: float | None = None,
+    certify_time: float | None = None,
 ) -> Report:
     """Check one operator against every check of its scale; always returns a full `Report`.
 
@@ -73,9 +78,21 @@ def verify(
     .npz with the reports: the one check it names is run on that input alone,
     with the world, seed and tolerance it was found with (`axiomcheck.replay`).
     `progress(phase, done, total)` is called as the run advances.
+
+    `certify=True` adds certified verdicts (`certify()` says more): after the
+    sampled checks, each check the certifier can speak about gets a
+    `Certificate` on its `Result`, proved or refuted on a stated input domain,
+    and the report says which of the paper's assumptions that proves
+    (`Report.assumptions`).  `domain` gives input boxes over the ones the
+    operator declares (`{"context": (-10, 10)}`), `certify_gap` the relative gap
+    at which the certifier stops refining (default 0.1), `certify_time` its time
+    budget in seconds.  They apply only with `certify=True`.
     """
     op = resolve(op_or_name)
+    request = _certify_request(op, certify, domain, certify_gap, certify_time)
     if replay is not None:
+        if request is not None:
+            raise ValueError("certify=True does not combine with replay=: a replay runs one saved input again")
         from ..replay import replay as replay_file
 
         return replay_file(op, replay, timeout=timeout, isolate=isolate)
@@ -88,8 +105,54 @@ def verify(
         unknown = [a for a in axioms if a not in AXIOMS]
         if unknown:
             raise KeyError(f"unknown axiom id(s) {unknown}; see axiomcheck.AXIOMS")
-    return check_operator(op, world, settings, axioms, progress=progress)
+    report = check_operator(op, world, settings, axioms, progress=progress)
+    if request is not None:
+        from .certified import certified
+
+        report = certified(report, op, world, request, tolerance)
+    return report
+
+
+def certify(op_or_name: Operator | str, **kwargs: Any) -> Report:
+    """`verify(op, certify=True, ...)`: the sampled checks, then certified verdicts beside them.
+
+    Each check the certifier can speak about (finite, positivity, bounds,
+    normalization, safety on a box, regularity) gets a `Certificate` on its
+    `Result`: `proved` on the whole stated input domain, `refuted` with a
+    concrete input that violates it, or `unknown` with the reason.  The sampled
+    `status` stays what it was: a sampled failure is a failure whatever the
+    certifier says, and a proof beside it is withdrawn.  Regularity shows the
+    sampled lower bound beside the certified upper bound of the Lipschitz
+    constant, `L ∈ [sampled, certified]`.  `Report.assumptions` says which of
+    the paper's assumptions on the weights (A1 bounds, A2 Lipschitz) are
+    proved and which results that makes apply.
+
+    Takes every keyword of `verify`; `domain={"context": (-10, 10)}` gives input
+    boxes over the operator's own (`domain=` on its decorator), `certify_gap`
+    (default 0.1) and `certify_time` bound the certifier's refinement.  Also
+    reached as `axiomcheck.certify(op, ...)`.
+    """
+    kwargs.pop("certify", None)
+    return verify(op_or_name, certify=True, **kwargs)
+
+
+def _certify_request(op: Operator, certify: bool, domain: Any, gap: float | None, max_time: float | None) -> Any:
+    """The `certified.Request` of a call (None without certify=True); a bad value is refused before any check runs."""
+    if not certify:
+        given = [k for k, v in (("domain", domain), ("certify_gap", gap), ("certify_time", max_time)) if v is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} apply to certified checks: pass certify=True (or call ac.certify)")
+        return None
+    from .. import boxes
+    from .certified import DEFAULT_GAP, Request
+
+    request = Request(domain=domain or {}, gap=DEFAULT_GAP if gap is None else gap, max_time=max_time)
+    extra = boxes.unused(request.domain, op.takes())
+    if extra:
+        raise ValueError(f"domain bounds input(s) {extra} that {op.name!r} ({op.scale} scale) does not take; "
+                         f"it takes {', '.join(op.takes())}")
+    return request
 
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "Guard", "OperatorMisbehaved", "Settings",
-           "Verifier", "verify"]
+           "Verifier", "certify", "verify"]
