@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from .certified import of_results
 from .common import TRAINING_LABEL, observed_in_training
 from .html import overview_html, results_html
 
@@ -83,7 +84,7 @@ def html(obj: Any) -> str:
     results = _results(obj)
     if results is None:
         raise _refuse(obj)
-    return results_html([_outcome(r) for r in results], _title(results))
+    return results_html([_outcome(r) for r in results], _title(results), of_results(results))
 
 
 class _Drawn:
@@ -99,8 +100,7 @@ class _Drawn:
         if isinstance(obj, Run):
             yield from renderables(lambda r: r.run(obj), options.max_width)
         elif isinstance(obj, Report):
-            head = f"{obj.operator} ({obj.scale} scale, seed {obj.seed})"
-            yield from renderables(lambda r: r.results(head, obj.results), options.max_width)
+            yield from renderables(lambda r: r.report_results(obj), options.max_width)
         else:
             results = _results(obj) or ()
             yield from renderables(lambda r: r.results(_title(results), results), options.max_width)

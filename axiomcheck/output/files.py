@@ -24,6 +24,13 @@ from typing import Any
 
 from ..fsio import atomic_write
 from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
+from .certified import (
+    certificates,
+    junit_assumptions,
+    junit_certificate,
+    markdown_section,
+    result_of,
+)
 from .common import (
     ICON,
     TRAINING_LABEL,
@@ -221,6 +228,9 @@ def to_junit(run: Run) -> str:
                 if observed_in_training(o.axiom):
                     props = ET.SubElement(tc, "properties")
                     ET.SubElement(props, "property", name="observed", value="in training")
+                cert = certificates(item).get(o.axiom)
+                if cert is not None:
+                    junit_certificate(tc, cert, result_of(item, o.axiom), _x)
                 if o.verdict == "known":
                     s_counts["skipped"] += 1
                     ET.SubElement(tc, "skipped", message=_x(f"known violation (baseline {run.baseline}): "
@@ -244,6 +254,7 @@ def to_junit(run: Run) -> str:
                 elif o.expected != "pass":
                     out = ET.SubElement(tc, "system-out")
                     out.text = _x(f"as expected: {o.status} — {_details(o)}")
+        junit_assumptions(ts, suite.items, _x)
         for k, v in s_counts.items():
             ts.set(k, str(v))
             counts[k] += v
@@ -339,6 +350,7 @@ def to_markdown(run: Run, budget: int = MARKDOWN_BUDGET) -> str:
         out += ["### Stale baseline entries (they pass now; remove them)", ""]
         out += [f"- {_md_code(e.get('operator'))} · {_md_code(e.get('axiom'))}" for e in run.stale]
         out.append("")
+    out += markdown_section(run, _md, _md_code)
     expected = [o for o in run.outcomes() if o.verdict == "ok" and o.expected != "pass"]
     if expected:
         out += ["<details><summary>Failures that are expected (by design)</summary>", "",

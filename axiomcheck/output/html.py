@@ -26,6 +26,7 @@ from typing import Any
 
 from ..axioms import AXIOMS
 from ..results import ItemRun, Outcome, Run
+from . import certified as C
 from .common import HTML_ICON, TRAINING_LABEL, clip, headline, observed_in_training, summary_line
 from .common import escape as _e
 from .plots import Plots, lipschitz_plot, weight_plot
@@ -190,13 +191,16 @@ def _verdict_html(v: str) -> str:
             "unexpected": "<span class='bad verdict'>unexpected</span>"}[v]
 
 
-def _outcomes_table(outcomes: Sequence[Outcome], judged: bool = True) -> str:
-    """One row per check; `judged` adds the expectation and the verdict against it."""
+def _outcomes_table(outcomes: Sequence[Outcome], judged: bool = True, certs: C.Certified | None = None) -> str:
+    """One row per check; `judged` adds the expectation and the verdict against it, `certs` (check -> its
+    certificate and result) a column of certificates beside the status."""
     heads = "<th>Check</th><th>Paper</th><th></th><th>Status</th>" + \
-        ("<th>Expected</th><th>Verdict</th>" if judged else "") + "<th>Message</th>"
+        ("<th>Expected</th><th>Verdict</th>" if judged else "") + ("<th>Certified</th>" if certs else "") + \
+        "<th>Message</th>"
     rows = "".join(f"<tr><td><code>{_e(o.axiom)}</code></td><td>{_e(o.paper_ref)}</td>{_status_cell(o, judged)}"
                    f"<td>{_status_tag(o, judged)}</td>"
                    + (f"<td>{_e(o.expected)}</td><td>{_verdict_html(o.verdict)}</td>" if judged else "")
+                   + (C.html_cell(*certs.get(o.axiom, (None, None)), _e) if certs else "")
                    + f"<td class='msg'>{_e(o.message)}</td></tr>" for o in outcomes)
     return _scroll(f"<table><tr>{heads}</tr>{rows}</table>")
 
@@ -237,7 +241,9 @@ def _item_html(item: ItemRun, plots: Plots | None, suite_name: str, prefix: str)
             spec["derived"] = rep.derived
         if spec:
             parts.append("<details><summary>declared spec</summary>" + _scroll(_dict_html(spec)) + "</details>")
-    parts.append(_outcomes_table(item.outcomes))
+    parts.append(_outcomes_table(item.outcomes, certs=C.of_item(item)))
+    if rep and rep.assumptions:
+        parts.append(C.html_assumptions(rep.assumptions, _e))
     if plots is not None and plots.available:
         imgs = weight_plot(plots, item) + lipschitz_plot(plots, item)
         if imgs:
@@ -306,12 +312,14 @@ def to_html(run: Run) -> str:
     body.extend(_sections(run, plots, "i-"))
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title><style>{_PAGE_CSS}{_CSS}</style>"
+            f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title>"
+            f"<style>{_PAGE_CSS}{_CSS}{C.HTML_CSS if C.has_certificates(run) else ''}</style>"
             "</head><body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
 
 
-def _fragment(parts: Sequence[str]) -> str:
-    return f"{_STYLE}<div class='axiomcheck-nb'>\n" + "\n".join(parts) + "\n</div>"
+def _fragment(parts: Sequence[str], certified: bool = False) -> str:
+    style = _STYLE + (f"<style>{scoped_css(C.HTML_CSS)}</style>" if certified else "")
+    return f"{style}<div class='axiomcheck-nb'>\n" + "\n".join(parts) + "\n</div>"
 
 
 def overview_html(run: Run, prefix: str = "ac-") -> str:
@@ -319,17 +327,18 @@ def overview_html(run: Run, prefix: str = "ac-") -> str:
     `prefix` starts every anchor, so two fragments in one notebook link each to its own sections."""
     head = [f"<div class='banner {'ok' if run.ok else 'bad'}'><b>axiomcheck</b> · {_e(headline(run, HTML_ICON))}"
             f"</div><p class='muted'>{_e(summary_line(run))}</p>"]
-    return _fragment(head + _sections(run, None, prefix))
+    return _fragment(head + _sections(run, None, prefix), C.has_certificates(run))
 
 
-def results_html(outcomes: Sequence[Outcome], title: str) -> str:
+def results_html(outcomes: Sequence[Outcome], title: str, certs: C.Certified | None = None) -> str:
     """A fragment of a few results on their own (not judged against an expectation): `title`, one row
-    per check, then the message, reproduction and counterexample of each that failed."""
+    per check (with `certs`, the certificate of each check that has one), then the message, reproduction
+    and counterexample of each that failed."""
     ok = all(o.status in ("pass", "skipped") for o in outcomes)
     failing = [o.axiom for o in outcomes if o.status in ("fail", "error")]
     verdict = f"{HTML_ICON['ok']} passed" if ok else f"{HTML_ICON['unexpected']} failed: " + ", ".join(failing)
     parts = [f"<div class='banner {'ok' if ok else 'bad'}'><b>{_e(title)}</b> · {_e(verdict)}</div>",
-             _outcomes_table(outcomes, judged=False)]
+             _outcomes_table(outcomes, judged=False, certs=certs)]
     for o in outcomes:
         parts.extend(_outcome_details(o, judged=False))
-    return _fragment(parts)
+    return _fragment(parts, bool(certs))

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..results import ItemRun, Outcome, Run
+from .certified import assumption_lines, cell, certificate_rows, certificates, result_of
 from .common import TRAINING_LABEL, observed_in_training, visible
 
 if TYPE_CHECKING:
@@ -173,12 +174,20 @@ class Renderer:
         "HEAD: passed" or "HEAD: FAILED: <ids>", then how to reproduce each that failed."""
         failing = [res.axiom for res in results if not res.ok]
         verdict = "FAILED: " + ", ".join(failing) if failing else "passed"
-        rows = [[res.axiom, res.paper_ref, res.status, _labelled(res.axiom, res.message)] for res in results]
+        certs = any(getattr(res, "certificate", None) is not None for res in results)  # a certified column
+        rows = [[res.axiom, res.paper_ref, res.status, *([cell(res.certificate, res)] if certs else []),
+                 _labelled(res.axiom, res.message)] for res in results]
         styles = [None if res.status == "pass" else STATUS_STYLE[res.status] for res in results]
-        self.table(f"{head}: {verdict}", ["check", "paper", "status", "message"], rows, styles)
+        self.table(f"{head}: {verdict}", ["check", "paper", "status", *(["certified"] if certs else []), "message"],
+                   rows, styles, wrap=(-2, -1) if certs else (-1,))
         for res in results:
             if res.status in ("fail", "error") and res.reproduce:
                 self.line(f"reproduce {res.axiom}: {res.reproduce}", "cyan")
+
+    def report_results(self, report: Any) -> None:
+        """A `Report` as `print_report` shows it: its results' table, then its paper link when certified."""
+        self.results(f"{report.operator} ({report.scale} scale, seed {report.seed})", report.results)
+        self.assumptions(report.assumptions)
 
     def outcome_details(self, o: Outcome, *, show_suite: bool = True) -> None:
         head = f"{o.suite} · {o.item} · {o.axiom}" if show_suite else f"{o.item} · {o.axiom}"
@@ -198,13 +207,34 @@ class Renderer:
         rep = item.report
         title = f"{item.item}" + (f" ({rep.scale} scale, seed {rep.seed}, {rep.elapsed_s:.2f} s)" if rep else "")
         rows, styles = [], []
+        certs = certificates(item)
         for o in item.outcomes:
-            rows.append([o.axiom, o.paper_ref, o.status, _labelled(o.axiom, o.message)])
+            cert = [cell(certs.get(o.axiom), result_of(item, o.axiom))] if certs else []
+            rows.append([o.axiom, o.paper_ref, o.status, *cert, _labelled(o.axiom, o.message)])
             styles.append(STATUS_STYLE[o.status] if o.verdict == "unexpected" or o.status != "pass" else None)
-        self.table(title, ["check", "paper", "status", "message"], rows, styles)
+        self.table(title, ["check", "paper", "status", *(["certified"] if certs else []), "message"], rows, styles,
+                   wrap=(-2, -1) if certs else (-1,))
         for o in item.outcomes:
             if o.verdict != "ok":
                 self.outcome_details(o, show_suite=False)
+        if rep is not None:
+            self.assumptions(rep.assumptions)
+
+    def assumptions(self, summary: dict[str, Any], head: str = "paper assumptions") -> None:
+        """The paper link of a certified report (nothing for a report without certificates)."""
+        lines = assumption_lines(summary)
+        if lines:
+            self.line(f"{head}, certified:")
+            for text in lines:
+                self.line(f"    {text}")
+
+    def certified(self, run: Run) -> None:
+        """The certificates of a run of suites: one table per suite, then each operator's paper link."""
+        for s in run.suites:
+            if rows := [list(row) for row in certificate_rows(s.items)]:
+                self.table(f"certified checks, suite {s.name}", ["operator", "check", "sampled", "certified"], rows)
+        for i in run.items():
+            self.assumptions(i.report.assumptions if i.report else {}, f"{i.suite} · {i.item}: paper assumptions")
 
     def run(self, run: Run, *, verbose: bool = False, baseline_written: str | None = None) -> None:
         """The per-suite summary tables, then the details of every unexpected verdict."""
@@ -230,6 +260,7 @@ class Renderer:
                            caption="p/f/e/s: checks that passed / failed / errored / were skipped")
             else:
                 self.table(title, ["operator", "scale", "pass", "fail", "error", "skip", "verdict"], rows, styles)
+        self.certified(run)
         for i in run.items():
             if i.error:
                 self.line(f"INTERNAL ERROR  {i.suite} · {i.item}: {i.error}", "bold red")
@@ -350,8 +381,7 @@ def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | No
     token.positivity  III.2  pass    holds
     <BLANKLINE>
     """
-    Renderer(stream, fancy=fancy).results(f"{report.operator} ({report.scale} scale, seed {report.seed})",
-                                          report.results)
+    Renderer(stream, fancy=fancy).report_results(report)
 
 
 def renderables(draw: Callable[[Renderer], None], width: int) -> list[Any]:
