@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import options as O
-from .cliargs import COMMANDS, DEFAULT_REPORT_DIR, FORMATS, build_parser, normalize_argv
+from .cliargs import (
+    CERTIFIED,
+    COMMANDS,
+    DEFAULT_REPORT_DIR,
+    FORMATS,
+    build_parser,
+    certified,
+    normalize_argv,
+    refuse_loose_certify,
+)
 from .errors import (
     AxiomcheckError,
     BaselineError,
@@ -132,6 +141,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         given["isolate"] = True
     if getattr(args, "max_time", None) is not None:
         given["max_time"] = args.max_time
+    given.update(certified(args))
     return given
 
 
@@ -250,6 +260,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 raise UsageError(f"--axioms {','.join(wrong)}: {op.name!r} is a {op.scale}-scale operator; its "
                                  f"checks are {', '.join(scale_ids)}")
         given = _overrides(args)
+        refuse_loose_certify(given, op, bool(args.replay))
         world = {k: given[k] for k in O.world_fields() if k in given}
         if args.replay:
             ir = S.replay_item(op, args.target, args.replay, given, timeout=args.timeout, isolate=args.isolate)
@@ -261,7 +272,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             from .output.progress import verify_bar
 
             with verify_bar(sys.stdout, quiet=args.quiet or plan.streams.data_to_stdout, color=args.color) as hook:
-                ir = S.run_item(None, item, {"max_time": given["max_time"]} if "max_time" in given else {},
+                ir = S.run_item(None, item, {k: given[k] for k in ("max_time", *CERTIFIED) if k in given},
                                 progress=hook)
         run = S.Run(suites=[S.SuiteRun(name="verify", path=None, items=[ir])], overrides=given,
                     elapsed_s=ir.report.elapsed_s if ir.report else 0.0)

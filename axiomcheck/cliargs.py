@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 from collections.abc import Sequence
+from typing import Any
 
 from . import options as O
 
@@ -58,6 +59,48 @@ def _axiom_ids(text: str) -> list[str]:
 _axiom_ids.__name__ = "axiom ids"
 
 
+def _box(text: str) -> tuple[str, tuple[float, float]]:
+    from .boxes import parse
+
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_box.__name__ = "input box"
+
+
+#: The settings of certified checks a command line may give.
+CERTIFIED = ("certify", "domain", "certify_gap", "certify_time")
+
+
+def certified(args: argparse.Namespace) -> dict[str, Any]:
+    """The certified checks' settings the user gave (`--certify`, `--domain`, ...), by setting name."""
+    out: dict[str, Any] = {"certify": True} if getattr(args, "certify", None) else {}
+    if getattr(args, "domain", None):
+        out["domain"] = {name: list(b) for name, b in args.domain}  # a later box for one input wins
+    out.update({k: getattr(args, k) for k in CERTIFIED[2:] if getattr(args, k, None) is not None})
+    return out
+
+
+def refuse_loose_certify(given: dict[str, Any], op: Any, replay: bool) -> None:
+    """`axiomcheck verify`: refuse --domain, --certify-gap, --certify-time without --certify, --certify with
+    --replay, and a box for an input the operator does not take (a `UsageError`)."""
+    from .boxes import unused
+    from .errors import UsageError
+
+    loose = [f"--{k.replace('_', '-')}" for k in CERTIFIED[1:] if k in given]
+    if loose and not given.get("certify"):
+        raise UsageError(f"{', '.join(loose)} apply to certified checks: add --certify")
+    if given.get("certify") and replay:
+        raise UsageError("--certify does not combine with --replay: a replay runs one saved input again")
+    extra = unused(given.get("domain", {}), op.takes())
+    if extra:
+        raise UsageError(f"--domain {', '.join(extra)}: {op.name!r} ({op.scale} scale) does not take "
+                         f"{'it' if len(extra) == 1 else 'them'}; it takes {', '.join(op.takes())}")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show the traceback of an internal error")
@@ -93,6 +136,18 @@ def _checking(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-time", type=O.positive_float, metavar="SECONDS",
                    help="time budget of each operator checked: a check it cuts short says how many samples it got "
                         "of those asked (one never reached is skipped), never a silent pass")
+    p.add_argument("--certify", action="store_true", default=None,
+                   help="also prove what holds on a stated input domain: a certificate beside each sampled verdict "
+                        "(proved, refuted with an input, or unknown with the reason), and the paper's assumptions "
+                        "A1 and A2 that proves")
+    p.add_argument("--domain", type=_box, action="append", metavar="INPUT=LO,HI",
+                   help="an input box for --certify, e.g. context=-10,10 (repeatable; over the operator's and the "
+                        "suite's own boxes)")
+    p.add_argument("--certify-gap", type=O.positive_float, metavar="GAP",
+                   help="with --certify: stop refining at this relative gap between certified and sampled bounds "
+                        "(default: 0.1)")
+    p.add_argument("--certify-time", type=O.positive_float, metavar="SECONDS",
+                   help="with --certify: the certifier's time budget per operator")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="also list the failures the suites expect")
     _color(p)

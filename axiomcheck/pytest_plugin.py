@@ -18,6 +18,10 @@
   (`axiomcheck_seed`, ...).  Precedence: explicit arguments of a fixture call >
   command line > marker or suite file > ini > built-in default; a world size
   the operator declares (`world=` on its decorator) comes before ini.
+* A suite with `certify = true` (or an item with it) gets certified verdicts
+  beside the sampled ones, in its items' failure text and in the report files;
+  the fixture takes `certify=True` (and `domain`, `certify_gap`, `certify_time`)
+  like `axiomcheck.verify`.
 * A terminal summary table of the operators checked.
 
 Cheap when unused: this module imports only `axiomcheck.options`; the engine,
@@ -47,6 +51,8 @@ from .pytest_state import State as _State
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
 MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "features", "history", "tolerance",
                "timeout")
+#: Keywords of a fixture call that ask for certified verdicts (as `axiomcheck.verify` takes them).
+CERTIFY_KEYS = ("certify", "domain", "certify_gap", "certify_time")
 _STATE = pytest.StashKey["_State"]()
 
 
@@ -144,12 +150,13 @@ class OperatorItems(pytest.Collector):
 
 
 class AxiomMismatch(Exception):
-    """A verdict that does not match the suite's expectation."""
+    """A verdict that does not match the suite's expectation (with its certificate, when there is one)."""
 
-    def __init__(self, outcome: Any, error: str | None = None):
+    def __init__(self, outcome: Any, error: str | None = None, result: Any = None):
         super().__init__(outcome.message)
         self.outcome = outcome
         self.error = error
+        self.result = result  # the check's `Result`, for its certificate
 
 
 class AxiomItem(pytest.Item):
@@ -179,11 +186,11 @@ class AxiomItem(pytest.Item):
             if outcome.status == "skipped":
                 pytest.skip(f"not applicable: {outcome.message}")
             return
-        raise AxiomMismatch(outcome)
+        raise AxiomMismatch(outcome, result=report[self.axiom] if report is not None else None)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, AxiomMismatch):
-            return _describe(excinfo.value.outcome, excinfo.value.error)
+            return _describe(excinfo.value.outcome, excinfo.value.error, excinfo.value.result)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -191,12 +198,16 @@ class AxiomItem(pytest.Item):
         return self.path, (line - 1 if line else None), f"{self.group.item.id} · {self.axiom}"
 
 
-def _describe(o: Any, error: str | None = None) -> str:
+def _describe(o: Any, error: str | None = None, result: Any = None) -> str:
     lines = []
     if error:
         lines.append(f"internal error: {error}")
     lines.append(f"{o.axiom} (paper {o.paper_ref}) on {o.item}: expected {o.expected}, got {o.status}")
     lines.append(f"  {o.message}")
+    if getattr(result, "certificate", None) is not None:
+        from .output.certified import describe
+
+        lines.append(f"  certified: {describe(result.certificate, result)}")
     if o.counterexample:
         text = json.dumps(o.counterexample, ensure_ascii=False)
         lines.append("  counterexample: " + (text if len(text) <= 2000 else text[:1999] + "…"))
@@ -246,10 +257,10 @@ class Checker:
         settings = {**self.settings, **kwargs}
         axioms = settings.pop("axioms", None)
         world = {k: settings.pop(k) for k in O.world_fields() if k in settings}
-        unknown = set(settings) - set(MARKER_KEYS) - {"sweep_size", "shrink"}
+        unknown = set(settings) - set(MARKER_KEYS) - {"sweep_size", "shrink", *CERTIFY_KEYS}
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
-                            f"{list(MARKER_KEYS) + ['axioms']}")
+                            f"{list(MARKER_KEYS) + ['axioms', *CERTIFY_KEYS]}")
         from . import repro
         from .engine import verify
         from .worlds import world_for
@@ -299,6 +310,11 @@ class Checker:
             for o in self.last.outcomes:
                 if o.verdict != "ok":
                     lines.append(f"- {o.axiom} (paper {o.paper_ref}): {o.status}: {o.message}")
+                    cert = report[o.axiom].certificate
+                    if cert is not None:
+                        from .output.certified import describe
+
+                        lines.append(f"  certified: {describe(cert, report[o.axiom])}")
                     if o.reproduce:
                         lines.append(f"  reproduce: {o.reproduce}")
             pytest.fail("\n".join(lines), pytrace=False)

@@ -50,13 +50,17 @@ class State:
 
     def verified(self, item: Any, settings: dict[str, Any]) -> tuple[Any, str | None]:
         """(Report, None) or (None, internal error): verified once per operator × settings in this process."""
-        from . import suites as S
+        import json
 
+        from . import suites as S
+        from .plaindata import plain
+
+        frozen = json.dumps(plain(settings), sort_keys=True)  # settings may hold a table (a certify domain)
         try:
-            key: Any = (item.operator, item.axioms, tuple(sorted(settings.items())))
+            key: Any = (item.operator, item.axioms, frozen)
             hash(key)
         except TypeError:
-            key = (id(item.operator), item.axioms, tuple(sorted(settings.items())))
+            key = (id(item.operator), item.axioms, frozen)
         if key not in self.cache:
             try:
                 self.cache[key] = (S.verify_item(item, settings), None)

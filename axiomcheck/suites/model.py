@@ -37,6 +37,10 @@ class SuiteItem:
     tolerance: float | None = None
     timeout: float | None = None
     isolate: bool | None = None  # None: not set (the command line decides; default off)
+    certify: bool | None = None  # None: not set (the command line decides; default off)
+    certify_gap: float | None = None
+    certify_time: float | None = None
+    domain: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)  # boxes for certified checks
     description: str = ""
     spec_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     line: int | None = None

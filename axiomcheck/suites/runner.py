@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .. import boxes, repro
 from .. import options as O
-from .. import repro
 from ..axioms import AXIOMS, for_scale
 from ..budget import ProgressHook as VerifyProgress
 from ..engine import DEFAULT_TIMEOUT, verify
@@ -30,7 +30,11 @@ def effective(item: SuiteItem, overrides: Mapping[str, Any],
     Precedence: `overrides` (the command line) > the suite's values > `defaults`
     (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`; a world
     size the operator declares (`world=` on its decorator) comes after the suite's
-    and before `defaults`.  `isolate` appears only when it is on.
+    and before `defaults`.  `isolate` appears only when it is on, and so do the
+    certified checks' settings (`certify`, and `domain`, `certify_gap`,
+    `certify_time` when set): the boxes of `domain` are the item's (over its
+    suite's) with the command line's over them, kept to the inputs the operator
+    takes.
     """
     defaults = defaults or {}
     declared = item.operator.declared_world
@@ -46,6 +50,23 @@ def effective(item: SuiteItem, overrides: Mapping[str, Any],
         out["isolate"] = True
     if overrides.get("max_time") is not None:  # a time budget per item, from the command line
         out["max_time"] = overrides["max_time"]
+    out.update(_certified(item, overrides))
+    return out
+
+
+def _certified(item: SuiteItem, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The certified checks' settings of an item (none when it does not certify)."""
+    if not next((v for v in (overrides.get("certify"), item.certify) if v is not None), False):
+        return {}
+    out: dict[str, Any] = {"certify": True}
+    takes = item.operator.takes()
+    domain = {k: list(v) for k, v in boxes.merged(item.domain, overrides.get("domain")).items() if k in takes}
+    if domain:
+        out["domain"] = domain
+    for key in ("certify_gap", "certify_time"):
+        value = next((v for v in (overrides.get(key), getattr(item, key)) if v is not None), None)
+        if value is not None:
+            out[key] = value
     return out
 
 
@@ -86,10 +107,11 @@ def verify_item(item: SuiteItem, settings: Mapping[str, Any], progress: VerifyPr
     """`verify()` of one item with its effective settings (may raise on an internal error)."""
     timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
     world = {k: settings[k] for k in _WORLD_KEYS if k in settings}
+    certified = {k: settings[k] for k in ("certify", "domain", "certify_gap", "certify_time") if k in settings}
     return verify(item.operator, **world, seed=settings["seed"],
                   max_examples=settings["max_examples"], tolerance=settings["tolerance"],
                   timeout=timeout, axioms=list(item.axioms), isolate=bool(settings.get("isolate")),
-                  max_time=settings.get("max_time"), progress=progress)
+                  max_time=settings.get("max_time"), progress=progress, **certified)
 
 
 def internal_error(exc: BaseException, item: SuiteItem) -> str:

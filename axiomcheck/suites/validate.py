@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import boxes
 from .. import options as O
 from ..axioms import AXIOMS, for_scale
 from ..errors import Problem, SpecError, SuiteError, TargetError
@@ -32,6 +33,10 @@ _SUITE_KEYS = {
     "timeout": "a number of seconds > 0",
     "isolate": "true or false: run the operators in a separate process",
     "world": "a table of world sizes",
+    "certify": "true or false: add certified verdicts beside the sampled ones",
+    "domain": "a table of input boxes for certified checks, like { context = [-10, 10] }",
+    "certify_gap": "a number > 0: the relative gap at which the certifier stops refining",
+    "certify_time": "a number of seconds > 0: the certifier's time budget per operator",
 }
 _ITEM_KEYS = {
     "id": "a string naming the item (default: the operator)",
@@ -47,6 +52,10 @@ _ITEM_KEYS = {
     "tolerance": "a number ≥ 0",
     "timeout": "a number of seconds > 0",
     "isolate": "true or false: run the operator in a separate process",
+    "certify": "true or false: add certified verdicts beside the sampled ones",
+    "domain": "a table of input boxes for certified checks, like { context = [-10, 10] }",
+    "certify_gap": "a number > 0: the relative gap at which the certifier stops refining",
+    "certify_time": "a number of seconds > 0: the certifier's time budget",
 }
 _WORLD_KEYS = O.world_fields()
 _SPEC_KEYS = {"bounds": "[w_min, w_max]", "lipschitz": "a number ≥ 0", "safety": "a table"}
@@ -160,7 +169,8 @@ class Validator:
             description = ""
         # Unset values stay None: the run's defaults (command line, pytest ini, built-in) fill them.
         defaults: dict[str, Any] = {"seed": None, "max_examples": None, "tolerance": None, "timeout": None,
-                                    "isolate": None}
+                                    "isolate": None, "certify": None, "certify_gap": None, "certify_time": None,
+                                    "domain": {}}
         self.settings(head, defaults, "[suite]", "suite", 0)
         world: dict[str, int] = {}
         if "world" in head:
@@ -200,11 +210,21 @@ class Validator:
         if "timeout" in data:
             v = self.number(data["timeout"], f"{where}.timeout", table, item, "timeout", positive=True)
             out["timeout"] = v if v is not None else out["timeout"]
-        if "isolate" in data:
-            if isinstance(data["isolate"], bool):
-                out["isolate"] = data["isolate"]
-            else:
-                self.problem(f"{where}.isolate: must be true or false, got {data['isolate']!r}", table, item, "isolate")
+        for key in ("isolate", "certify"):
+            if key in data:
+                if isinstance(data[key], bool):
+                    out[key] = data[key]
+                else:
+                    self.problem(f"{where}.{key}: must be true or false, got {data[key]!r}", table, item, key)
+        for key in ("certify_gap", "certify_time"):
+            if key in data:
+                v = self.number(data[key], f"{where}.{key}", table, item, key, positive=True)
+                out[key] = v if v is not None else out[key]
+        if "domain" in data:  # an item's boxes over its suite's
+            boxed, errors = boxes.checked(data["domain"])
+            out["domain"] = {**out["domain"], **boxed}
+            for error in errors:
+                self.problem(f"{where}.{error}", table, item, "domain")
 
     def item(self, raw: dict[str, Any], n: int, world: dict[str, int], defaults: dict[str, Any]) -> SuiteItem | None:
         where = f"[[item]] #{n}"
@@ -249,6 +269,11 @@ class Validator:
         item_world = self.world(raw["world"], world, f"{where}.world", "item.world", n) if "world" in raw else dict(world)
         settings = dict(defaults)
         self.settings(raw, settings, where, "item", n)
+        if isinstance(raw.get("domain"), dict):  # an item's own boxes must be for inputs its operator takes
+            extra = boxes.unused({k: v for k, v in settings["domain"].items() if k in raw["domain"]}, op.takes())
+            if extra:
+                self.problem(f"{where}.domain: bounds input(s) {extra} that {op.name!r} ({op.scale} scale) does not "
+                             f"take; it takes {', '.join(op.takes())}", "item", n, "domain")
         scale_ids = [a.id for a in for_scale(op.scale)]
         axioms = tuple(scale_ids)
         if "axioms" in raw:
@@ -261,6 +286,8 @@ class Validator:
         return SuiteItem(id=ident, operator=op, source=source, world=item_world, axioms=axioms, expect=expect,
                          seed=settings["seed"], max_examples=settings["max_examples"],
                          tolerance=settings["tolerance"], timeout=settings["timeout"], isolate=settings["isolate"],
+                         certify=settings["certify"], certify_gap=settings["certify_gap"],
+                         certify_time=settings["certify_time"], domain=dict(settings["domain"]),
                          description=description,
                          spec_overrides=overrides, line=self.line("item", n))
 
