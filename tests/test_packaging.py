@@ -376,10 +376,11 @@ USER_SCRIPT = '''
     reveal_type(router)
     both: ac.Operator = ac.compose(plain, router, name="typed_both")
     report: ac.Report = ac.verify(router, max_examples=5)
+    certified: ac.Report = ac.certify(router, max_examples=5)  # the package is the call; typed as the call
     failing: list[str] = [r.axiom for r in report.results if not r.ok]
     passed: bool = report.passed
     first: ac.Result = report.results[0]
-    print(both.name, failing, passed, first.status, task.scale)
+    print(both.name, failing, passed, first.status, task.scale, certified.assumptions)
 '''
 
 

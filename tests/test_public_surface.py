@@ -58,7 +58,10 @@ def type_names(d: dict) -> dict[str, str]:
 def test_exported_names():
     assert sorted(ac.__all__) == [
         "AXIOMS", "Axiom", "Operator", "Report", "Result", "Safety", "Settings", "SpecError", "World",
-        "__version__", "compose", "context_operator", "derived_bounds", "explain", "get",
+        "__version__",
+        # added with certified checks: ac.certify(op, ...) is verify(op, certify=True, ...)
+        "certify",
+        "compose", "context_operator", "derived_bounds", "explain", "get",
         # added with task importance as its own kind of operator (importance.* checks)
         "importance_operator",
         "operators", "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
@@ -90,7 +93,9 @@ def test_cli_flags():
     # --features and --history (the sizes of the keyword inputs F and H) were added to every world.
     world = {"--teachers", "--vocab", "--context-dim", "--tasks", "--features", "--history"}
     checking = world | {"-h", "--help", "--debug", "--seed", "--max-examples", "--axioms", "--format", "-f", "--output", "-o", "--baseline", "--write-baseline",
-                "-q", "--quiet", "-v", "--verbose"}
+                "-q", "--quiet", "-v", "--verbose",
+                # added with certified checks, on run and verify
+                "--certify", "--domain", "--certify-gap", "--certify-time"}
     expected = {
         # --isolate was added (process isolation), then --builtin (the suites installed with the
         # package), and --color on every command that prints for people (run, verify, ensemble,
