@@ -233,3 +233,23 @@ def test_describe_a_lipschitz_bound_by_the_ends_it_knows_and_a_jump_by_its_two_i
                                        "and context=[[1.0, 2.0, 3.5]]: found by the sampled checks")
     unjudged = Result("context.continuity", "x", "error", "cannot be judged")
     assert describe(Certificate("unknown", "D", lipschitz_upper=0.8), unjudged) == "unknown · L ≤ 0.8 certified on D"
+
+
+def test_the_notebook_and_rich_display_show_certificates_with_their_scoped_style():
+    from axiomcheck.output import display
+
+    rep = certified_report()
+    fragment = display.html(rep)  # what Jupyter shows for a Report
+    assert "<th>Certified</th>" in fragment and "div.axiomcheck-nb td.cert-proved{" in fragment
+    assert "L ∈ [0.63 sampled, 0.66 certified]" in fragment and "Paper assumptions, certified" in fragment
+    one = display.html(rep["context.normalization"])  # a Result on its own
+    assert "<th>Certified</th>" in one and "refuted on context" in one
+    plain = display.html(U.report()["context.normalization"])
+    assert "Certified" not in plain and "cert-" not in plain
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(rep)  # what a rich console shows for a Report
+    shown = console.file.getvalue()
+    assert "certified" in shown and "proved · L ∈ [0.63 sampled, 0.66 certified]" in shown
+    assert "paper assumptions, certified:" in shown
