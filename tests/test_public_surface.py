@@ -108,7 +108,7 @@ def test_cli_flags():
                              "--color"},
         "dynamics": set(),  # a placeholder: `axiomcheck dynamics` hands its arguments to its own parser
         "list": {"-h", "--help", "--debug", "--scale", "--format", "-f", "--color"},
-        "explain": {"-h", "--help", "--debug"},
+        "explain": {"-h", "--help", "--debug", "--color"},  # --color: accepted on every command that prints
     }
     assert {name: _option_strings(p) for name, p in sub.choices.items()} == expected
     assert {name: _positionals(p) for name, p in sub.choices.items()} == {
