@@ -211,6 +211,8 @@ class Validator:
         before = len(self.problems)
         self.keys(raw, _ITEM_KEYS, where, "item", n)
         base = Path(self.path).parent
+        # The suites shipped with axiomcheck mean the built-in operators, whatever a user registered.
+        shipped = base.resolve() == Path(__file__).resolve().parent / "builtin"
         has_op, has_comp = "operator" in raw, "compose" in raw
         if has_op == has_comp:
             self.problem(f"{where}: needs exactly one of operator = \"name\" or compose = [\"a\", \"b\", ...], got "
@@ -224,13 +226,13 @@ class Validator:
                 source = raw["operator"]
                 if not isinstance(source, str):
                     raise TargetError(f"must be a string ('name', 'module:attr' or 'file.py:attr'), got {source!r}")
-                op = resolve(source, base=base)
+                op = resolve(source, base=base, builtin_first=shipped)
             else:
                 refs = raw["compose"]
                 if not isinstance(refs, list) or len(refs) < 1 or not all(isinstance(r, str) for r in refs):
                     raise TargetError(f"must be a non-empty list of operator references, got {refs!r}")
                 source = tuple(refs)
-                op = compose_targets([resolve(r, base=base) for r in refs])
+                op = compose_targets([resolve(r, base=base, builtin_first=shipped) for r in refs])
         except TargetError as exc:
             self.problem(f"{where}, key '{key}': {exc}", "item", n, key)
             return None
