@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import options as O
 from ..axioms import AXIOMS, for_scale
+from ..budget import timeout_problem
 from ..errors import Problem, SpecError, SuiteError, TargetError
 from ..operator import Operator, Safety
 from ..registry import resolve
@@ -29,7 +30,7 @@ _SUITE_KEYS = {
     "seed": "an integer ≥ 0",
     "max_examples": "an integer ≥ 0",
     "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0",
+    "timeout": "a number of seconds > 0 and ≤ 86400",
     "isolate": "true or false: run the operators in a separate process",
     "world": "a table of world sizes",
 }
@@ -45,7 +46,7 @@ _ITEM_KEYS = {
     "seed": "an integer ≥ 0",
     "max_examples": "an integer ≥ 0",
     "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0",
+    "timeout": "a number of seconds > 0 and ≤ 86400",
     "isolate": "true or false: run the operator in a separate process",
 }
 _WORLD_KEYS = O.world_fields()
@@ -198,8 +199,11 @@ class Validator:
         if "tolerance" in data:
             out["tolerance"] = self.number(data["tolerance"], f"{where}.tolerance", table, item, "tolerance")
         if "timeout" in data:
-            v = self.number(data["timeout"], f"{where}.timeout", table, item, "timeout", positive=True)
-            out["timeout"] = v if v is not None else out["timeout"]
+            problem = timeout_problem(data["timeout"])
+            if problem is not None:
+                self.problem(f"{where}.timeout: {problem}", table, item, "timeout")
+            else:
+                out["timeout"] = float(data["timeout"])
         if "isolate" in data:
             if isinstance(data["isolate"], bool):
                 out["isolate"] = data["isolate"]
