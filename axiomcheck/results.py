@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -338,6 +339,8 @@ class Run:
 
     suites: list[SuiteRun]
     started: float = dataclasses.field(default_factory=time.time)
+    #: Names this run in every file it writes, so a reader can tell one run's set of reports from a mix.
+    run_id: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8))
     elapsed_s: float = 0.0
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     baseline: str | None = None
@@ -374,11 +377,16 @@ class Run:
             return 3
         return 0 if self.ok else 1
 
+    @property
+    def started_text(self) -> str:
+        """When the run started, as ISO 8601 UTC to the second."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
+
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
 
         return {"schema": RUN_SCHEMA, "schema_version": RUN_SCHEMA_VERSION, "axiomcheck_version": __version__,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+                "started": self.started_text, "run_id": self.run_id,
                 "elapsed_s": round(float(self.elapsed_s), 3), "ok": self.ok, "counts": self.counts(),
                 "overrides": plain(self.overrides), "baseline": self.baseline,
                 "stale_baseline_entries": plain(self.stale), "suites": [s.to_dict() for s in self.suites]}
@@ -392,6 +400,7 @@ class Run:
             raise ValueError(f"schema_version must be {RUN_SCHEMA_VERSION}, got {data.get('schema_version')!r}")
         suites = [SuiteRun(name=s["name"], path=s.get("path"), description=s.get("description", ""),
                            items=[ItemRun.from_dict(s["name"], i) for i in s["items"]]) for s in data["suites"]]
-        return cls(suites=suites, elapsed_s=float(data.get("elapsed_s", 0.0)),
+        ident = {"run_id": str(data["run_id"])} if data.get("run_id") else {}
+        return cls(suites=suites, elapsed_s=float(data.get("elapsed_s", 0.0)), **ident,
                    overrides=dict(data.get("overrides") or {}), baseline=data.get("baseline"),
                    stale=list(data.get("stale_baseline_entries") or []))

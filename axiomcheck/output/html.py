@@ -30,6 +30,7 @@ from .common import (
     headline,
     observed_in_training,
     png_img,
+    run_mark,
     summary_line,
     visible,
 )
@@ -381,6 +382,7 @@ def to_html(run: Run) -> str:
         body.extend(_item_html(run, i, plots, s.name) for i in s.items)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<meta name='axiomcheck-run' content='{_e(run.run_id)}'><!-- {_e(run_mark(run))} -->"
             f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title><style>{_CSS}</style></head>"
             "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")
 
