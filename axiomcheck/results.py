@@ -335,11 +335,10 @@ class SuiteRun:
 
 @dataclasses.dataclass
 class Run:
-    """Everything one `axiomcheck` invocation (or pytest session) checked."""
+    """Everything one `axiomcheck` invocation (or pytest session) checked; `run_id` names it in each file written."""
 
     suites: list[SuiteRun]
     started: float = dataclasses.field(default_factory=time.time)
-    #: Names this run in every file it writes, so a reader can tell one run's set of reports from a mix.
     run_id: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8))
     elapsed_s: float = 0.0
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -373,20 +372,13 @@ class Run:
     @property
     def exit_code(self) -> int:
         """0 as expected, 1 an unexpected verdict, 3 axiomcheck failed on some item."""
-        if any(i.error for i in self.items()):
-            return 3
-        return 0 if self.ok else 1
-
-    @property
-    def started_text(self) -> str:
-        """When the run started, as ISO 8601 UTC to the second."""
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
+        return 3 if any(i.error for i in self.items()) else 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
 
         return {"schema": RUN_SCHEMA, "schema_version": RUN_SCHEMA_VERSION, "axiomcheck_version": __version__,
-                "started": self.started_text, "run_id": self.run_id,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)), "run_id": self.run_id,
                 "elapsed_s": round(float(self.elapsed_s), 3), "ok": self.ok, "counts": self.counts(),
                 "overrides": plain(self.overrides), "baseline": self.baseline,
                 "stale_baseline_entries": plain(self.stale), "suites": [s.to_dict() for s in self.suites]}
@@ -400,7 +392,6 @@ class Run:
             raise ValueError(f"schema_version must be {RUN_SCHEMA_VERSION}, got {data.get('schema_version')!r}")
         suites = [SuiteRun(name=s["name"], path=s.get("path"), description=s.get("description", ""),
                            items=[ItemRun.from_dict(s["name"], i) for i in s["items"]]) for s in data["suites"]]
-        ident = {"run_id": str(data["run_id"])} if data.get("run_id") else {}
-        return cls(suites=suites, elapsed_s=float(data.get("elapsed_s", 0.0)), **ident,
+        return cls(suites=suites, elapsed_s=float(data.get("elapsed_s", 0.0)),
                    overrides=dict(data.get("overrides") or {}), baseline=data.get("baseline"),
                    stale=list(data.get("stale_baseline_entries") or []))

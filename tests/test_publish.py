@@ -33,7 +33,7 @@ def _ids(folder) -> dict[str, str]:
     out = {"report.json": json.loads((folder / "report.json").read_text(encoding="utf-8"))["run_id"]}
     for name in ("junit.xml", "summary.md", "report.html"):
         text = (folder / name).read_text(encoding="utf-8")
-        out[name] = re.findall(r"axiomcheck run ([0-9a-f]+), started", text)[0]
+        out[name] = re.findall(r"<!-- axiomcheck run ([0-9a-f]+) -->", text)[0]
     for npz in sorted((folder / W.COUNTEREXAMPLES).iterdir()):
         out[npz.name] = load(npz)[0]["run_id"]
     return out
@@ -54,7 +54,7 @@ def test_every_file_names_its_run(tmp_path):
     W.write_all(run, tmp_path)
     assert set(_ids(tmp_path).values()) == {run.run_id}
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["run_id"] == run.run_id
-    assert Run.from_dict(run.to_dict()).run_id == run.run_id
+    assert _run("writer_a").run_id != run.run_id
 
 
 def test_a_new_set_replaces_the_whole_old_one(tmp_path):
@@ -93,11 +93,10 @@ def _writer(name: str, folder: str, rounds: int, barrier) -> None:
         barrier.wait()
 
 
-@pytest.mark.skipif(sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods(),
-                    reason="the writers are forked processes, and the lock is POSIX flock")
+@pytest.mark.skipif(sys.platform == "win32", reason="the lock is POSIX flock")
 def test_two_processes_writing_at_once_leave_one_complete_set(tmp_path):
     rounds = 6
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no fork of a process JAX may run threads in
     barrier = ctx.Barrier(3, timeout=60)
     procs = [ctx.Process(target=_writer, args=(name, str(tmp_path), rounds, barrier))
              for name in ("writer_a", "writer_b")]

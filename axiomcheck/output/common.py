@@ -73,7 +73,7 @@ def run_mark(run: Run) -> str:
 
     A run id is hexadecimal, so the line is safe inside an XML or HTML comment.
     """
-    return f"axiomcheck run {run.run_id}, started {run.started_text}"
+    return f"axiomcheck run {run.run_id}"
 
 
 def summary_line(run: Run) -> str:
