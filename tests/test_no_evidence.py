@@ -153,3 +153,31 @@ def test_derived_bounds_are_named_in_a_sentence():
 def test_declared_bounds_keep_their_message():
     [r] = ac.verify(leaves_its_box, axioms=["context.boundedness"], **FAST).results
     assert r.status == "fail" and r.message.startswith("w_k must lie in the declared [w_min, w_max] = [0.2, 0.3]")
+
+
+@ac.context_operator(name="nan_far_out", register=False)
+def nan_far_out(context):
+    """Smooth weights, NaN wherever the first context feature exceeds 100."""
+    w = softmax(np.tanh(context[:, :1]) * np.arange(4.0)[None, :])
+    return np.where(context[:, :1] > 100.0, np.nan, w)
+
+
+def _measure(pairs):
+    from axiomcheck.checks import CHECKS
+
+    v = Verifier(nan_far_out, World(), Settings(), axioms=["context.continuity"])
+    A = (np.array([a for a, _ in pairs], dtype=float),)
+    B = (np.array([b for _, b in pairs], dtype=float),)
+    CHECKS["regularity"].measure(v.subject, v.evidence, A, B)
+    return v.evidence["context.continuity"]
+
+
+def test_segments_without_a_finite_end_are_left_out_and_counted():
+    e = _measure([([200.0, 0, 0], [300.0, 0, 0]), ([0.0, 0, 0], [0.5, 0, 0])])
+    assert e.error is None and e.finding is None
+    assert "over 1 segment," in e.note
+    assert e.note.endswith("; 1 more segment with no finite weight at both ends was not measured"), e.note
+    e = _measure([([200.0, 0, 0], [300.0, 0, 0]), ([150.0, 1, 0], [400.0, 0, 1])])
+    assert e.note is None
+    assert e.error == ("cannot be judged: no finite output on any sampled pair: the weights were NaN or inf at both "
+                       "ends of all 2 segments")
