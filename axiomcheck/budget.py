@@ -38,6 +38,20 @@ LARGE_VOCAB = 256
 #: The fewest samples a sweep family and the fewest segments regularity measures, whatever the budget.
 MIN_SWEEP = 2
 MIN_PAIRS = 8
+#: The longest per-call time limit (`timeout`), in seconds: one day.  No single call of a weight
+#: function needs longer, and the waits beneath would fail past it (a poll timeout is a C int of
+#: milliseconds, about 24.8 days; a thread's wait overflows near 1e10 s).
+MAX_TIMEOUT = 86_400.0
+
+
+def timeout_problem(value: Any) -> str | None:
+    """Why `value` cannot be a per-call time limit, or None: it must be a number of seconds in (0, MAX_TIMEOUT].
+
+    >>> timeout_problem(10), timeout_problem(1e300)
+    (None, 'must be a number of seconds > 0 and ≤ 86400 (one day), got 1e+300')
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT
+    return None if ok else f"must be a number of seconds > 0 and ≤ {MAX_TIMEOUT:g} (one day), got {value!r}"
 
 #: Elements per sample of each keyword input, given the world (`axiomcheck.inputs`).
 _KEYWORD_SIZES: dict[str, Callable[[Any], int]] = {

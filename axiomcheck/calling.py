@@ -15,7 +15,9 @@ an importance function) is called through a `Guard`.  A guard
   `warnings.simplefilter("error")` cannot turn the engine's own warnings into
   crashes);
 * turns anything raised — `SystemExit` included, even an exception whose
-  `__str__` raises — into `OperatorMisbehaved`.
+  `__str__` raises — into `OperatorMisbehaved`; the message is formatted on the
+  call thread, within the time limit, so an exception whose `__str__` hangs is
+  a timeout, not a hang of axiomcheck.
 
 In-process mode runs the call on a daemon thread.  Python cannot kill a thread:
 a pure-Python spin is stopped by an asynchronous exception, but a call stuck in
@@ -204,8 +206,13 @@ class Guard:
         def job() -> None:
             try:
                 box["value"] = run_checked(self.fn, args, names)
-            except BaseException as exc:  # noqa: BLE001 - reported, never swallowed
+            except OperatorMisbehaved as exc:
                 box["error"] = exc
+            except BaseException as exc:  # noqa: BLE001 - reported, never swallowed
+                # Formatting the message runs the exception's own __str__, user code too: here, on
+                # the call thread and within the time limit, so one that hangs is a timeout.
+                box["raised"] = type(exc).__name__
+                box["error"] = OperatorMisbehaved("raised", describe_exception(exc))
 
         if self.timeout is None:
             job()
@@ -218,16 +225,16 @@ class Guard:
             self._thread.abandon()
             self._thread = None
             self.dead = "hung on an earlier call"
+            if "raised" in box:  # it raised, then the exception's message never came back
+                raise OperatorMisbehaved("timeout", f"raised {box['raised']}, whose message (its __str__) did not "
+                                                    f"return within the per-call limit of {self.timeout:g} s")
             raise OperatorMisbehaved("timeout", f"did not return within the per-call limit of "
                                                 f"{self.timeout:g} s")
         return self._unbox(box)
 
     def _unbox(self, box: dict[str, Any]) -> np.ndarray:
         if "error" in box:
-            exc = box["error"]
-            if isinstance(exc, OperatorMisbehaved):
-                raise exc
-            raise OperatorMisbehaved("raised", describe_exception(exc))
+            raise box["error"]
         return box["value"]
 
     def close(self) -> None:

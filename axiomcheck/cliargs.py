@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a registered name (see `axiomcheck list`), module:attr or path/to/file.py:attr")
     v.add_argument("--tolerance", type=O.nonneg_float, metavar="TOL",
                    help="absolute tolerance of the sum and bound checks (default: dtype-aware)")
-    v.add_argument("--timeout", type=O.positive_float, metavar="SECONDS", help="per-call limit (default: 10)")
+    v.add_argument("--timeout", type=O.timeout_seconds, metavar="SECONDS",
+                   help="per-call limit, > 0 and at most 86400 (default: 10)")
     v.add_argument("--replay", metavar="FILE.npz",
                    help="run the one check a saved counterexample names (written under --output DIR/counterexamples/) "
                         "on its input alone, with the world and seed it was found with")

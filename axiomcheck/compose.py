@@ -40,10 +40,21 @@ _JOINT_AXES = ("M", "K", "V")
 
 
 def _flatten(ops: Sequence[Operator]) -> list[Operator]:
+    """The token, task and context factors of `ops` (a composed operator gives its own), in scale order.
+
+    Anything else is refused with a `SpecError` that says what to do instead.
+    """
     flat: list[Operator] = []
     for op in ops:
         if not isinstance(op, Operator):
-            raise SpecError(f"compose() takes Operators, got {op!r}")
+            raise SpecError(f"compose() takes Operators (token, task and context ones), got {op!r}")
+        if op.scale == "importance":
+            raise SpecError(f"compose() takes token, task and context operators; {op.name!r} is an importance "
+                            f"operator (task coefficients λ[B,M], not teacher weights): declare it on a task "
+                            f"operator as importance={op.name}, or verify it on its own")
+        if op.scale != "unified" and op.scale not in _ORDER:
+            raise SpecError(f"compose() takes token, task and context operators; {op.name!r} has scale "
+                            f"{op.scale!r}")
         flat.extend(op.components if op.scale == "unified" else (op,))
     scales = [op.scale for op in flat]
     dup = sorted({s for s in scales if scales.count(s) > 1})
@@ -77,6 +88,9 @@ class _Unified:
         self.__module__ = __name__
         self.inputs = {c.scale: keyword_inputs(c.fn, c.scale) for c in self.components}
         union = [n for n in INPUTS if any(n in names for names in self.inputs.values())]
+        #: keyword input -> the components that read it and take no default for it
+        self.required = {n: [c.name for c in self.components if n in self.inputs[c.scale] and _required(c.fn, n)]
+                         for n in union}
         P = inspect.Parameter
         self.__signature__ = inspect.Signature(
             [P(n, P.POSITIONAL_OR_KEYWORD) for n in SCALES["unified"].inputs] + [P(n, P.KEYWORD_ONLY) for n in union])
@@ -88,6 +102,7 @@ class _Unified:
         keyword inputs its own function names (the composition takes their union),
         and its weights are laid out along its scale's axes (`Scale.axes`).
         """
+        self._check_inputs(inputs)
         joint = {"probs": np.asarray(probs), "context": context, "losses": np.asarray(losses), "sizes": sizes}
         B, K, V = joint["probs"].shape
         M = joint["losses"].shape[1]
@@ -95,13 +110,26 @@ class _Unified:
         for op in self.components:
             scale = SCALES[op.scale]
             kw = {"teachers": K} if accepts_teachers(op.fn) else {}
-            kw.update({n: inputs[n] for n in self.inputs[op.scale]})
+            kw.update({n: inputs[n] for n in self.inputs[op.scale] if n in inputs})
             fn = adapt(op.fn, op.framework)  # a torch or jax component gets its own arrays
             w = _log(fn(*(joint[name] for name in scale.inputs), **kw))
             out[op.scale] = np.broadcast_to(_to_joint(w, scale.axes), (B, M, K, V))
         return out
 
+    def _check_inputs(self, inputs: dict[str, Any]) -> None:
+        """A `TypeError` for a keyword input no component reads, or one a component needs and did not get."""
+        unknown = sorted(set(inputs) - set(self.required))
+        if unknown:
+            takes = ", ".join(self.required) or "none"
+            raise TypeError(f"{self.__name__} got unexpected keyword input(s) {unknown}; it takes: {takes}")
+        missing = {n: who for n, who in self.required.items() if who and n not in inputs}
+        if missing:
+            raise TypeError(f"{self.__name__} missing keyword input(s): "
+                            + "; ".join(f"{n!r} (read by {', '.join(who)})" for n, who in missing.items()))
+
     def __call__(self, probs: Any, context: Any, losses: Any, sizes: Any, **inputs: Any) -> np.ndarray:
+        """The unified weights `[B, M, K, V]`, K taken from `probs`; each component gets the keyword
+        inputs it names (a missing or unknown one is a `TypeError`) and is called in its framework."""
         logs = self.factors(probs, context, losses, sizes, **inputs)
         total = sum(logs.values())
         with np.errstate(invalid="ignore"):
@@ -112,6 +140,15 @@ class _Unified:
 
     def derived_bounds(self, teachers: int) -> dict[str, Any]:
         return derived_bounds(self.components, teachers)
+
+
+def _required(fn: Any, name: str) -> bool:
+    """Whether `fn` needs keyword `name` (it has no default)."""
+    try:
+        p = inspect.signature(fn).parameters.get(name)
+    except (TypeError, ValueError):
+        return True
+    return p is None or p.default is inspect.Parameter.empty
 
 
 def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | None = None,
@@ -129,6 +166,13 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     (`domain=`; two different boxes for one input are refused), and `domain`
     adds to them or replaces one.
 
+    The result is called as `op(probs, context, losses, sizes, **inputs)` and
+    returns `[B, M, K, V]`: the keyword inputs are the union of the components'
+    (each gets the ones it names), K is read from `probs`.  Anything but token,
+    task and context operators without `params=` (an importance operator, a
+    learned operator, two at one scale, worlds that disagree, a declaration that
+    is not valid) is refused with a `SpecError` that names it.
+
     Args:
         ops: token, task and context operators (at most one per scale), or composed ones.
         name: the composed operator's name (default `unified(a, b, ...)`).
@@ -139,7 +183,7 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     if not ops:
         raise SpecError("compose() needs at least one operator")
     comps = _flatten(ops)
-    learned = [c.name for c in comps if c.params is not None or c.scale == "importance"]
+    learned = [c.name for c in comps if c.params is not None]
     if learned:
         raise SpecError(f"compose() takes token, task and context operators without declared params=; got {learned} "
                         f"(verify a learned operator on its own, once per parameter set)")
@@ -150,7 +194,7 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
     except ValueError as exc:
         raise SpecError(f"cannot compose {[c.name for c in comps]}: {exc}") from None
     return Operator(name=name or fn.__name__, scale="unified", fn=fn,
-                    bounds=tuple(bounds) if bounds is not None else None, lipschitz=lipschitz,
+                    bounds=bounds, lipschitz=lipschitz,
                     description="Product-then-normalize (Def. IV.1) of " + ", ".join(c.name for c in comps),
                     components=tuple(comps), world=world, domain=boxed)
 

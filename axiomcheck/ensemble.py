@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .axioms import AXIOMS
+from .calling import describe_exception
 from .domains import DOMAINS, World
 from .engine import OperatorMisbehaved, Settings, Verifier
 from .operator import Operator
@@ -113,7 +114,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
             log_q = np.asarray(ensemble(jnp.asarray(logits, jnp.float32), jnp.asarray(weights, jnp.float32)),
                                dtype=np.float64)
         except Exception as exc:  # noqa: BLE001 - a broken G is reported, not raised
-            error = f"ensemble G raised {type(exc).__name__}: {exc}, at {where}"
+            error = f"ensemble G raised {describe_exception(exc)}, at {where}"
             break
         if log_q.shape != probs.shape[1:]:
             error = f"ensemble G must return log q of shape {probs.shape[1:]}, got {log_q.shape}, at {where}"

@@ -86,10 +86,20 @@ class Share:
         self.inf += inf
 
     def describe(self, population: str = "sweep samples") -> str:
-        """'on 3.1% of the 1792 finite sweep samples; NaN on 2%' (empty when nothing was counted)."""
+        """What share of the inputs broke the check, as a clause (empty when nothing was counted).
+
+        >>> s = Share(); s.add(1792, 1792, 56, 0, 0); s.describe()
+        'violated on 3.1% of the 1792 sweep samples'
+        >>> s = Share(); s.add(100, 98, 1, 2, 0); s.describe()
+        'violated on 1% of the 98 finite sweep samples; NaN on 2%'
+        >>> s = Share(); s.add(1536, 0, 0, 1536, 0); s.describe()
+        'none of the 1536 sweep samples had finite weights to judge; NaN on 100%'
+        """
         if self.checked == 0:
             return ""
-        if self.finite == self.checked:
+        if self.finite == 0:
+            text = f"none of the {self.checked} {population} had finite weights to judge"
+        elif self.finite == self.checked:
             text = f"violated on {percent(self.violating, self.finite)} of the {self.finite} {population}"
         else:
             text = f"violated on {percent(self.violating, self.finite)} of the {self.finite} finite {population}"

@@ -17,6 +17,7 @@ decorators add to is `axiomcheck.registry`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast, overload
@@ -102,7 +103,7 @@ class Safety:
 class Operator:
     """A weighting operator: a pure function plus what its author declares about it.
 
-    Call it like its function.  Build one with `token_operator`,
+    Call it like its function (keyword inputs and `params` included).  Build one with `token_operator`,
     `task_operator`, `context_operator` or `compose`, not directly.
     """
 
@@ -132,15 +133,22 @@ class Operator:
         if self.bounds is not None:
             _must(self.scale != "importance", f"operator {self.name!r}: task importance λ declares no bounds "
                   f"(λ_t = 0 is allowed; its checks are Σλ = 1 and λ ≥ 0)", self.bounds)
-            _must(len(tuple(self.bounds)) == 2, f"operator {self.name!r}: bounds must be (w_min, w_max)", self.bounds)
-            lo, hi = (float(b) for b in self.bounds)
+            try:
+                lo, hi = (float(b) for b in self.bounds)
+            except (TypeError, ValueError):
+                raise SpecError(f"operator {self.name!r}: bounds must be (w_min, w_max), two numbers, "
+                                f"got {self.bounds!r}") from None
             _must(math.isfinite(lo) and math.isfinite(hi),
                   f"operator {self.name!r}: bounds must be finite", self.bounds)
             _must(lo > 0, f"operator {self.name!r}: w_min must be > 0 (Assumption A1)", lo)
             _must(lo <= hi, f"operator {self.name!r}: w_min must be ≤ w_max", (lo, hi))
             object.__setattr__(self, "bounds", (lo, hi))
         if self.lipschitz is not None:
-            lip = float(self.lipschitz)
+            try:
+                lip = float(self.lipschitz)
+            except (TypeError, ValueError):
+                raise SpecError(f"operator {self.name!r}: lipschitz must be a finite number ≥ 0, "
+                                f"got {self.lipschitz!r}") from None
             _must(math.isfinite(lip) and lip >= 0,
                   f"operator {self.name!r}: lipschitz must be a finite number ≥ 0", self.lipschitz)
             object.__setattr__(self, "lipschitz", lip)
@@ -212,8 +220,6 @@ class Operator:
                   f"operator {self.name!r}: params= is declared but the function takes no `params` keyword",
                   named_parameters(self.fn))
         elif self.scale != "unified":
-            import inspect
-
             try:
                 param = inspect.signature(self.fn).parameters.get("params")
             except (TypeError, ValueError):
@@ -222,8 +228,19 @@ class Operator:
                   f"operator {self.name!r}: the function takes `params` but no params= were declared "
                   f"(pass params=[checkpoint, ...] or params=draw)", "params")
 
-    def __call__(self, *args: Any) -> Any:
-        return self.fn(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function exactly as it is called without the decorator: the same positional
+        arguments, keyword inputs (`labels=`, `history=`, ...) and `params=`, and its result unchanged
+        (no conversion, no guard), so the one object serves in training code and in `verify()`."""
+        return self.fn(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature | None:
+        """The function's signature (what `help()` and `inspect.signature` show for the operator)."""
+        try:
+            return inspect.signature(self.fn)
+        except (TypeError, ValueError):
+            return None
 
     @property
     def signature(self) -> str:
@@ -291,7 +308,7 @@ def _decorator(scale: str) -> ScaleDecorator:
                 name=name or getattr(f, "__name__", "operator"),
                 scale=scale,
                 fn=f,
-                bounds=tuple(bounds) if bounds is not None else None,
+                bounds=bounds,
                 lipschitz=lipschitz,
                 safety=safety,
                 importance=importance,

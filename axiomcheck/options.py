@@ -61,11 +61,23 @@ def positive_float(text: str) -> float:
     return value
 
 
+def timeout_seconds(text: str) -> float:
+    """A per-call time limit: a number of seconds > 0 and at most one day (`budget.MAX_TIMEOUT`)."""
+    from .budget import timeout_problem
+
+    value = float(text)
+    problem = timeout_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem.replace(f"got {value!r}", f"got {text!r}"))
+    return value
+
+
 # argparse prints the type's __name__ in "invalid <name> value" messages.
 positive_int.__name__ = "integer ≥ 1"
 natural_int.__name__ = "integer ≥ 0"
 nonneg_float.__name__ = "number ≥ 0"
 positive_float.__name__ = "number > 0"
+timeout_seconds.__name__ = "number of seconds"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .calling import describe_exception
 from .errors import SpecError
 
 
@@ -41,7 +42,7 @@ def param_sets(op: Any, seed: int) -> list[tuple[str, Any]]:
         try:
             out.append((f"params draw seed={s}", p(np.random.default_rng(s))))
         except Exception as exc:  # noqa: BLE001 - the user's sampler; said plainly, never a crash
-            raise SpecError(f"operator {op.name!r}: params(rng) raised {type(exc).__name__}: {exc} "
+            raise SpecError(f"operator {op.name!r}: params(rng) raised {describe_exception(exc)} "
                             f"(draw seed={s})") from exc
     return out
 

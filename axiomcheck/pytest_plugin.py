@@ -251,7 +251,7 @@ class Checker:
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
         from . import suites as S
-        from .registry import resolve, target_name
+        from .registry import resolve, shadowed, target_name
 
         target = resolve(op)
         settings = {**self.settings, **kwargs}
@@ -272,7 +272,8 @@ class Checker:
         ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")
         # Name the operator so the reproduction works from the project: as the test named it, else
         # module:attr or path/file.py:attr (a test module is imported by pytest, not by its name).
-        name = op if isinstance(op, str) else target_name(target)
+        # A name a user's operator took from a built-in means the built-in in a new process: spell it out.
+        name = op if isinstance(op, str) and not shadowed(op.strip()) else target_name(target)
         source = name if name is not None else target.name
         item = S.single(target, source, axioms=[r.axiom for r in report.results],
                         world={**{k: report.world[k] for k in O.world_fields() if k in report.world}},

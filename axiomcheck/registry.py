@@ -1,11 +1,15 @@
 """The operator registry, and the one resolver of operator references.
 
-`register`/`unregister`/`get`/`operators` manage the registry: operators
-registered by their decorators, the built-in library (loaded the first time
-the registry is read) and the operators of installed plugins (the entry point
-group `axiomcheck.operators`).  `resolve` turns a reference into an
-`Operator`: a registered name, `module:attr` or `path/to/file.py:attr`.
-`target_name` is the reverse: how to name an operator on the command line.
+`register`/`unregister`/`get`/`operators` manage the registry, two tables
+of names: the user's operators (registered by their decorators or
+`register()`), and the built-in ones — the library's (loaded the first time the
+registry is read) and those of installed plugins (the entry point group
+`axiomcheck.operators`).  A user's operator may take a built-in's name: it
+shadows the built-in (said once, with a `ShadowedBuiltinWarning`), which stays
+reachable as `axiomcheck:NAME`, so no user's name ever clashes with the
+library.  `resolve` turns a reference into an `Operator`: a registered name,
+`axiomcheck:NAME`, `module:attr` or `path/to/file.py:attr`.  `target_name` is
+the reverse: how to name an operator on the command line.
 
 >>> resolve("uniform_context").scale
 'context'
@@ -31,20 +35,44 @@ ENTRY_POINT_GROUP = "axiomcheck.operators"
 #: Modules imported from a file path get a name under this prefix (not importable by name).
 FILE_MODULE_PREFIX = "axiomcheck_user_"
 
+#: The user's operators: registered by their decorators or `register()`, outside the library.
 _REGISTRY: dict[str, Operator] = {}
-_BUILTIN_NAMES: set[str] = set()  # registered by the library or a plugin: a new process has them too
+#: The built-in operators (the library's, loaded the first time the registry is read) and those of
+#: installed plugins: a new process has them too.  A user's operator of the same name shadows one.
+_BUILTINS: dict[str, Operator] = {}
 _ENTRY_POINTS_LOADED = False
+_LOADING = False  # the library or a plugin is being loaded: what registers now is built in
+_SHADOW_NOTED: set[str] = set()  # the names whose shadowing has been said once
+#: How a built-in is named when a user's operator shadows its bare name (`axiomcheck:ca_mkd`).
+BUILTIN_PREFIX = "axiomcheck:"
+
+
+class ShadowedBuiltinWarning(UserWarning):
+    """A user's operator took the name of a built-in one; the built-in stays reachable as `axiomcheck:NAME`."""
+
+
+def _is_builtin(op: Operator) -> bool:
+    """Whether `op` belongs to the built-in table: defined in `axiomcheck.library`, or loaded as a plugin."""
+    module = str(getattr(op.fn, "__module__", "") or "")
+    return _LOADING or module == "axiomcheck.library" or module.startswith("axiomcheck.library.")
 
 
 def register(op: Operator, *, replace: bool = False) -> Operator:
-    """Add `op` to the registry under its name; a clash raises unless `replace`."""
+    """Add `op` to the registry under its name; a clash with another user operator raises unless `replace`.
+
+    A name that a built-in operator already has is not a clash: the user's
+    operator shadows the built-in wherever the bare name is used (said once, as a
+    `ShadowedBuiltinWarning`), and the built-in stays reachable as `axiomcheck:NAME`.
+    """
     if not isinstance(op, Operator):
         raise SpecError(f"only an Operator can be registered, got {op!r}")
-    old = _REGISTRY.get(op.name)
+    table = _BUILTINS if _is_builtin(op) else _REGISTRY
+    old = table.get(op.name)
     if old is not None and not replace and old is not op and not _same_definition(old, op):
         raise SpecError(f"an operator named {op.name!r} is already registered "
                         f"({old.fn!r}); pass replace=True or choose another name")
-    _REGISTRY[op.name] = op
+    table[op.name] = op
+    _note_shadows()
     return op
 
 
@@ -54,53 +82,123 @@ def _same_definition(old: Operator, new: Operator) -> bool:
             and getattr(old.fn, "__module__", None) == getattr(new.fn, "__module__", None))
 
 
+def _note_shadows() -> None:
+    """Say once per name that a user's operator shadows a built-in one."""
+    import warnings
+
+    for name in sorted(set(_REGISTRY) & set(_BUILTINS) - _SHADOW_NOTED):
+        _SHADOW_NOTED.add(name)
+        user = _REGISTRY[name].fn
+        where = f"{getattr(user, '__module__', '?')}.{getattr(user, '__qualname__', '?')}"
+        warnings.warn(f"axiomcheck: your operator {name!r} ({where}) shadows the built-in operator of that name; "
+                      f"{name!r} now means yours, and the built-in one is {BUILTIN_PREFIX}{name}",
+                      ShadowedBuiltinWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` of the first caller outside axiomcheck and the import machinery (for a warning).
+
+    `warnings.warn` itself steps over the frames of `importlib._bootstrap` without counting them.
+    """
+    inside = (str(Path(__file__).resolve().parent), str(Path(importlib.__file__).resolve().parent))
+    frame: Any = sys._getframe(2)
+    level = 2  # level 1 is the caller of warnings.warn, frame 1 here
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not ("importlib" in name and "_bootstrap" in name):
+            if not name.startswith(inside):
+                break
+            level += 1
+        frame = frame.f_back
+    return level
+
+
 def unregister(name: str) -> None:
-    """Remove the operator registered as `name` from the registry (no error if absent)."""
-    _REGISTRY.pop(name, None)
+    """Remove the operator registered as `name` (a user's one first, which uncovers a built-in it shadowed).
+
+    No error if there is none.
+    """
+    if name in _REGISTRY:
+        _REGISTRY.pop(name)
+        _SHADOW_NOTED.discard(name)
+    else:
+        _BUILTINS.pop(name, None)
 
 
 def _load_builtins_and_plugins() -> None:
-    global _ENTRY_POINTS_LOADED
+    global _ENTRY_POINTS_LOADED, _LOADING
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    before = set(_REGISTRY)
-    importlib.import_module("axiomcheck.library")
-    _BUILTIN_NAMES.update(n for n, op in _REGISTRY.items()
-                          if n not in before or getattr(op.fn, "__module__", "").startswith("axiomcheck."))
-    from importlib.metadata import entry_points
+    _LOADING = True
+    try:
+        importlib.import_module("axiomcheck.library")
+        from importlib.metadata import entry_points
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the registry
-            import warnings
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must not break the registry
+                import warnings
 
-            warnings.warn(f"axiomcheck: entry point {ep.name!r} ({ep.value}) failed to load: {exc!r}",
-                          stacklevel=2)
-            continue
-        for item in obj if isinstance(obj, (list, tuple)) else [obj]:
-            if isinstance(item, Operator) and item.name not in _REGISTRY:
-                register(item)
-                _BUILTIN_NAMES.add(item.name)
+                warnings.warn(f"axiomcheck: entry point {ep.name!r} ({ep.value}) failed to load: {exc!r}",
+                              stacklevel=2)
+                continue
+            for item in obj if isinstance(obj, (list, tuple)) else [obj]:
+                if isinstance(item, Operator) and item.name not in _BUILTINS:
+                    register(item)
+    finally:
+        _LOADING = False
+    _note_shadows()
 
 
 def get(name: str) -> Operator:
-    """The registered operator called `name` (built-ins and entry points included)."""
+    """The operator a name means: a user's operator first, then a built-in or plugin one.
+
+    `axiomcheck:NAME` names the built-in operator `NAME` even when a user's
+    operator shadows it.
+    """
+    _load_builtins_and_plugins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in _BUILTINS:
+        return _BUILTINS[name]
+    if name.startswith(BUILTIN_PREFIX) and name[len(BUILTIN_PREFIX):] in _BUILTINS:
+        return _BUILTINS[name[len(BUILTIN_PREFIX):]]
+    known = ", ".join(sorted(_visible())) or "none"
+    raise UnknownOperatorError(f"no operator named {name!r} is registered; known: {known}") from None
+
+
+def _visible() -> dict[str, Operator]:
+    """Every name and the operator it means (a user's operator over a built-in of the same name)."""
+    return {**_BUILTINS, **_REGISTRY}
+
+
+def shadowed(name: str) -> bool:
+    """Whether a user's operator has taken the name of a built-in one (so a new process means the built-in)."""
+    return name in _REGISTRY and name in _BUILTINS
+
+
+def builtin(name: str) -> Operator:
+    """The built-in (or plugin) operator called `name`, whether or not a user's operator shadows the name."""
     _load_builtins_and_plugins()
     try:
-        return _REGISTRY[name]
+        return _BUILTINS[name]
     except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise UnknownOperatorError(f"no operator named {name!r} is registered; known: {known}") from None
+        close = difflib.get_close_matches(name, list(_BUILTINS), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; run `axiomcheck list` for the names"
+        raise UnknownOperatorError(f"no built-in operator named {name!r}{hint}") from None
 
 
 def operators(scale: str | None = None) -> list[Operator]:
-    """Registered operators, sorted by name, optionally only those of one scale."""
+    """Registered operators, sorted by name, optionally only those of one scale.
+
+    A built-in operator that a user's operator shadows is left out (its name means the user's).
+    """
     _load_builtins_and_plugins()
     if scale is not None and scale not in SCALES:
         raise SpecError(f"scale must be one of {SCALES}, got {scale!r}")
-    return [op for _, op in sorted(_REGISTRY.items()) if scale is None or op.scale == scale]
+    return [op for _, op in sorted(_visible().items()) if scale is None or op.scale == scale]
 
 
 # ----------------------------------------------------------------------------- references
@@ -158,10 +256,13 @@ def _import(text: str, where: str, base: Path | None) -> Any:
         raise TargetError(f"{text!r}: cannot import {where!r}: {type(exc).__name__}: {exc}") from None
 
 
-def resolve(target: Operator | str, *, base: Path | None = None, factory: bool = False) -> Operator:
+def resolve(target: Operator | str, *, base: Path | None = None, factory: bool = False,
+            builtin_first: bool = False) -> Operator:
     """The `Operator` a reference names: a registered name, `module:attr` or `path/file.py:attr`.
 
-    `module:attr` is imported with the current directory (and `base`, a suite's
+    A bare name means a user's operator before a built-in one of the same name;
+    `axiomcheck:NAME` always means the built-in, and so does a bare name with
+    `builtin_first` (the suites shipped with axiomcheck).  `module:attr` is imported with the current directory (and `base`, a suite's
     folder) on `sys.path`, as `python -m` would; a `.py` path is read relative
     to `base` (else the current directory), with its own folder on `sys.path`.
     With `factory`, an attribute that is a zero-argument callable returning an
@@ -173,11 +274,17 @@ def resolve(target: Operator | str, *, base: Path | None = None, factory: bool =
         raise TargetError(f"an operator reference must be an Operator or a non-empty string "
                           f"('name', 'module:attr' or 'file.py:attr'), got {target!r}")
     text = target.strip()
+    if text.startswith(BUILTIN_PREFIX):
+        return builtin(text[len(BUILTIN_PREFIX):])
     if ":" not in text:
         try:
+            if builtin_first:
+                _load_builtins_and_plugins()
+                if text in _BUILTINS:
+                    return _BUILTINS[text]
             return get(text)
         except KeyError:
-            close = difflib.get_close_matches(text, list(_REGISTRY), n=3)
+            close = difflib.get_close_matches(text, list(_visible()), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else \
                 "; run `axiomcheck list` for the registered names, or write 'module:attr'"
             raise UnknownOperatorError(f"no operator named {text!r} is registered{hint}") from None
@@ -202,13 +309,15 @@ def target_name(op: Operator, *, relative_to: Path | None = None) -> str | None:
     """How to name `op` on a command line run from `relative_to` (default: the current directory).
 
     The registry name of a built-in or plugin operator (a new process registers
-    it too); else `module:attr` when a new process can import the module by
+    it too; `axiomcheck:NAME` while a user's operator shadows the name); else `module:attr` when a new process can import the module by
     name; else `path/file.py:attr` for a module loaded from a file (by pytest's
     rootdir-based import, or by `resolve`); else None (no importable name: a
     lambda, an operator built in `__main__` or inside a function).
     """
-    if _REGISTRY.get(op.name) is op and (op.name in _BUILTIN_NAMES
-                                          or str(getattr(op.fn, "__module__", "")).startswith("axiomcheck.")):
+    if _BUILTINS.get(op.name) is op:
+        return BUILTIN_PREFIX + op.name if op.name in _REGISTRY else op.name
+    if (_REGISTRY.get(op.name) is op and op.name not in _BUILTINS
+            and str(getattr(op.fn, "__module__", "")).startswith("axiomcheck.")):
         return op.name
     mod_name = getattr(op.fn, "__module__", None)
     module = sys.modules.get(mod_name) if isinstance(mod_name, str) else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -293,10 +294,11 @@ class SuiteRun:
 
 @dataclasses.dataclass
 class Run(Displayable):
-    """Everything one `axiomcheck` invocation (or pytest session) checked."""
+    """Everything one `axiomcheck` invocation (or pytest session) checked; `run_id` names it in each file written."""
 
     suites: list[SuiteRun]
     started: float = dataclasses.field(default_factory=time.time)
+    run_id: str = dataclasses.field(default_factory=lambda: secrets.token_hex(8))
     elapsed_s: float = 0.0
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     baseline: str | None = None
@@ -329,15 +331,13 @@ class Run(Displayable):
     @property
     def exit_code(self) -> int:
         """0 as expected, 1 an unexpected verdict, 3 axiomcheck failed on some item."""
-        if any(i.error for i in self.items()):
-            return 3
-        return 0 if self.ok else 1
+        return 3 if any(i.error for i in self.items()) else 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
 
         return {"schema": RUN_SCHEMA, "schema_version": RUN_SCHEMA_VERSION, "axiomcheck_version": __version__,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)), "run_id": self.run_id,
                 "elapsed_s": round(float(self.elapsed_s), 3), "ok": self.ok, "counts": self.counts(),
                 "overrides": plain(self.overrides), "baseline": self.baseline,
                 "stale_baseline_entries": plain(self.stale), "suites": [s.to_dict() for s in self.suites]}

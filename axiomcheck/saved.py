@@ -28,8 +28,8 @@ FORMAT = "axiomcheck.counterexample"
 
 
 def to_bytes(result: Result, *, operator: str, world: dict[str, Any], seed: int,
-             tolerance: float | None = None) -> bytes:
-    """The .npz of a result with arrays: the arrays, and the metadata to replay it."""
+             tolerance: float | None = None, run_id: str | None = None) -> bytes:
+    """The .npz of a result with arrays: the arrays, and the metadata to replay it (and the run it came from)."""
     if not result.arrays:
         raise ValueError(f"{result.axiom}: this result has no saved arrays (only large counterexamples keep them)")
     ce = result.counterexample or {}
@@ -39,6 +39,8 @@ def to_bytes(result: Result, *, operator: str, world: dict[str, Any], seed: int,
     meta = {"format": FORMAT, "version": 1, "operator": operator, "axiom": result.axiom, "status": result.status,
             "world": w, "seed": seed, "tolerance": tolerance, "params": ce.get("params"),
             "where": ce.get("where"), "message": result.message}
+    if run_id is not None:
+        meta["run_id"] = run_id
     buf = io.BytesIO()
     np.savez(buf, **{META: np.array(json.dumps(meta))}, **{k: np.asarray(v) for k, v in result.arrays.items()})
     return buf.getvalue()

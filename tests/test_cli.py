@@ -114,6 +114,40 @@ def test_malformed_suite_exits_2_naming_file_and_line(capsys, in_tmp):
     assert "s.toml:7:" in err and "unknown axiom id 'context.nonsense'" in err
 
 
+@pytest.mark.parametrize("where", ["suite", "item"])
+@pytest.mark.parametrize("value", ["1e300", "inf", "nan", "-1", "0", "86401"])
+def test_a_timeout_out_of_range_is_a_malformed_suite_naming_the_key(capsys, in_tmp, where, value):
+    """A per-call limit is > 0 and at most one day; 1e300 used to overflow the wait (exit 3)."""
+    head = f"timeout = {value}\n" if where == "suite" else ""
+    item = f"timeout = {value}\n" if where == "item" else ""
+    (in_tmp / "s.toml").write_text(f'[suite]\nname = "s"\n{head}\n[[item]]\noperator = "uniform_context"\n{item}')
+    code, _, err = run_cli(capsys, "run", "s.toml")
+    key = "[suite].timeout" if where == "suite" else "[[item]] #1.timeout"
+    assert code == 2, err
+    assert f"{key}: must be a number of seconds > 0 and ≤ 86400 (one day)" in err, err
+
+
+@pytest.mark.parametrize("value", ["1e300", "inf", "nan", "-1", "0"])
+def test_verify_timeout_out_of_range_is_a_usage_error(capsys, in_tmp, value):
+    code, out, err = run_cli(capsys, "verify", "uniform_context", "--timeout", value)
+    assert code == 2 and "argument --timeout: must be a number of seconds > 0 and ≤ 86400" in err, err
+    assert out == ""
+
+
+def test_the_longest_timeout_is_accepted(capsys, in_tmp):
+    code, _, err = run_cli(capsys, "verify", "uniform_context", "--timeout", "86400", "--axioms",
+                           "context.normalization", "--max-examples", "0")
+    assert code == 0, err
+
+
+def test_settings_refuse_a_timeout_the_waits_cannot_take():
+    import axiomcheck as ac
+
+    with pytest.raises(ValueError, match=r"timeout must be a number of seconds > 0 and ≤ 86400"):
+        ac.Settings(timeout=1e300)
+    assert ac.Settings(timeout=None).timeout is None
+
+
 def test_internal_error_exits_3_with_hint(capsys, in_tmp, monkeypatch):
     from axiomcheck import suites
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 import pytest
 
@@ -51,6 +54,80 @@ def test_compose_rejects_bad_input():
         ac.compose(tok, tok)
     with pytest.raises(ac.SpecError, match="takes Operators"):
         ac.compose(tok, "nope")
+
+
+@ac.importance_operator(name="equal_lambda", register=False)
+def equal_lambda(losses, sizes):
+    return np.full(sizes.shape, 1.0 / sizes.shape[1])
+
+
+def test_compose_refuses_every_bad_combination_with_a_spec_error():
+    tok, task, ctx = ops()
+    learned = ac.context_operator(lambda context, *, params: ctx(context), name="learned", params=[None],
+                                  register=False)
+    wide = ac.token_operator(lambda probs, context: tok(probs, context[:, :3]), name="wide",
+                             world={"context_dim": 5}, register=False)
+    narrow = ac.context_operator(lambda context: ctx(context), name="narrow", world={"context_dim": 3},
+                                 register=False)
+    cases = [
+        ((ctx, equal_lambda), {}, "'equal_lambda' is an importance operator"),
+        ((equal_lambda,), {}, "declare it on a task operator as importance=equal_lambda"),
+        ((tok, learned), {}, "without declared params="),
+        ((wide, narrow), {}, "cannot compose ['wide', 'narrow']"),
+        ((tok, ctx), {"bounds": 5}, "bounds must be (w_min, w_max), two numbers"),
+        ((tok, ctx), {"bounds": ("a", "b")}, "bounds must be (w_min, w_max), two numbers"),
+        ((tok, ctx), {"bounds": (0.5, 0.1)}, "w_min must be ≤ w_max"),
+        ((tok, ctx), {"lipschitz": "steep"}, "lipschitz must be a finite number ≥ 0"),
+        ((tok, ctx), {"lipschitz": -1.0}, "lipschitz must be a finite number ≥ 0"),
+        ((tok, ctx), {"name": 7}, "name must be a non-empty string"),
+        ((tok, None), {}, "takes Operators"),
+        ((ctx, ac.compose(tok, ctx)), {}, "at most one operator per scale"),
+    ]
+    for args, kw, needle in cases:
+        with pytest.raises(ac.SpecError, match=re.escape(needle)):
+            ac.compose(*args, **kw)
+
+
+def test_a_composition_with_an_importance_operator_in_a_suite_exits_2_naming_the_item(tmp_path, monkeypatch, capsys):
+    from axiomcheck import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ops.py").write_text(
+        "import numpy as np\nimport axiomcheck as ac\n\n"
+        "@ac.importance_operator(name='lam', register=False)\n"
+        "def lam(losses, sizes):\n    return np.full(sizes.shape, 1.0 / sizes.shape[1])\n")
+    (tmp_path / "s.toml").write_text('[suite]\nname = "s"\n\n[[item]]\ncompose = ["uniform_context", "ops:lam"]\n')
+    code = cli.main(["run", "s.toml"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "s.toml:5: [[item]] #1, key 'compose': cannot compose ['uniform_context', 'lam']: compose() takes " \
+           "token, task and context operators; 'lam' is an importance operator" in err, err
+
+
+def test_a_composed_operator_is_called_with_its_components_keyword_inputs():
+    def label_weights(probs, context, *, labels):
+        return softmax(np.log(probs[np.arange(len(labels)), :, labels] + 1e-12))
+
+    def history_weights(losses, sizes, *, history, step=0):
+        return softmax(-losses - history[:, -1][:, :, None])
+
+    tok = ac.token_operator(label_weights, name="by_label", register=False)
+    task = ac.task_operator(history_weights, name="by_history", register=False)
+    u = ac.compose(tok, task)
+    assert str(inspect.signature(u)) == "(probs, context, losses, sizes, *, labels, history, step)"
+    probs, c, losses, sizes = joint()
+    labels, history = np.arange(len(probs)) % 16, np.ones((len(probs), 2, 3))
+    w = u(probs, c, losses, sizes, labels=labels, history=history)
+    assert w.shape == (16, 3, 4, 16) and np.allclose(w.sum(axis=2), 1.0)
+    by_hand = tok(probs, c, labels=labels)[:, None, :, None] * task(losses, sizes, history=history)[..., None]
+    by_hand = np.broadcast_to(by_hand / by_hand.sum(axis=2, keepdims=True), w.shape)  # the same for every token
+    np.testing.assert_allclose(w, by_hand, rtol=1e-10)
+    # the optional `step` may be given; a missing required input or an unknown one is a TypeError naming it
+    assert u(probs, c, losses, sizes, labels=labels, history=history, step=np.zeros(16, int)).shape == w.shape
+    with pytest.raises(TypeError, match=r"missing keyword input\(s\): 'labels' \(read by by_label\)"):
+        u(probs, c, losses, sizes, history=history)
+    with pytest.raises(TypeError, match=r"unexpected keyword input\(s\) \['label'\]; it takes: labels, history"):
+        u(probs, c, losses, sizes, label=labels, history=history)
 
 
 def test_log_space_keeps_tiny_factors():

@@ -347,6 +347,18 @@ def raises_unprintable(context):
     raise UnprintableError()
 
 
+class MessageHangsError(Exception):
+    def __str__(self) -> str:
+        while not _RELEASE.is_set():  # a pure-Python spin, until the test ends
+            pass
+        return "released"
+
+
+@ac.context_operator(name="hostile_message_hangs", register=False)
+def raises_with_a_hanging_message(context):
+    raise MessageHangsError()
+
+
 @ac.context_operator(name="hostile_warnings_to_errors", bounds=(0.25, 0.25), register=False)
 def turns_warnings_into_errors(context):
     warnings.simplefilter("error")
@@ -374,6 +386,16 @@ def test_an_exception_that_cannot_be_printed_is_still_reported():
     report = _verify(raises_unprintable, **FAST)
     assert all(r.status == "error" for r in report.results), report.statuses()
     assert all("UnprintableError" in r.message for r in report.results), [r.message for r in report.results]
+
+
+def test_an_exception_whose_message_hangs_is_an_error_within_the_call_timeout(release_hung):
+    """Formatting the exception runs its __str__, user code: it is timed like the call itself."""
+    report, elapsed = _verify_within(20.0, raises_with_a_hanging_message, timeout=0.5, **FAST)
+    assert elapsed < 5.0
+    assert all(r.status == "error" for r in report.results), report.statuses()
+    first = report.results[0].message
+    assert "raised MessageHangsError, whose message (its __str__) did not return within the per-call limit of " \
+           "0.5 s" in first, first
 
 
 def test_an_operator_cannot_change_the_warning_filters():

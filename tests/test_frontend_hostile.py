@@ -109,6 +109,7 @@ CALLED = textwrap.dedent('''
     (["-o", "somefile/reports"], "--output"),
     (["--timeout", "inf"], "--timeout"),
     (["--timeout", "nan"], "--timeout"),
+    (["--timeout", "1e300"], "--timeout"),
     (["--baseline", "latin1.json"], "UTF-8"),
     (["--baseline", "numbers.json"], "must be a JSON list"),
     (["--baseline", "entries.json"], "must be a string"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,31 @@ def test_registry_roundtrip_and_clash():
         ac.unregister("test_registry_u")
     with pytest.raises(KeyError, match="no operator named"):
         ac.get("test_registry_u")
+
+
+def test_an_operator_is_called_exactly_like_its_function():
+    """Keyword inputs and params pass through, so the decorated object serves in training code."""
+
+    def ca_mkd(probs, context, *, labels, temperature=1.0):
+        ce = -np.log(probs[np.arange(len(labels)), :, labels])
+        e = np.exp(-(ce - ce.min(axis=1, keepdims=True)) / temperature)
+        return e / e.sum(axis=1, keepdims=True)
+
+    op = ac.token_operator(ca_mkd, name="ca_mkd_like", register=False)
+    p = np.random.default_rng(0).dirichlet(np.ones(16), size=(3, 4))
+    y = np.array([1, 2, 3])
+    np.testing.assert_array_equal(op(p, np.zeros((3, 2)), labels=y), ca_mkd(p, np.zeros((3, 2)), labels=y))
+    np.testing.assert_array_equal(op(p, None, labels=y, temperature=2.0), ca_mkd(p, None, labels=y, temperature=2.0))
+    assert str(inspect.signature(op)) == "(probs, context, *, labels, temperature=1.0)"
+    with pytest.raises(TypeError, match="labels"):  # the function's own error, as without the decorator
+        op(p, None)
+
+    net = ac.context_operator(lambda context, *, params: np.tanh(context @ params), name="net",
+                              params=[np.ones((3, 4))], register=False)
+    assert net(np.zeros((2, 3)), params=np.ones((3, 4))).shape == (2, 4)
+    gate = ac.context_operator(lambda context, teachers=4: np.full((len(context), teachers), 1 / teachers),
+                               name="gate", register=False)
+    assert gate(np.zeros((2, 3)), teachers=2).shape == (2, 2)
 
 
 def test_operator_is_callable_and_immutable():

@@ -197,8 +197,9 @@ def test_report_json_schema_v1(capsys, tmp_path, monkeypatch):
     assert text.endswith("}\n") and text.count("\n") == 1
     doc = json.loads(text)
 
+    # run_id names the run in every file of its set (added beside "started"; schema v1 takes it as optional)
     assert type_names(doc) == {
-        "schema": "str", "schema_version": "int", "axiomcheck_version": "str", "started": "str",
+        "schema": "str", "schema_version": "int", "axiomcheck_version": "str", "started": "str", "run_id": "str",
         "elapsed_s": "float", "ok": "bool", "counts": "dict", "overrides": "dict", "baseline": "NoneType",
         "stale_baseline_entries": "list", "suites": "list"}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["started"])

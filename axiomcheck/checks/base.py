@@ -35,6 +35,11 @@ def fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def count(n: int, noun: str) -> str:
+    """`n` and the noun, plural unless n is 1: '1 sampled input', '96 sampled inputs'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fmt_w(w: np.ndarray) -> str:
     return "[" + ", ".join(fmt(float(v)) for v in np.asarray(w).ravel()) + "]"
 
@@ -52,7 +57,7 @@ class Subject:
     isolate: bool
     ids: dict[str, str]  # property -> check id, for the checks selected in this run
     bounds: tuple[float, float] | None = None
-    bounds_origin: str = "declared"
+    bounds_origin: str = "declared"  # or "derived" (a composition's, from its components' declared bounds)
     dtype: np.dtype | None = None
     guards: dict[Any, Guard] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
@@ -152,6 +157,16 @@ class Subject:
     def close(self) -> None:
         for g in self.guards.values():
             g.close()
+
+
+def bounds_text(subject: Subject) -> str:
+    """The bounds the weights are held to, named for a message: declared, or derived by a composition."""
+    if subject.bounds is None:
+        return "no bounds declared"
+    lo, hi = (fmt(b) for b in subject.bounds)
+    if subject.bounds_origin == "derived":
+        return f"the bounds derived from the components' declared ones, [w_min, w_max] = [{lo}, {hi}]"
+    return f"the {subject.bounds_origin} [w_min, w_max] = [{lo}, {hi}]"
 
 
 def safety_tokens(subject: Subject) -> tuple[int, ...]:

@@ -42,15 +42,30 @@ class Pareto(Check):
             return
         self._search(subject, ev, pid, lambdas)
 
-    def _own(self, subject: Subject, ev: Evidence, pid: str, evaluated: list[Evaluated]) -> list[np.ndarray]:
-        """An importance operator's own λ on the sweep, scaled to sum to 1 (normalization is its own check)."""
+    def _own(self, subject: Subject, ev: Evidence, pid: str, evaluated: list[Evaluated]) -> list[np.ndarray] | None:
+        """An importance operator's own λ on the sweep, scaled to sum to 1 (normalization is its own check).
+
+        None after recording an error when no sampled λ can be scaled so: nothing to judge, never a pass.
+        """
         out = []
+        seen = nonfinite = negative = 0
         for e in evaluated:
             lam = np.asarray(e.w, dtype=np.float64)
             total = lam.sum(axis=1, keepdims=True)
-            ok = np.isfinite(lam).all(axis=1) & (lam >= 0).all(axis=1) & (total[:, 0] > 0)
+            finite = np.isfinite(lam).all(axis=1)
+            ok = finite & (lam >= 0).all(axis=1) & (total[:, 0] > 0)
+            seen += len(lam)
+            nonfinite += int((~finite).sum())
+            negative += int((finite & ~(lam >= 0).all(axis=1)).sum())
             ev.count(pid, int(ok.sum()))
             out.append(lam[ok] / total[ok])
+        if seen and not any(len(x) for x in out):
+            zero = seen - nonfinite - negative
+            parts = [f"{k} {what}" for k, what in ((nonfinite, "with NaN or inf"), (negative, "with a negative λ_t"),
+                                                   (zero, "summing to 0")) if k]
+            ev.fail(pid, f"cannot be judged: no sampled λ is finite and ≥ 0 with a positive sum, so no "
+                         f"λ-scalarized problem could be posed (of the {seen} sweep samples: {', '.join(parts)})")
+            return None
         return out
 
     def _declared(self, subject: Subject, ev: Evidence, pid: str) -> list[np.ndarray] | None:

@@ -20,7 +20,7 @@ from .. import summary
 from ..calling import KeywordCall, OperatorMisbehaved
 from ..domains import Args, take
 from ..evidence import Evidence, Finding
-from .base import Check, Subject, fmt, fmt_w, inline, sample_ce
+from .base import Check, Subject, bounds_text, fmt, fmt_w, inline, sample_ce
 
 
 class Case(NamedTuple):
@@ -164,7 +164,7 @@ class Bounds(Pointwise):
         tol = subject.tol
         if subject.bounds is not None:
             lo, hi = subject.bounds
-            must = f"w_k must lie in the {subject.bounds_origin} [w_min, w_max] = [{fmt(lo)}, {fmt(hi)}] (±{tol:.2g})"
+            must = f"w_k must lie in {bounds_text(subject)} (±{tol:.2g})"
             yield Case(P.bounded(W, lo, hi, tol), _all(W), lambda b, r: (must, fmt_w(W[b, r])))
         else:  # without declared bounds: some w_min > 0 must exist on the sampled domain
             must = "w_k must be bounded below by some w_min > 0 (no bounds declared)"

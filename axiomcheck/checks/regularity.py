@@ -17,7 +17,7 @@ from .. import summary
 from ..calling import OperatorMisbehaved
 from ..domains import Args, concat, take
 from ..evidence import Evidence, Finding
-from .base import Check, Subject, fmt, safety_tokens
+from .base import Check, Subject, count, fmt, safety_tokens
 from .wellposed import Evaluated
 
 
@@ -65,16 +65,20 @@ class Regularity(Check):
                 return
             parts.append(part)
         if len(parts) == 1:
-            radii, deltas, A, Bq, Wa, Wb = parts[0]
+            radii, deltas, A, Bq, Wa, Wb, seen = parts[0]
         else:
             radii = [np.concatenate(level) for level in zip(*(p[0] for p in parts))]
             deltas = [np.concatenate(level) for level in zip(*(p[1] for p in parts))]
             A, Bq = concat([p[2] for p in parts]), concat([p[3] for p in parts])
             Wa, Wb = np.concatenate([p[4] for p in parts]), np.concatenate([p[5] for p in parts])
-        self.judge(subject, ev, rid, radii, deltas, A, Bq, Wa, Wb, eps, r_floor, first)
+            seen = np.concatenate([p[6] for p in parts])
+        self.judge(subject, ev, rid, radii, deltas, A, Bq, Wa, Wb, eps, r_floor, first, seen)
 
     def _bisect(self, subject: Subject, ev: Evidence, A: Args, Bq: Args, levels: int) -> tuple | None:
-        """Halve each segment `levels` times toward its larger change; None after recording an error."""
+        """Halve each segment `levels` times toward its larger change; None after recording an error.
+
+        Also returns, per segment, whether some weight was finite at both of its ends: a segment
+        with none shows nothing about continuity (NaN against NaN differs by 0)."""
         rid = subject.id(self.property)
         try:
             Wa = subject.domain.canonical(subject.call(A))
@@ -83,6 +87,7 @@ class Regularity(Check):
             ev.fail(rid, subject.misbehaved(exc, A, "the regularity segments"))
             return None
         radii, deltas = [], []
+        seen = (np.isfinite(Wa) & np.isfinite(Wb)).reshape(Wa.shape[0], -1).any(axis=1)
         dist = subject.domain.distance(A, Bq)
         radii.append(dist)
         deltas.append(P.max_abs_diff(Wa, Wb))
@@ -101,11 +106,15 @@ class Regularity(Check):
             Wb = np.where(right[:, None, None], Wb, Wm)
             radii.append(subject.domain.distance(A, Bq))
             deltas.append(P.max_abs_diff(Wa, Wb))
-        return radii, deltas, A, Bq, Wa, Wb
+        return radii, deltas, A, Bq, Wa, Wb, seen
 
     def judge(self, subject: Subject, ev: Evidence, rid: str | None, radii: list, deltas: list, A: Args, Bq: Args,
-              Wa: np.ndarray, Wb: np.ndarray, eps: float, r_floor: float, first: tuple[Args, Args]) -> None:
-        """A jump, a declared Lipschitz constant exceeded, or the estimate, from the bisection's radii and changes."""
+              Wa: np.ndarray, Wb: np.ndarray, eps: float, r_floor: float, first: tuple[Args, Args],
+              seen: np.ndarray | None = None) -> None:
+        """A jump, a declared Lipschitz constant exceeded, or the estimate, from the bisection's radii and changes.
+
+        `seen[P]` marks the segments with some weight finite at both ends; when there is none, the
+        check cannot be judged (an error that says what was seen), never a pass."""
         R = np.stack(radii)  # [levels+1, P]
         D = np.stack(deltas)
         ev.count(rid, R.shape[1] * R.shape[0])
@@ -154,6 +163,13 @@ class Regularity(Check):
             ev.find(rid, Finding(float(d_end[j]), "weights must change continuously", got,
                                  "the two inputs in the counterexample", ce, "sweep", at_word="between"))
             return
+        blind = int(R.shape[1] - seen.sum()) if seen is not None else 0
+        if blind == R.shape[1]:
+            finite_id = subject.id("finite")
+            see = f" (see {finite_id})" if finite_id else ""
+            ev.fail(rid, f"cannot be judged: no finite output on any sampled pair: the weights were NaN or inf at "
+                         f"both ends of all {blind} segments{see}")
+            return
         L = est["lipschitz_lower_bound"] or 0.0
         if subject.op.lipschitz is not None and L > subject.op.lipschitz * (1 + 1e-3):
             j = int(np.argmax(cont_ratio.max(axis=0)))
@@ -171,8 +187,11 @@ class Regularity(Check):
                                f"Lipschitz constant in {metric}; sampled lower bound {fmt(L)} at radius ≥ {fmt(r_floor)}")
         else:
             ev[rid].note = (f"continuous; sampled Lipschitz estimate {fmt(L)} in {metric} (a lower bound on the "
-                               f"true constant) over {R.shape[1]} segments, radii {fmt(float(r_levels[0]))} → "
+                               f"true constant) over {count(R.shape[1] - blind, 'segment')}, radii {fmt(float(r_levels[0]))} → "
                                f"{fmt(float(r_levels[-1]))}")
+        if blind:
+            ev[rid].note += (f"; {count(blind, 'more segment')} with no finite weight at both ends "
+                             f"{'were' if blind > 1 else 'was'} not measured")
 
 
 def _segment(subject: Subject, j: int, A: Args, Bq: Args, first: tuple[Args, Args],

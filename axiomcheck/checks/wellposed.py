@@ -39,6 +39,14 @@ def mixed_batch(evaluated: list[Evaluated], per_family: int = 16, limit: int | N
     return concat([take(e.family.args, slice(0, per_family)) for e in evaluated])
 
 
+def no_finite_output(subject: Subject, n: int) -> str:
+    """The error of a comparison check whose batch came back without one finite weight: nothing to compare."""
+    finite_id = subject.id("finite")
+    see = f" (see {finite_id})" if finite_id else ""
+    return (f"cannot be judged: no finite output: every weight returned for the {n} samples compared was NaN or "
+            f"inf{see}")
+
+
 class Shape(Check):
     """Decided by every call (see `Subject.call`); nothing of its own to run."""
 
@@ -72,6 +80,8 @@ class Deterministic(Check):
             ev.find(did, Finding(float(diff[b]), "two calls on the same input must give identical weights",
                                  f"‖Δw‖∞ = {fmt(float(diff[b]))}", f"sample {b} of the mixed sweep batch",
                                  sample_ce(subject, mixed, b, w1, "mixed sweep batch"), "sweep"))
+        elif not np.isfinite(W1).any():
+            ev.fail(did, no_finite_output(subject, mixed[0].shape[0]))
 
 
 class BatchIndependent(Check):
@@ -111,6 +121,8 @@ class BatchIndependent(Check):
                                      f"a sample's weights must not depend on the rest of its batch (±{tol:.2g})",
                                      f"‖Δw‖∞ = {fmt(float(dv[j]))} between the full batch and {label}",
                                      f"sample {int(idx[j])} of the mixed sweep batch", ce, "sweep"))
+        if not ev.found(bid) and not np.isfinite(W1).any():
+            ev.fail(bid, no_finite_output(subject, n))
 
 
 class SingleTeacher(Check):

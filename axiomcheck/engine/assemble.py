@@ -9,7 +9,8 @@ The order of precedence, for each check:
    whatever the estimate said — the comparisons it rests on are meaningless;
 4. a violation found → `fail` (with any error noted beside it);
 5. an error of this check, or of every check (raised, hung, wrote into its input) → `error`;
-6. not applicable → `skipped`; otherwise `pass`, with what was measured.
+6. not applicable → `skipped`; otherwise `pass`, with what was measured — a check that
+   counted no sample at all is `error` ("cannot be judged"), never a pass on no evidence.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from .. import summary
 from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
-from ..checks.base import fmt
+from ..checks.base import count, fmt
 from ..evidence import CheckEvidence, Evidence
 from ..operator import METRICS, Operator
 from ..params import describe as describe_params
@@ -47,11 +48,11 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
     so a check cut short never passes silently.
     """
     r = _decide(subject, ev, axiom_id, reproduce, lead)
-    if cut is None:
-        return r
-    if cut.startswith("not run") and r.status == "pass":
+    if cut is not None and cut.startswith("not run") and r.status == "pass":
         return dataclasses.replace(r, status="skipped", message=cut)
-    return dataclasses.replace(r, message=f"{r.message}; {cut}")
+    if r.status == "pass" and r.samples == 0:  # a pass needs evidence: nothing seen is not "holds"
+        r = dataclasses.replace(r, status="error", message="cannot be judged: no sampled input reached this check")
+    return r if cut is None else dataclasses.replace(r, message=f"{r.message}; {cut}")
 
 
 def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None) -> Result:
@@ -103,16 +104,21 @@ def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:
         lo = min(est.get("observed_min") or [float("nan")])
         hi = max(est.get("observed_max") or [float("nan")])
         b = subject.bounds
-        decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]" if b else "no bounds declared"
-        return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {n} samples"
+        if b is None:
+            decl = "no bounds declared"
+        elif subject.bounds_origin == "derived":
+            decl = f"within the bounds [{fmt(b[0])}, {fmt(b[1])}] derived from the components' declared ones"
+        else:
+            decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]"
+        return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {count(n, 'sample')}"
     if a.property == "pareto" and subject.scale.name == "importance":
         return (f"no dominating point found on the λ-scalarized minimizers of {n} sampled λ "
                 f"(each scaled to sum to 1; normalization is checked on its own)")
     if a.property == "pareto":
-        return f"λ ≥ 0 and Σλ = 1 on {n} samples; no dominating point found on the λ-scalarized minimizers"
+        return f"λ ≥ 0 and Σλ = 1 on {count(n, 'sample')}; no dominating point found on the λ-scalarized minimizers"
     if a.property in ("normalization", "bounds", "safety"):
-        return f"holds on {n} sampled inputs (tolerance {subject.tol:.2g})"
-    return f"holds on {n} sampled inputs"
+        return f"holds on {count(n, 'sampled input')} (tolerance {subject.tol:.2g})"
+    return f"holds on {count(n, 'sampled input')}"
 
 
 def spec_of(op: Operator, subject: Subject | None = None) -> dict[str, Any]:

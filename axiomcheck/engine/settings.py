@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..budget import DEFAULT_BATCH_BYTES
+from ..budget import DEFAULT_BATCH_BYTES, timeout_problem
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_SWEEP_SIZE = 256
@@ -21,7 +21,7 @@ class Settings:
         max_examples: the Hypothesis search budget (0: no search).
         sweep_size: samples drawn per sweep family.
         tolerance: absolute tolerance of the sum and bound checks (None: dtype-aware).
-        timeout: the per-call limit in seconds (None: wait for ever).
+        timeout: the per-call limit in seconds, at most `budget.MAX_TIMEOUT` (one day); None: wait for ever.
         shrink: whether failed value checks are shrunk to a small counterexample.
         regularity_pairs: how many segments the regularity bisection measures.
         isolate: run the operator in a worker process, killed on a timeout or crash.
@@ -47,8 +47,8 @@ class Settings:
             raise ValueError(f"max_examples must be ≥ 0 and sweep_size ≥ 2, got {self.max_examples}, {self.sweep_size}")
         if self.tolerance is not None and not (self.tolerance >= 0 and math.isfinite(self.tolerance)):
             raise ValueError(f"tolerance must be a finite number ≥ 0, got {self.tolerance!r}")
-        if self.timeout is not None and not (self.timeout > 0 and math.isfinite(self.timeout)):
-            raise ValueError(f"timeout must be a finite number of seconds > 0, or None, got {self.timeout!r}")
+        if self.timeout is not None and timeout_problem(self.timeout) is not None:
+            raise ValueError(f"timeout {timeout_problem(self.timeout)} (or None: no limit)")
         if self.max_time is not None and not (self.max_time > 0 and math.isfinite(self.max_time)):
             raise ValueError(f"max_time must be a finite number of seconds > 0, or None, got {self.max_time!r}")
         if not (isinstance(self.batch_bytes, int) and self.batch_bytes > 0):

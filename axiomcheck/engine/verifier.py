@@ -67,7 +67,7 @@ class Verifier:
                                keywords=keyword_inputs(op.fn, op.scale), params=params)
         if op.bounds is None and self.derived.get("bounds"):
             self.subject.bounds = tuple(self.derived["bounds"])
-            self.subject.bounds_origin = "derived from the components' declared bounds"
+            self.subject.bounds_origin = "derived"
         self.plan = plan_for(op.scale, world, self.subject.keywords, sweep_size=settings.sweep_size,
                              regularity_pairs=settings.regularity_pairs, batch_bytes=settings.batch_bytes)
         self.subject.regularity_pairs = self.plan.pairs

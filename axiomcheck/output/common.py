@@ -74,6 +74,14 @@ def headline(run: Run, icons: dict[str, str] = ICON) -> str:
     return head
 
 
+def run_mark(run: Run) -> str:
+    """The line that names the run in each report file (a comment in JUnit, Markdown and HTML).
+
+    A run id is hexadecimal, so the line is safe inside an XML or HTML comment.
+    """
+    return f"axiomcheck run {run.run_id}"
+
+
 def summary_line(run: Run) -> str:
     c = run.counts()
     parts = [f"{c['operators']} operators", f"{c['checks']} checks", f"{c['pass']} pass",

@@ -1,9 +1,11 @@
 """Report files: JSON (versioned schema), JUnit XML and Markdown; `write_all` writes them with the HTML page.
 
 Each writer turns a `Run` (plain data, see `axiomcheck.results`) into text;
-`write_all` puts them in a folder, each file written atomically (a temporary
-file in the same folder, then `os.replace`), so an interrupted run never
-leaves half a file.  User text (operator messages) is made safe for each
+`write_all` puts them in a folder as one set: every file is written in full
+first, then all are renamed into place under a lock on the folder
+(`fsio.publish`), so an interrupted run never leaves half a file and two runs
+writing into one folder never leave a mix of their reports.  Each file names
+its run (`run_id`).  User text (operator messages) is made safe for each
 format: strict UTF-8 JSON, XML 1.0 characters only, Markdown without control
 characters.
 
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..fsio import atomic_write
+from ..fsio import atomic_write, publish
 from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
 from .certified import (
     certificates,
@@ -38,6 +40,7 @@ from .common import (
     encodable,
     headline,
     observed_in_training,
+    run_mark,
     summary_line,
     visible,
 )
@@ -66,17 +69,22 @@ def render(run: Run, fmt: str) -> str:
 
 
 def write_all(run: Run, folder: str | Path, formats: Iterable[str] = FILE_FORMATS) -> dict[str, Path]:
-    """Write each format into `folder` (created if needed); returns format -> path.
+    """Write each format into `folder` (created if needed) as one set; returns format -> path.
 
     Counterexamples too large for the reports are written beside them as .npz
     (`write_counterexamples`); they appear as "counterexample:<item> <axiom>" -> path.
+    Everything is rendered first, then published at once (`fsio.publish`): two
+    runs writing into one folder never leave a mix, and report files of formats
+    this run did not write, or counterexamples it did not find, are removed, so
+    every file in the set names this run (`run.run_id`).
     """
-    out = {}
-    for fmt in formats:
-        path = Path(folder) / FILENAMES[fmt]
-        atomic_write(path, encodable(render(run, fmt)).encode("utf-8"))
-        out[fmt] = path
-    out.update(write_counterexamples(run, folder))
+    names = {fmt: FILENAMES[fmt] for fmt in formats}
+    files = {name: encodable(render(run, fmt)).encode("utf-8") for fmt, name in names.items()}
+    saved = _counterexample_files(run)
+    files.update({rel: data for _, rel, data in saved})
+    written = publish(folder, files, owned=(*FILENAMES.values(), COUNTEREXAMPLES))
+    out = {fmt: written[name] for fmt, name in names.items()}
+    out.update({key: written[rel] for key, rel, _ in saved})
     return out
 
 
@@ -96,19 +104,29 @@ def counterexample_name(suite: str, item: str, axiom: str) -> str:
 
 def write_counterexamples(run: Run, folder: str | Path) -> dict[str, Path]:
     """Each large counterexample of `run` (a result with `arrays`) as .npz in `folder`/counterexamples."""
+    out = {}
+    for key, rel, data in _counterexample_files(run):
+        path = Path(folder) / rel
+        atomic_write(path, data)
+        out[key] = path
+    return out
+
+
+def _counterexample_files(run: Run) -> list[tuple[str, str, bytes]]:
+    """("counterexample:<item> <axiom>", path relative to the reports folder, .npz bytes) per large counterexample."""
     from ..saved import to_bytes
 
-    out = {}
+    out = []
     for item in run.items():
         if item.report is None:
             continue
         for r in item.report.results:
             if not r.arrays:
                 continue
-            path = Path(folder) / COUNTEREXAMPLES / counterexample_name(item.suite, item.item, r.axiom)
-            atomic_write(path, to_bytes(r, operator=item.report.operator, world=item.report.world,
-                                        seed=item.report.seed, tolerance=item.settings.get("tolerance")))
-            out[f"counterexample:{item.item} {r.axiom}"] = path
+            rel = f"{COUNTEREXAMPLES}/{counterexample_name(item.suite, item.item, r.axiom)}"
+            data = to_bytes(r, operator=item.report.operator, world=item.report.world, seed=item.report.seed,
+                            tolerance=item.settings.get("tolerance"), run_id=run.run_id)
+            out.append((f"counterexample:{item.item} {r.axiom}", rel, data))
     return out
 
 
@@ -125,6 +143,7 @@ RUN_JSON_SCHEMA: dict[str, Any] = {
         "schema_version": {"const": RUN_SCHEMA_VERSION},
         "axiomcheck_version": {"type": "string"},
         "started": {"type": "string"},
+        "run_id": {"type": "string"},
         "elapsed_s": {"type": "number"},
         "ok": {"type": "boolean"},
         "counts": {"type": "object"},
@@ -262,7 +281,8 @@ def to_junit(run: Run) -> str:
         root.set(k, str(v))
     root.set("time", f"{run.elapsed_s:.3f}")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + f"<!-- {run_mark(run)} -->\n"
+            + ET.tostring(root, encoding="unicode") + "\n")
 
 
 # ============================================================================= Markdown
@@ -361,7 +381,7 @@ def to_markdown(run: Run, budget: int = MARKDOWN_BUDGET) -> str:
     text = "\n".join(out)
     if len(text) > budget:  # the tables alone overflow: keep the head, say so
         text = text[: budget - 200] + "\n\n*… summary truncated; see the JSON or HTML report.*\n"
-    return text
+    return text + f"\n<!-- {run_mark(run)} -->\n"
 
 
 WRITERS: dict[str, Callable[[Run], str]] = {"json": to_json, "junit": to_junit, "markdown": to_markdown}

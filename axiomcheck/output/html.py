@@ -27,7 +27,15 @@ from typing import Any
 from ..axioms import AXIOMS
 from ..results import ItemRun, Outcome, Run
 from . import certified as C
-from .common import HTML_ICON, TRAINING_LABEL, clip, headline, observed_in_training, summary_line
+from .common import (
+    HTML_ICON,
+    TRAINING_LABEL,
+    clip,
+    headline,
+    observed_in_training,
+    run_mark,
+    summary_line,
+)
 from .common import escape as _e
 from .plots import Plots, lipschitz_plot, weight_plot
 
@@ -312,6 +320,7 @@ def to_html(run: Run) -> str:
     body.extend(_sections(run, plots, "i-"))
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<meta name='axiomcheck-run' content='{_e(run.run_id)}'><!-- {_e(run_mark(run))} -->"
             f"<title>axiomcheck report — {_e(headline(run, HTML_ICON))}</title>"
             f"<style>{_PAGE_CSS}{_CSS}{C.HTML_CSS if C.has_certificates(run) else ''}</style>"
             "</head><body><main>\n" + "\n".join(body) + "\n</main></body></html>\n")

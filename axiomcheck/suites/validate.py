@@ -16,6 +16,7 @@ from typing import Any
 from .. import boxes
 from .. import options as O
 from ..axioms import AXIOMS, for_scale
+from ..budget import timeout_problem
 from ..errors import Problem, SpecError, SuiteError, TargetError
 from ..operator import Operator, Safety
 from ..registry import resolve
@@ -30,7 +31,7 @@ _SUITE_KEYS = {
     "seed": "an integer ≥ 0",
     "max_examples": "an integer ≥ 0",
     "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0",
+    "timeout": "a number of seconds > 0 and ≤ 86400",
     "isolate": "true or false: run the operators in a separate process",
     "world": "a table of world sizes",
     "certify": "true or false: add certified verdicts beside the sampled ones",
@@ -50,7 +51,7 @@ _ITEM_KEYS = {
     "seed": "an integer ≥ 0",
     "max_examples": "an integer ≥ 0",
     "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0",
+    "timeout": "a number of seconds > 0 and ≤ 86400",
     "isolate": "true or false: run the operator in a separate process",
     "certify": "true or false: add certified verdicts beside the sampled ones",
     "domain": "a table of input boxes for certified checks, like { context = [-10, 10] }",
@@ -208,8 +209,11 @@ class Validator:
         if "tolerance" in data:
             out["tolerance"] = self.number(data["tolerance"], f"{where}.tolerance", table, item, "tolerance")
         if "timeout" in data:
-            v = self.number(data["timeout"], f"{where}.timeout", table, item, "timeout", positive=True)
-            out["timeout"] = v if v is not None else out["timeout"]
+            problem = timeout_problem(data["timeout"])
+            if problem is not None:
+                self.problem(f"{where}.timeout: {problem}", table, item, "timeout")
+            else:
+                out["timeout"] = float(data["timeout"])
         for key in ("isolate", "certify"):
             if key in data:
                 if isinstance(data[key], bool):
@@ -231,6 +235,8 @@ class Validator:
         before = len(self.problems)
         self.keys(raw, _ITEM_KEYS, where, "item", n)
         base = Path(self.path).parent
+        # The suites shipped with axiomcheck mean the built-in operators, whatever a user registered.
+        shipped = base.resolve() == Path(__file__).resolve().parent / "builtin"
         has_op, has_comp = "operator" in raw, "compose" in raw
         if has_op == has_comp:
             self.problem(f"{where}: needs exactly one of operator = \"name\" or compose = [\"a\", \"b\", ...], got "
@@ -244,13 +250,13 @@ class Validator:
                 source = raw["operator"]
                 if not isinstance(source, str):
                     raise TargetError(f"must be a string ('name', 'module:attr' or 'file.py:attr'), got {source!r}")
-                op = resolve(source, base=base)
+                op = resolve(source, base=base, builtin_first=shipped)
             else:
                 refs = raw["compose"]
                 if not isinstance(refs, list) or len(refs) < 1 or not all(isinstance(r, str) for r in refs):
                     raise TargetError(f"must be a non-empty list of operator references, got {refs!r}")
                 source = tuple(refs)
-                op = compose_targets([resolve(r, base=base) for r in refs])
+                op = compose_targets([resolve(r, base=base, builtin_first=shipped) for r in refs])
         except TargetError as exc:
             self.problem(f"{where}, key '{key}': {exc}", "item", n, key)
             return None
