@@ -109,6 +109,32 @@ class Finite(Pointwise):
         yield Case(P.finite(W), _all(W), lambda b, r: ("weights must be finite", fmt_w(W[b, r])))
 
 
+def sum_shown(total: float) -> str:
+    """A sum printed with the digits its deviation from 1 needs: "1.00000001 (off by +1.0e-08)",
+    never a bare "1" beside a tolerance it breaks.
+
+    >>> sum_shown(1 + 1e-8), sum_shown(0.5), sum_shown(float("nan"))
+    ('1.00000001 (off by +1.0e-08)', '0.5', 'nan')
+    """
+    off = total - 1.0
+    if not np.isfinite(total) or abs(off) >= 1e-3 or off == 0.0:
+        return fmt(total)
+    digits = min(17, int(np.ceil(-np.log10(abs(off)))) + 2)
+    return f"{total:.{digits}g} (off by {off:+.1e})"
+
+
+def float32_hint(w: np.ndarray, total: float, n: int) -> str:
+    """When float64 weights are all float32 values (a float32 result cast to float64, as a PyTorch →
+    numpy step does) and their sum is within float32's tolerance, say so and how to fix it."""
+    if w.dtype != np.float64 or not np.isfinite(w).all() or not (w == w.astype(np.float32)).all():
+        return ""
+    tol32 = P.tolerance_for(np.dtype(np.float32), n)
+    if abs(total - 1.0) > tol32:
+        return ""
+    return (f"; every weight is a float32 value stored as float64, so the float64 tolerance applies to "
+            f"float32 rounding: return the float32 array (tolerance ±{tol32:.2g}) or pass tolerance=")
+
+
 class Normalization(Pointwise):
     property = "normalization"
 
@@ -119,9 +145,11 @@ class Normalization(Pointwise):
 
         def describe(b: int, r: int) -> tuple[str, str]:
             total = float(W[b, r].sum(dtype=np.float64))
-            got = fmt(total)
+            got = sum_shown(total)
             if n > 1 and abs(total - n) <= max(tol * n, 1e-6 * n):
                 got += f" (Σ = {n}, the number of {subject.scale.sums_over}: renormalize by {n} to conform)"
+            if subject.tolerance is None:
+                got += float32_hint(W[b, r], total, n)
             return f"{over} must be 1 (±{tol:.2g})", got
 
         yield Case(P.normalized(W, tol), _all(W), describe)
