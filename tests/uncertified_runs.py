@@ -52,7 +52,8 @@ def run(rep: Report | None = None) -> Run:
     expected = [_outcome("context.positivity", "fail", "b", expected="fail", reproduce="axiomcheck run s.toml")]
     items = [ItemRun("s", HOSTILE, "ops.py:x", rep, outs, {"seed": 0}),
              ItemRun("s", "b", "b", None, expected, {})]
-    return Run(suites=[SuiteRun(name="s", path="suites/s.toml", items=items)], started=0.0, elapsed_s=1.5)
+    return Run(suites=[SuiteRun(name="s", path="suites/s.toml", items=items)], started=0.0, elapsed_s=1.5,
+               run_id="0123456789abcdef")  # fixed: each file names its run
 
 
 def renders(r: Run, rep: Report) -> dict[str, str]:

@@ -14,54 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from .. import boxes
-from .. import options as O
 from ..axioms import AXIOMS, for_scale
 from ..budget import timeout_problem
 from ..errors import Problem, SpecError, SuiteError, TargetError
 from ..operator import Operator, Safety
 from ..registry import resolve
 from ..results import plain
+from .keys import ITEM_KEYS as _ITEM_KEYS
+from .keys import SAFETY_KEYS as _SAFETY_KEYS
+from .keys import SPEC_KEYS as _SPEC_KEYS
+from .keys import SUITE_KEYS as _SUITE_KEYS
+from .keys import WORLD_KEYS as _WORLD_KEYS
 from .model import Suite, SuiteItem, compose_targets
 
 EXPECTATIONS = ("pass", "fail", "error", "skipped")
 
-_SUITE_KEYS = {
-    "name": "a string",
-    "description": "a string",
-    "seed": "an integer ≥ 0",
-    "max_examples": "an integer ≥ 0",
-    "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0 and ≤ 86400",
-    "isolate": "true or false: run the operators in a separate process",
-    "world": "a table of world sizes",
-    "certify": "true or false: add certified verdicts beside the sampled ones",
-    "domain": "a table of input boxes for certified checks, like { context = [-10, 10] }",
-    "certify_gap": "a number > 0: the relative gap at which the certifier stops refining",
-    "certify_time": "a number of seconds > 0: the certifier's time budget per operator",
-}
-_ITEM_KEYS = {
-    "id": "a string naming the item (default: the operator)",
-    "operator": "an operator: a registered name, 'module:attr' or 'file.py:attr'",
-    "compose": "a list of operators to compose (product-then-normalize)",
-    "description": "a string",
-    "spec": "a table of declared-spec overrides",
-    "world": "a table of world sizes",
-    "axioms": "a list of axiom ids",
-    "expect": "a table of axiom id = 'pass' | 'fail' | 'error' | 'skipped'",
-    "seed": "an integer ≥ 0",
-    "max_examples": "an integer ≥ 0",
-    "tolerance": "a number ≥ 0",
-    "timeout": "a number of seconds > 0 and ≤ 86400",
-    "isolate": "true or false: run the operator in a separate process",
-    "certify": "true or false: add certified verdicts beside the sampled ones",
-    "domain": "a table of input boxes for certified checks, like { context = [-10, 10] }",
-    "certify_gap": "a number > 0: the relative gap at which the certifier stops refining",
-    "certify_time": "a number of seconds > 0: the certifier's time budget",
-}
-_WORLD_KEYS = O.world_fields()
-_SPEC_KEYS = {"bounds": "[w_min, w_max]", "lipschitz": "a number ≥ 0", "safety": "a table"}
-_SAFETY_KEYS = {"tokens": "a list of token ids", "order": "a list of teacher indices, safest first",
-                "pairs": "a list of [better, worse] teacher pairs"}
 
 
 def _line_index(text: str) -> dict[tuple[str, int, str], int]:
