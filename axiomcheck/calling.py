@@ -54,10 +54,11 @@ class OperatorMisbehaved(Exception):
     operator's framework: axiomcheck's side of the call, not the operator's).
     """
 
-    def __init__(self, kind: str, detail: str):
+    def __init__(self, kind: str, detail: str, shape: tuple[int, ...] | None = None):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
+        self.shape = shape  # the shape returned, for a "shape" error
 
 
 def accepts_teachers(fn: Callable[..., Any]) -> bool:

@@ -119,6 +119,7 @@ class CheckEvidence:
     error: str | None = None
     skip: str | None = None
     note: str | None = None
+    aside: str | None = None  # what part of the check did not run, and why (said beside any verdict)
     estimate: Any = None
     share: Share = dataclasses.field(default_factory=Share)
 
@@ -154,6 +155,11 @@ class Evidence:
     def fail_all(self, message: str) -> None:
         if self.everywhere is None:
             self.everywhere = message
+
+    def aside(self, axiom: str | None, text: str) -> None:
+        """Say beside the check's verdict that part of it did not run, and why."""
+        if axiom in self.checks:
+            self.checks[axiom].aside = text
 
     def skip(self, axiom: str | None, reason: str) -> None:
         if axiom in self.checks:

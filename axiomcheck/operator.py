@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast, overload
 
-from . import boxes, frameworks, worlds
+from . import boxes, frameworks, signatures, worlds
 from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
@@ -181,6 +181,9 @@ class Operator:
             object.__setattr__(self, "domain", boxes.declaration(self.domain))
         except ValueError as exc:
             raise SpecError(f"operator {self.name!r}: {exc}") from None
+        wrong = signatures.problem(self.fn, self.scale)
+        if wrong is not None:
+            raise SpecError(f"operator {self.name!r}: the function {wrong}")
         self._check_domain()
         self._check_params()
 

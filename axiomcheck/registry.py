@@ -296,13 +296,26 @@ def resolve(target: Operator | str, *, base: Path | None = None, factory: bool =
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise TargetError(f"{text!r}: {where!r} has no attribute {attr!r}") from None
+            raise TargetError(f"{text!r}: {where!r} has no attribute {attr!r}{_close_attributes(obj, part)}") from None
     if factory and not isinstance(obj, Operator) and callable(obj):
         obj = obj()
     if not isinstance(obj, Operator):
         raise TargetError(f"{text!r} is of type {type(obj).__name__}, not an axiomcheck Operator; decorate the function "
                           f"with @ac.token_operator(...), @ac.task_operator(...) or @ac.context_operator(...)")
     return obj
+
+
+def _close_attributes(obj: Any, name: str) -> str:
+    """"; did you mean ...?" with the attributes of `obj` closest to `name` (its operators first), or ""."""
+    try:
+        names = [n for n in dir(obj) if not n.startswith("__")]
+    except Exception:  # noqa: BLE001 - a module whose __dir__ fails gets no suggestion, not a crash
+        return ""
+    ops = [n for n in names if isinstance(getattr(obj, n, None), Operator)]
+    close = difflib.get_close_matches(name, ops, n=3) or difflib.get_close_matches(name, names, n=3)
+    if close:
+        return f"; did you mean {', '.join(repr(c) for c in close)}?"
+    return f"; its operators are {', '.join(ops)}" if 0 < len(ops) <= 12 else ""
 
 
 def target_name(op: Operator, *, relative_to: Path | None = None) -> str | None:

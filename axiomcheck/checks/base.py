@@ -127,7 +127,7 @@ class Subject:
         if w.shape not in expected:
             want = " or ".join(str(s) for s in expected)
             raise OperatorMisbehaved("shape", f"returned shape must be {want} ({self.scale.signature}), "
-                                              f"got {w.shape}")
+                                              f"got {w.shape}", shape=tuple(w.shape))
         if not np.issubdtype(w.dtype, np.floating):
             raise OperatorMisbehaved("dtype", f"returned dtype must be a real floating type, got {w.dtype}")
         return w

@@ -13,7 +13,7 @@ from .. import summary
 from ..calling import OperatorMisbehaved, accepts_teachers
 from ..domains import Args, Family, concat, take
 from ..evidence import Evidence, Finding
-from .base import Check, Subject, fmt, fmt_w, sample_ce
+from .base import NO_PARAMS, Check, Subject, fmt, fmt_w, sample_ce
 
 
 class Evaluated:
@@ -125,8 +125,48 @@ class BatchIndependent(Check):
             ev.fail(bid, no_finite_output(subject, n))
 
 
+def fixed_teachers(subject: Subject) -> str | None:
+    """Why the operator is built for the world's K only (None: nothing says so).
+
+    Either it declares `world={"teachers": K}`, or a parameter set it is checked
+    with holds an array whose last axis is K (one output per teacher).
+    """
+    declared = subject.op.declared_world.get("teachers")
+    if declared is not None:
+        return f"the operator declares world={{'teachers': {declared}}}"
+    k = subject.world.teachers
+    if k > 1 and subject.params is not NO_PARAMS:
+        for leaf in _leaves(subject.params):
+            shape = np.shape(leaf)
+            if len(shape) >= 1 and shape[-1] == k and _numeric(leaf):
+                return f"its parameters fix K = {k} (an array of shape {tuple(shape)} with one entry per teacher)"
+    return None
+
+
+def _leaves(tree: object, depth: int = 0) -> list[object]:
+    """The array-like leaves of a parameter pytree (dicts, lists and tuples of arrays), a few levels deep."""
+    if depth > 8:
+        return []
+    if isinstance(tree, dict):
+        return [leaf for v in tree.values() for leaf in _leaves(v, depth + 1)]
+    if isinstance(tree, (list, tuple)) and not (tree and all(isinstance(x, (int, float)) for x in tree)):
+        return [leaf for v in tree for leaf in _leaves(v, depth + 1)]
+    return [tree] if hasattr(tree, "shape") or isinstance(tree, (list, tuple)) else []
+
+
+def _numeric(leaf: object) -> bool:
+    try:
+        return np.asarray(leaf).dtype.kind in "fiuc"
+    except Exception:  # noqa: BLE001 - a leaf numpy cannot read is no evidence of K
+        return False
+
+
 class SingleTeacher(Check):
-    """K = 1 feeds only the well-posedness checks (bounds and orders are stated for the world's K)."""
+    """K = 1 feeds only the well-posedness checks (bounds and orders are stated for the world's K).
+
+    An operator built for a fixed K (`fixed_teachers`) is not fed the K = 1
+    family; the finite and shape results say so beside their verdicts.
+    """
 
     property = "finite"
 
@@ -136,6 +176,9 @@ class SingleTeacher(Check):
             return "the world has one teacher" if subject.world.teachers == 1 else "not for this scale"
         if rule == "keyword" and not accepts_teachers(subject.op.fn):
             return "the function takes no `teachers` keyword, so it cannot be told K = 1"
+        fixed = fixed_teachers(subject)
+        if fixed is not None:
+            return f"K = 1 family not run: {fixed}, so it is built for K = {subject.world.teachers} only"
         return None
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
@@ -148,6 +191,10 @@ class SingleTeacher(Check):
                 w = subject.call(fam.args, world=w1)
             except OperatorMisbehaved as exc:
                 msg = subject.misbehaved(exc, fam.args, where)
+                k = subject.world.teachers
+                if exc.kind == "shape" and exc.shape in subject.domain.expected_shape(subject.world, fam.size):
+                    msg += (f"; given one teacher it returned the weights of {k}: if it is built for K = {k}, "
+                            f"declare world={{'teachers': {k}}} and the K = 1 family is not run")
                 ev.fail(sid if exc.kind in ("shape", "dtype") else fid, msg)
                 if subject.op_dead:
                     return

@@ -1,8 +1,9 @@
 """Evidence → `Result`s: the one place where what was seen becomes a status and a message.
 
 The order of precedence, for each check:
-1. the operator could not be evaluated at all → `error` for every check (when it hung, or
-   seems to need another world size, the first check says so and the others are "not run");
+1. the operator could not be evaluated at all → `error` for every check: the first check says
+   why (it raised on every batch, hung, seems to need another world size) and the others are
+   "not run", pointing at it, so the error is read once per operator;
 2. safety declared but not checkable in this world → `error`; not declared → `skipped`;
 3. regularity of a non-deterministic or batch-dependent operator, and batch
    independence of a non-deterministic one → `error` ("cannot be judged"),
@@ -62,10 +63,12 @@ def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead:
                                   estimate=e.estimate, reproduce=reproduce)
     check = CHECKS[a.property]
     if ev.fatal:
+        # the first check carries the whole error; the others point at it, so it is read once per operator
         if subject.op_dead and lead is not None and axiom_id != lead:
             return Result(status="error", message=f"not run: the operator {subject.op_dead} (see {lead})", **common)
-        if ev.fatal_brief and lead is not None and axiom_id != lead:
-            return Result(status="error", message=f"not run: the operator {ev.fatal_brief} (see {lead})", **common)
+        if lead is not None and axiom_id != lead:
+            brief = ev.fatal_brief or "could not be evaluated on any sweep batch"
+            return Result(status="error", message=f"not run: the operator {brief} (see {lead})", **common)
         return Result(status="error", message=f"could not be checked: the operator {ev.fatal}", **common)
     if a.property == "safety":
         problem = check.problem(subject)  # type: ignore[attr-defined]
@@ -92,7 +95,8 @@ def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead:
     if a.property == "safety" and e.samples == 0:
         return Result(status="skipped", message="no sampled input fell in the safety-critical set, so the "
                       "ordering could not be exercised", **common)
-    return Result(status="pass", message=pass_message(subject, a, e), **common)
+    aside = f"; {e.aside}" if e.aside else ""
+    return Result(status="pass", message=pass_message(subject, a, e) + aside, **common)
 
 
 def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:

@@ -26,6 +26,7 @@ from ..budget import Clock, ProgressHook, plan_for
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..checks.base import NO_PARAMS
+from ..checks.wellposed import fixed_teachers
 from ..domains import World
 from ..evidence import Evidence
 from ..inputs import keyword_inputs
@@ -134,11 +135,15 @@ class Verifier:
             if check.applies(s) is None and not (s.op_dead and not isinstance(check, Pointwise)):
                 check.run(s, self.evidence, self.evaluated)
         k1 = SingleTeacher()
-        if self.single_teacher and k1.applies(s) is None and not s.op_dead:
-            if self.clock.expired():
+        if self.single_teacher and not s.op_dead:
+            why = k1.applies(s)
+            if why is None and self.clock.expired():
                 self.clock.not_run.add("single_teacher")
-            else:
+            elif why is None:
                 k1.run(s, self.evidence, self.evaluated)
+            elif fixed_teachers(s) is not None:  # said beside the verdicts the K = 1 family would have fed
+                for prop in ("finite", "shape"):
+                    self.evidence.aside(s.id(prop), why)
         self.clock.tick("checks", len(self.catalogue), len(self.catalogue))
 
     def shrink_failures(self) -> None:
