@@ -140,16 +140,31 @@ def sample(names: Sequence[str], one: Sequence[np.ndarray], tokens: Sequence[int
     return shown, {f"{prefix}/{n}": np.asarray(a) for n, a in zip(names, one)}
 
 
+def shown_text(name: str, s: Any) -> list[str]:
+    """The text of one summarized input (as `input_summary` showed it): one line per distinct row of a
+    distribution, one line for a range, the values themselves for a small array."""
+    if isinstance(s, dict) and "rows" in s:
+        many = len(s["shape"]) > 1
+        return [_who(r.get("teachers", [0]), many) + text(r) for r in s["rows"]]
+    if isinstance(s, dict):
+        lo, hi = s.get("min"), s.get("max")
+        line = f"shape {s.get('shape')}, range [{lo}, {hi}]"
+        if s.get("-inf"):
+            line += f", {s['-inf']} at −inf"
+        if s.get("nan") or s.get("nonfinite"):
+            line += f", {s.get('nan') or s.get('nonfinite')} non-finite"
+        return [line]
+    return [np.array2string(np.asarray(s), precision=4, separator=", ").replace("\n", "")]
+
+
 def inline_from(shown: dict[str, Any]) -> str:
     """The message form of a summarized counterexample's inputs (as `sample` showed them)."""
     parts = []
     for name, s in shown.items():
         if isinstance(s, dict) and "rows" in s:
-            many = len(s["shape"]) > 1
-            rows = [_who(r.get("teachers", [0]), many) + text(r) for r in s["rows"]]
-            parts.append(f"{name}: " + " | ".join(rows))
+            parts.append(f"{name}: " + " | ".join(shown_text(name, s)))
         elif isinstance(s, dict):
             parts.append(f"{name}: shape {s['shape']}, range [{s['min']}, {s['max']}], {s['-inf']} at −inf")
         else:
-            parts.append(f"{name}={np.array2string(np.asarray(s), precision=4, separator=', ')}".replace("\n", ""))
+            parts.append(f"{name}={shown_text(name, s)[0]}")
     return " (" + "; ".join(parts) + ")"

@@ -385,7 +385,11 @@ def test_a_hanging_task_importance_is_cut_off(release_hung):
 def test_an_exception_that_cannot_be_printed_is_still_reported():
     report = _verify(raises_unprintable, **FAST)
     assert all(r.status == "error" for r in report.results), report.statuses()
-    assert all("UnprintableError" in r.message for r in report.results), [r.message for r in report.results]
+    first, *rest = report.results
+    assert "UnprintableError" in first.message, first.message
+    # raised on every batch: the error is read once, the other checks point at it
+    assert {r.message for r in rest} == {
+        f"not run: the operator could not be evaluated on any sweep batch (see {first.axiom})"}
 
 
 def test_an_exception_whose_message_hangs_is_an_error_within_the_call_timeout(release_hung):

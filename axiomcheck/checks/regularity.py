@@ -17,6 +17,7 @@ from .. import summary
 from ..calling import OperatorMisbehaved
 from ..domains import Args, concat, take
 from ..evidence import Evidence, Finding
+from . import resolution
 from .base import Check, Subject, count, fmt, safety_tokens
 from .wellposed import Evaluated
 
@@ -113,16 +114,29 @@ class Regularity(Check):
               seen: np.ndarray | None = None) -> None:
         """A jump, a declared Lipschitz constant exceeded, or the estimate, from the bisection's radii and changes.
 
-        `seen[P]` marks the segments with some weight finite at both ends; when there is none, the
-        check cannot be judged (an error that says what was seen), never a pass."""
+        A segment that looks like a jump at the radius floor is bisected on to the float resolution
+        of its inputs (`resolution.deepen`) before it is called one; if its change shrinks there, it is
+        continuous and only steep, and its ratios join the estimate.  `seen[P]` marks the segments with
+        some weight finite at both ends; when there is none, the check cannot be judged (an error that
+        says what was seen), never a pass."""
         R = np.stack(radii)  # [levels+1, P]
         D = np.stack(deltas)
         ev.count(rid, R.shape[1] * R.shape[0])
         # Changes below sqrt(eps) are rounding, not a jump (log/exp round-off alone reaches ~1e-13 in float64).
         noise = max(float(np.sqrt(eps)), 10.0 * subject.tol)
         look = min(8, R.shape[0] - 1)
-        d_end, d_back = D[-1], D[-1 - look]
+        d_end, d_back = D[-1].copy(), D[-1 - look]
+        r_end, r_back = R[-1].copy(), R[-1 - look]
         jump = (d_end > noise) & (d_end >= d_back / 4.0) & (d_back > noise)
+        steep = np.zeros_like(jump)
+        deep_ratio: list[tuple[float, float]] = []  # (radius, largest ratio) per level past the floor
+        if jump.any():
+            deep = resolution.deepen(subject, np.flatnonzero(jump), A, Bq, Wa, Wb, eps)
+            if isinstance(deep, OperatorMisbehaved):
+                ev.fail(rid, subject.misbehaved(deep, A, "a regularity bisection step past the radius floor"))
+            else:
+                A, Bq, Wa, Wb, deep_ratio = self._settle(deep, R, D, noise, look, eps, jump, steep,
+                                                         (d_end, r_end), A, Bq, Wa, Wb)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(R > 0, D / R, 0.0)
         ratio = np.where(np.isfinite(ratio), ratio, np.inf)
@@ -137,15 +151,19 @@ class Regularity(Check):
         r_deep = ratio[deepest, cols]
         r_up = ratio[np.maximum(deepest - look, 0), cols]
         r_top = ratio[np.maximum(deepest - 2 * look, 0), cols]
-        growing = smooth & usable & (r_deep > 1.2 * r_up) & (r_up > 1.2 * r_top)
-        r_levels = np.median(R, axis=1)
+        growing = smooth & ~steep & usable & (r_deep > 1.2 * r_up) & (r_up > 1.2 * r_top)
         # The estimate uses only changes resolved well above round-off, where the ratio is trustworthy.
         cont_ratio = np.where(smooth[None, :] & resolved, ratio, 0.0)
+        L_seen = max([float(cont_ratio.max())] + [q for _, q in deep_ratio]) if smooth.any() else None
+        # each level's largest ratio, at the radius of the segment it was seen on (so ratio × radius is a change)
+        best = np.argmax(cont_ratio, axis=1)
+        r_levels = np.median(R, axis=1)
+        at = np.where(cont_ratio.max(axis=1) > 0, R[np.arange(R.shape[0]), best], r_levels)
         est = {
             "metric": subject.metric,
-            "lipschitz_lower_bound": float(cont_ratio.max()) if smooth.any() else None,
-            "radii": [float(r) for r in r_levels],
-            "max_ratio_by_radius": [float(x) for x in cont_ratio.max(axis=1)],
+            "lipschitz_lower_bound": L_seen,
+            "radii": [float(r) for r in at] + [r for r, _ in deep_ratio],
+            "max_ratio_by_radius": [float(x) for x in cont_ratio.max(axis=1)] + [q for _, q in deep_ratio],
             "pairs": int(R.shape[1]),
             "discontinuous_pairs": int(jump.sum()),
             "non_lipschitz_pairs": int(growing.sum()),
@@ -157,9 +175,10 @@ class Regularity(Check):
         if jump.any():
             j = int(np.argmax(np.where(jump, d_end, -1)))
             got = (f"a jump: ‖Δw‖∞ stays ≥ {fmt(float(d_end[j]))} while the distance in {metric} shrinks from "
-                   f"{fmt(float(R[-1 - look, j]))} to {fmt(float(R[-1, j]))} (ratio grows like 1/r)")
+                   f"{fmt(float(r_back[j]))} to {fmt(float(r_end[j]))} (ratio grows like 1/r, down to the float "
+                   f"resolution of the inputs)")
             ce = _segment(subject, j, A, Bq, first, Wa, Wb)
-            ce.update({"where": "regularity bisection", "radius": float(R[-1, j])})
+            ce.update({"where": "regularity bisection", "radius": float(r_end[j])})
             ev.find(rid, Finding(float(d_end[j]), "weights must change continuously", got,
                                  "the two inputs in the counterexample", ce, "sweep", at_word="between"))
             return
@@ -170,28 +189,76 @@ class Regularity(Check):
             ev.fail(rid, f"cannot be judged: no finite output on any sampled pair: the weights were NaN or inf at "
                          f"both ends of all {blind} segments{see}")
             return
-        L = est["lipschitz_lower_bound"] or 0.0
+        L = L_seen or 0.0
         if subject.op.lipschitz is not None and L > subject.op.lipschitz * (1 + 1e-3):
-            j = int(np.argmax(cont_ratio.max(axis=0)))
-            lvl = int(np.argmax(cont_ratio[:, j]))
+            if deep_ratio and max(q for _, q in deep_ratio) >= float(cont_ratio.max()):
+                lvl_r, lvl_q = max(deep_ratio, key=lambda rq: rq[1])
+                j = int(np.argmax(np.where(steep, d_end, -1)))
+            else:
+                j = int(np.argmax(cont_ratio.max(axis=0)))
+                lvl = int(np.argmax(cont_ratio[:, j]))
+                lvl_r, lvl_q = float(R[lvl, j]), float(cont_ratio[lvl, j])
             must = f"‖Δw‖∞ / d must be ≤ the declared L = {fmt(subject.op.lipschitz)} in {metric}"
-            got = (f"a ratio of {fmt(float(cont_ratio[lvl, j]))} at radius {fmt(float(R[lvl, j]))} "
-                   f"(a lower bound on the true constant)")
+            got = f"a ratio of {fmt(lvl_q)} at radius {fmt(lvl_r)} (a lower bound on the true constant)"
             ce = _segment(subject, j, A, Bq, first)
             ce["where"] = "regularity bisection (final segment; the ratio was largest at the radius in the message)"
-            ev.find(rid, Finding(float(cont_ratio[lvl, j]), must, got, "", ce, "sweep"))
+            ev.find(rid, Finding(lvl_q, must, got, "", ce, "sweep"))
             return
+        notes = []
+        if steep.any():
+            r_s, q_s = max(deep_ratio, key=lambda rq: rq[1]) if deep_ratio else (float(r_end[steep].min()), L)
+            notes.append(f"continuous with a steep slope on {int(steep.sum())} of {R.shape[1]} segments: ratio ≥ "
+                         f"{fmt(q_s)} at r = {fmt(r_s)} in {metric}: no Lipschitz constant below that (not a jump: "
+                         f"bisected on to the float resolution of the inputs, the change shrinks with the radius)")
         if growing.any():
-            ev[rid].note = (f"continuous, but the ratio ‖Δw‖∞/d keeps growing as the radius shrinks on "
-                               f"{int(growing.sum())} of {R.shape[1]} segments (slower than 1/r, e.g. log 1/r): no "
-                               f"Lipschitz constant in {metric}; sampled lower bound {fmt(L)} at radius ≥ {fmt(r_floor)}")
-        else:
-            ev[rid].note = (f"continuous; sampled Lipschitz estimate {fmt(L)} in {metric} (a lower bound on the "
-                               f"true constant) over {count(R.shape[1] - blind, 'segment')}, radii {fmt(float(r_levels[0]))} → "
-                               f"{fmt(float(r_levels[-1]))}")
+            notes.append(f"continuous, but the ratio ‖Δw‖∞/d keeps growing as the radius shrinks on "
+                         f"{int(growing.sum())} of {R.shape[1]} segments (slower than 1/r, e.g. log 1/r): no "
+                         f"Lipschitz constant in {metric}; sampled lower bound {fmt(L)} at radius ≥ {fmt(r_floor)}")
+        if not notes:
+            notes.append(f"continuous; sampled Lipschitz estimate {fmt(L)} in {metric} (a lower bound on the "
+                         f"true constant) over {count(R.shape[1] - blind, 'segment')}, radii {fmt(float(r_levels[0]))} → "
+                         f"{fmt(float(r_levels[-1]))}")
         if blind:
-            ev[rid].note += (f"; {count(blind, 'more segment')} with no finite weight at both ends "
-                             f"{'were' if blind > 1 else 'was'} not measured")
+            notes.append(f"{count(blind, 'more segment')} with no finite weight at both ends "
+                         f"{'were' if blind > 1 else 'was'} not measured")
+        ev[rid].note = "; ".join(notes)
+
+    @staticmethod
+    def _settle(deep: resolution.Deep, R: np.ndarray, D: np.ndarray, noise: float, look: int, eps: float,
+                jump: np.ndarray, steep: np.ndarray, ends: tuple[np.ndarray, np.ndarray], A: Args,
+                Bq: Args, Wa: np.ndarray, Wb: np.ndarray) -> tuple:
+        """Reclassify the deepened segments (in `jump` and `steep`, in place): a jump stays one, ending at
+        its deepest inputs; a steep one adds its largest ratio per level past the floor."""
+        d_end, r_end = ends
+        still = resolution.still_jumps(deep, R, D, noise, look)
+        for i, c in enumerate(deep.idx):
+            r, d = deep.full(R, D, i)
+            if still[i]:
+                d_end[c], r_end[c] = d[-1], r[-1]
+            else:
+                jump[c], steep[c] = False, True
+        ends_at = deep.idx[still]
+        if ends_at.size:  # a confirmed jump's counterexample is the pair of inputs it ended at
+            rows = np.flatnonzero(still)
+            A = tuple(_put(x, ends_at, take((y,), rows)[0]) for x, y in zip(A, deep.A))
+            Bq = tuple(_put(x, ends_at, take((y,), rows)[0]) for x, y in zip(Bq, deep.B))
+            Wa, Wb = _put(Wa, ends_at, deep.Wa[rows]), _put(Wb, ends_at, deep.Wb[rows])
+        past: list[tuple[float, float]] = []
+        flat = ~still
+        for t in range(1, int(deep.depth.max(initial=0)) + 1):
+            seen = flat & (deep.depth >= t) & (deep.deltas[t] > 1e3 * eps) & (deep.radii[t] > 0)
+            if seen.any():
+                q = np.where(seen, deep.deltas[t] / np.where(seen, deep.radii[t], 1.0), 0.0)
+                k = int(np.argmax(q))
+                if np.isfinite(q[k]):
+                    past.append((float(deep.radii[t][k]), float(q[k])))
+        return A, Bq, Wa, Wb, past
+
+
+def _put(x: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.array(x, copy=True)
+    out[rows] = values
+    return out
 
 
 def _segment(subject: Subject, j: int, A: Args, Bq: Args, first: tuple[Args, Args],

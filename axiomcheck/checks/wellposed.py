@@ -176,10 +176,15 @@ class SingleTeacher(Check):
             return "the world has one teacher" if subject.world.teachers == 1 else "not for this scale"
         if rule == "keyword" and not accepts_teachers(subject.op.fn):
             return "the function takes no `teachers` keyword, so it cannot be told K = 1"
+        return self.fixed(subject)
+
+    @staticmethod
+    def fixed(subject: Subject) -> str | None:
+        """Why an operator built for one K is not fed the K = 1 family (None: nothing says it is)."""
         fixed = fixed_teachers(subject)
-        if fixed is not None:
-            return f"K = 1 family not run: {fixed}, so it is built for K = {subject.world.teachers} only"
-        return None
+        if fixed is None:
+            return None
+        return f"K = 1 family not run: {fixed}, so it is built for K = {subject.world.teachers} only"
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         fid, sid = subject.id("finite"), subject.id("shape")

@@ -26,7 +26,6 @@ from ..budget import Clock, ProgressHook, plan_for
 from ..calling import OperatorMisbehaved
 from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..checks.base import NO_PARAMS
-from ..checks.wellposed import fixed_teachers
 from ..domains import World
 from ..evidence import Evidence
 from ..inputs import keyword_inputs
@@ -141,7 +140,7 @@ class Verifier:
                 self.clock.not_run.add("single_teacher")
             elif why is None:
                 k1.run(s, self.evidence, self.evaluated)
-            elif fixed_teachers(s) is not None:  # said beside the verdicts the K = 1 family would have fed
+            elif why == k1.fixed(s):  # said beside the verdicts the K = 1 family would have fed
                 for prop in ("finite", "shape"):
                     self.evidence.aside(s.id(prop), why)
         self.clock.tick("checks", len(self.catalogue), len(self.catalogue))

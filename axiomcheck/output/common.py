@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ..axioms import AXIOMS
-from ..results import Run
+from ..results import Outcome, Run
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -121,3 +122,28 @@ def png_img(data: bytes, alt_html: str, scale: int = PLOT_SCALE) -> str:
     w, h = png_size(data)
     return (f"<img alt='{alt_html}' src='data:image/png;base64,{base64.b64encode(data).decode('ascii')}' "
             f"width='{max(1, round(w / scale))}' height='{max(1, round(h / scale))}'>")
+
+
+#: A result that points at the check carrying its error ("not run: ... (see <id>)").
+POINTER = re.compile(r"^not run: .*\(see ([\w.]+)\)$")
+
+
+def repeats(outcomes: Sequence[Outcome]) -> list[tuple[Outcome, list[Outcome]]]:
+    """Each outcome to show, with the later ones of its item that only repeat it: the same status and
+    message, or "not run: ... (see <its check>)" — an operator that fails on every call is told once."""
+    shown: list[tuple[Outcome, list[Outcome]]] = []
+    first: dict[tuple[Any, ...], tuple[Outcome, list[Outcome]]] = {}
+    for o in outcomes:
+        item = (o.suite, o.item)
+        pointer = POINTER.match(o.message or "")
+        lead = first.get((*item, "message", o.status, o.message))
+        if lead is None and pointer is not None:
+            lead = first.get((*item, "axiom", pointer.group(1)))
+        if lead is not None and o.status in ("fail", "error") and not (o.status == "fail" and o.counterexample):
+            lead[1].append(o)
+            continue
+        entry: tuple[Outcome, list[Outcome]] = (o, [])
+        shown.append(entry)
+        first.setdefault((*item, "message", o.status, o.message), entry)
+        first[(*item, "axiom", o.axiom)] = entry
+    return shown

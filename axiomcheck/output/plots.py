@@ -110,14 +110,20 @@ def weight_plot(plots: Plots, item: ItemRun) -> str:
     return plots.img(draw, f"observed weight range per teacher of {item.item} against the {origin} bounds")
 
 
+def lipschitz_points(est: RegularityEstimate) -> list[tuple[float, float]]:
+    """The points of the Lipschitz plot: per bisection level, the largest ratio ‖Δw‖∞ / d and the radius d
+    of the segment it was seen on (so ratio × radius is a change of the weights that was observed)."""
+    radii, ratios = _finite(est.radii), _finite(est.max_ratio_by_radius)
+    if not radii or not ratios or len(radii) != len(ratios):
+        return []
+    return [(r, q) for r, q in zip(radii, ratios, strict=False) if r > 0 and q > 0]
+
+
 def lipschitz_plot(plots: Plots, item: ItemRun) -> str:
     res, est = _estimated(item, "regularity", RegularityEstimate)
     if est is None:
         return ""
-    radii, ratios = _finite(est.radii), _finite(est.max_ratio_by_radius)
-    if not radii or not ratios or len(radii) != len(ratios):
-        return ""
-    pts = [(r, q) for r, q in zip(radii, ratios, strict=False) if r > 0 and q > 0]
+    pts = lipschitz_points(est)
     if len(pts) < 2:
         return ""
     declared = est.declared
@@ -131,7 +137,7 @@ def lipschitz_plot(plots: Plots, item: ItemRun) -> str:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.invert_xaxis()
-        ax.set_xlabel(f"radius in {est.metric or 'input metric'}")
+        ax.set_xlabel(f"radius of the segment, in {est.metric or 'input metric'}")
         ax.set_ylabel("ratio")
         ax.set_title("Lipschitz ratio as the radius shrinks", fontsize=10)
 
