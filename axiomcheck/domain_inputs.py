@@ -92,6 +92,29 @@ class WithInputs(Wrapped):
                 picks = {other: INPUTS[other].families[0] for other in self.names}
                 picks[name] = family
                 out.append(Family(f"{name}={family}", self._drawn(first, picks, draw_with)))
+        for base, picks in self.joint_extremes(fams):
+            label = "+".join([base.name] + [f"{n}={f}" for n, f in picks.items()])
+            out.append(Family(label, self._drawn(base.args, picks, draw_with)))
+        return out
+
+    def joint_extremes(self, fams: list[Family]) -> list[tuple[Family, dict[str, str]]]:
+        """Every keyword input at one of its extremes at once, on the base's extreme families.
+
+        Round r puts each input at its r-th extreme (cycling); round 0 is paired with each extreme
+        family of the base (one-hot teachers, zero losses, far-out contexts), the later rounds with
+        the first.  A violation that needs all inputs at their edge together (one-hot teachers
+        giving the label probability 0, a confidently wrong student and far-out features) is then
+        in the sweep at every seed, not left to the search.
+        """
+        edges = [f for f in fams if f.name.split("+")[0] in self.base.extremes] or fams[:1]
+        rounds = max(len(INPUTS[n].extremes or INPUTS[n].families[:1]) for n in self.names)
+        out = []
+        for r in range(rounds):
+            picks = {}
+            for n in self.names:
+                ext = INPUTS[n].extremes or INPUTS[n].families[:1]
+                picks[n] = ext[r % len(ext)]
+            out += [(base, picks) for base in (edges if r == 0 else edges[:1])]
         return out
 
     def strategy(self, world: World, max_batch: int = 2) -> st.SearchStrategy[Args]:

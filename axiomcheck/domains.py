@@ -106,6 +106,9 @@ class Domain:
     scale: str = ""
     arg_names: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
+    #: sweep families at the edge of the domain (one-hot teachers, zero losses, far-out contexts): the
+    #: ones an operator's keyword inputs are put at their own extremes with (`domain_inputs.WithInputs`)
+    extremes: tuple[str, ...] = ()
 
     def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
         raise NotImplementedError
@@ -148,6 +151,10 @@ class Wrapped(Domain):
 
     base: Domain
 
+    @property
+    def extremes(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.base.extremes
+
     def expected_shape(self, world: World, batch: int) -> tuple[tuple[int, ...], ...]:
         return self.base.expected_shape(world, batch)
 
@@ -168,6 +175,7 @@ class TokenDomain(Domain):
     scale = "token"
     arg_names = ("probs", "context")
     families = TOKEN_FAMILIES
+    extremes = ("one_hot", "near_one_hot", "extreme_logits")
 
     def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
         out = []
@@ -219,6 +227,7 @@ class TaskDomain(Domain):
     scale = "task"
     arg_names = ("losses", "sizes")
     families = TASK_FAMILIES
+    extremes = ("zero_losses", "huge_losses", "tiny_losses")
 
     def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
         return [Family(name, task_batch(name, rng, n, world.tasks, world.teachers)) for name in self.families]
@@ -261,6 +270,7 @@ class ContextDomain(Domain):
     scale = "context"
     arg_names = ("context",)
     families = CONTEXT_FAMILIES
+    extremes = ("far_out", "boundary", "zeros")
 
     def sweep(self, rng: np.random.Generator, world: World, n: int) -> list[Family]:
         return [Family(name, (context_batch(name, rng, n, world.context_dim),)) for name in self.families]
@@ -284,6 +294,7 @@ class UnifiedDomain(Domain):
 
     scale = "unified"
     arg_names = ("probs", "context", "losses", "sizes")
+    extremes = TokenDomain.extremes  # its families are named "<token family>+<task family>"
 
     def __init__(self, token: Domain | None = None):
         # the token part of the joint input: `largev.for_world` gives the large-vocabulary one from V = 256 on

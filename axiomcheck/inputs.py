@@ -9,7 +9,10 @@ shrinks, interpolates and reports exactly those (`keyword_inputs`).
 Each `KeywordInput` draws a batch from one of its named families given the
 positional inputs already drawn (a label where one teacher gives it probability
 0 needs those probabilities), and may rewrite them: with `teacher_logits` named,
-`probs` is recomputed as exactly `softmax(teacher_logits)`.  Continuous inputs
+`probs` is recomputed as exactly `softmax(teacher_logits)`.  Each input names its
+`extremes` (a label with probability 0 under every teacher, a confidently wrong
+student, far-out features, a zero or huge loss history), so the sweep can put
+all of an operator's inputs at their extremes together.  Continuous inputs
 enter the regularity metric with their ‖Δ‖∞; discrete ones (labels, step) are
 held fixed along every segment.
 
@@ -193,6 +196,9 @@ class KeywordInput:
     families: tuple[str, ...]
     drawn: Callable[[str, Draw, Batch], tuple[np.ndarray, Batch]]
     metric: str | None
+    #: its families at the edge of what it can be, most extreme first: the sweep puts every input an
+    #: operator names at one of these at once (`domain_inputs.WithInputs.sweep`)
+    extremes: tuple[str, ...] = ()
 
     def draw(self, family: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
         return self.drawn(family, d, base)
@@ -207,19 +213,20 @@ INPUTS: dict[str, KeywordInput] = {
     for i in (
         KeywordInput("teacher_logits", "float[B,K,V]; probs = softmax(teacher_logits)", _TOKEN_LIKE,
                      ("from_probs", "extreme", "ties", "masked", "peaked"), _teacher_logits,
-                     "‖Δteacher_logits‖∞ (finite entries)"),
+                     "‖Δteacher_logits‖∞ (finite entries)", ("peaked", "extreme", "masked")),
         KeywordInput("labels", "int64[B] in [0, V)", _TOKEN_LIKE,
                      ("random", "teacher_argmax", "zero_under_one", "zero_under_all", "tiny_under_one",
-                      "safety_token"), _labels, None),
+                      "safety_token"), _labels, None, ("zero_under_all", "zero_under_one", "tiny_under_one")),
         KeywordInput("student", "float[B,V], a distribution", _TOKEN_LIKE,
                      ("dirichlet", "equal_teacher", "one_hot", "uniform", "confidently_wrong"), _student,
-                     "‖Δstudent‖∞"),
+                     "‖Δstudent‖∞", ("confidently_wrong", "one_hot")),
         KeywordInput("features", "float[B,F], F = world.features", ("token", "context", "unified"),
-                     ("gaussian", "far_out", "zeros", "tied"), _features, "‖Δfeatures‖∞"),
+                     ("gaussian", "far_out", "zeros", "tied"), _features, "‖Δfeatures‖∞", ("far_out", "zeros")),
         KeywordInput("history", "float[B,H,M] ≥ 0, H = world.history, history[:, -1] the latest", _TASK_LIKE,
                      ("random", "constant", "rising", "falling", "zeros", "huge", "tied_tasks"), _history,
-                     "‖Δhistory‖∞"),
-        KeywordInput("step", "int64[B] ≥ 0", _TASK_LIKE, ("random", "zero", "one", "large"), _step, None),
+                     "‖Δhistory‖∞", ("zeros", "huge")),
+        KeywordInput("step", "int64[B] ≥ 0", _TASK_LIKE, ("random", "zero", "one", "large"), _step, None,
+                     ("large", "zero")),
     )
 }
 
