@@ -78,6 +78,13 @@ def _labels(fam: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
             probs[rows, :, labels] = 0.0
         else:
             probs[rows, who, labels] = 0.0 if fam == "zero_under_one" else 1e-30
+        # a row that held all its mass on the label is left empty: it becomes uniform over the other tokens,
+        # so the label keeps probability 0 there too
+        emptied = probs.sum(axis=-1) <= 0
+        if V > 1 and emptied.any():
+            spread = np.full((B, K, V), 1.0 / (V - 1))
+            spread[rows, :, labels] = 0.0
+            probs = np.where(emptied[..., None], spread, probs)
         probs = _renormalize(probs)
         if fam == "tiny_under_one":  # keep the tiny entry exactly where it was put
             probs[rows, who, labels] = 1e-30

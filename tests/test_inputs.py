@@ -386,3 +386,59 @@ def test_a_learned_operator_that_raises_names_its_parameter_set():
     norm = rep["context.normalization"]
     assert norm.status == "error"
     assert norm.message.startswith("with params[0]:") and "ValueError: bad checkpoint" in norm.message
+
+
+# ----------------------------------------------------------------------------- every input at its extreme at once
+
+
+def needs_every_extreme(probs, context, *, labels, student, features):
+    """Uniform, except teacher 0 gets weight 0 when all of these hold together: every teacher one-hot and
+    giving the label probability 0, a student ≥ 0.99 sure of another token, and features beyond 1e4."""
+    rows = np.arange(len(labels))
+    k = probs.shape[1]
+    hit = ((probs.max(axis=2) == 1.0).all(axis=1) & (probs[rows, :, labels] == 0).all(axis=1)
+           & (student[rows, labels] < 1e-2) & (student.max(axis=1) > 0.99) & (np.abs(features).max(axis=1) > 1e4))
+    w = np.full(probs.shape[:2], 1.0 / k)
+    w[hit] = np.r_[0.0, np.full(k - 1, 1.0 / (k - 1))]
+    return w
+
+
+def test_the_sweep_puts_every_input_at_its_extreme_at_once():
+    d = WithInputs(DOMAINS["token"], ("labels", "student", "features"))
+    fams = {f.name: f for f in d.sweep(np.random.default_rng(0), World(), 16)}
+    joint = fams["one_hot+labels=zero_under_all+student=confidently_wrong+features=far_out"]
+    probs, _, labels, student, features = joint.args
+    rows = np.arange(16)
+    assert (probs[rows, :, labels] == 0).all()
+    assert (student[rows, labels] < 1e-2).all() and (student.max(axis=1) > 0.99).all()
+    assert (np.abs(features).max(axis=1) > 1e4).all()
+    assert (probs.max(axis=2) == 1.0).mean() > 0.5  # one-hot teachers, unless the label held all the mass
+    # each extreme family of the positional inputs is paired with them, and every input's other extremes
+    assert {n.split("+")[0] for n in fams if "+labels=" in n} == {"one_hot", "near_one_hot", "extreme_logits"}
+    assert "one_hot+labels=zero_under_one+student=one_hot+features=zeros" in fams
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_violation_that_needs_every_input_at_its_extreme_is_found_at_every_seed(seed):
+    op = ac.token_operator(needs_every_extreme, name="every_extreme", register=False)
+    r = ac.verify(op, seed=seed, max_examples=0, axioms=["token.positivity"])["token.positivity"]
+    assert r.status == "fail", r.message  # by the sweep alone: no search needed
+    assert "min w_k = 0 (teacher 0)" in r.message
+
+
+def test_joint_extremes_on_the_task_scale():
+    def zero_history_huge_step(losses, sizes, *, history, step):
+        """λ < 0 for task 0 only when the losses and the whole history are 0 and the step is huge."""
+        m = sizes.shape[1]
+        lam = np.full(sizes.shape, 1.0 / m)
+        hit = (history == 0).all(axis=(1, 2)) & (step > 10**8) & (losses == 0).all(axis=(1, 2))
+        lam[hit] = np.r_[-0.1, np.full(m - 1, 1.1 / (m - 1))]
+        return lam
+
+    op = ac.importance_operator(zero_history_huge_step, name="joint_task", register=False)
+    r = ac.verify(op, max_examples=0, axioms=["importance.nonnegativity", "importance.normalization"])
+    assert r.statuses() == {"importance.nonnegativity": "fail", "importance.normalization": "pass"}
+    assert "history=zeros+step=large" in r["importance.nonnegativity"].message
+    d = WithInputs(DOMAINS["importance"], ("history", "step"))
+    names = [f.name for f in d.sweep(np.random.default_rng(0), World(), 8)]
+    assert "zero_losses+history=zeros+step=large" in names

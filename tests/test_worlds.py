@@ -294,3 +294,55 @@ def test_the_fixture_puts_the_declared_world_between_the_marker_and_ini(pytester
     '''))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+# ============================================================================= a fixed number of teachers
+
+_META = np.random.default_rng(1).normal(size=(16, 4))  # a meta-weight network's output layer: four outputs
+
+
+def four_outputs(probs, context):
+    z = probs.mean(axis=1) @ _META
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def meta_net(probs, context, *, params):
+    z = probs.mean(axis=1) @ params
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_an_operator_declared_for_four_teachers_is_not_fed_the_k1_family():
+    report = ac.verify(token(four_outputs, name="four", world={"teachers": 4}), **FAST)
+    assert report.passed, report.statuses()
+    for axiom in ("token.shape", "token.finite"):
+        assert report[axiom].status == "pass"
+        assert report[axiom].message.endswith(
+            "K = 1 family not run: the operator declares world={'teachers': 4}, so it is built for K = 4 only")
+
+
+def test_parameters_with_one_entry_per_teacher_fix_k():
+    report = ac.verify(token(meta_net, name="meta", params=[_META, 2 * _META]), **FAST)
+    assert report.passed, report.statuses()
+    assert "K = 1 family not run: its parameters fix K = 4 (an array of shape (16, 4)" in report["token.shape"].message
+
+
+def test_an_undeclared_operator_returning_k_columns_at_k1_is_told_to_declare_it():
+    report = ac.verify(token(four_outputs, name="four_undeclared"), **FAST)
+    shape = report["token.shape"]
+    assert shape.status == "error"
+    assert "got (8, 4), at K = 1 family" in shape.message
+    assert shape.message.endswith("given one teacher it returned the weights of 4: if it is built for K = 4, "
+                                  "declare world={'teachers': 4} and the K = 1 family is not run")
+    assert set(report.failing()) == {"token.shape"}
+
+
+def test_an_operator_that_adapts_to_k_is_still_checked_at_k1():
+    def breaks_at_k1(probs, context):
+        k = probs.shape[1]
+        return np.full(probs.shape[:2], 1.0 / (k - 1) if k > 1 else np.nan)
+
+    report = ac.verify(token(breaks_at_k1, name="k1_nan"), **FAST)
+    assert report["token.finite"].status == "fail" and "K = 1" in report["token.finite"].message
+    assert "K = 1 family not run" not in report["token.shape"].message
