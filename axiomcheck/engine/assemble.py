@@ -66,7 +66,8 @@ def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead:
         # the first check carries the whole error; the others point at it, so it is read once per operator
         if subject.op_dead and lead is not None and axiom_id != lead:
             return Result(status="error", message=f"not run: the operator {subject.op_dead} (see {lead})", **common)
-        if lead is not None and axiom_id != lead:
+        if lead is not None and axiom_id != lead and not (e.error and not ev.fatal_brief):
+            # (a check with an error of its own, the shape check on a wrong shape, keeps the whole message)
             brief = ev.fatal_brief or "could not be evaluated on any sweep batch"
             return Result(status="error", message=f"not run: the operator {brief} (see {lead})", **common)
         return Result(status="error", message=f"could not be checked: the operator {ev.fatal}", **common)
