@@ -123,3 +123,20 @@ def test_each_plotted_ratio_is_at_the_radius_it_was_seen_at(op):
     # ratio × radius is a change of the weights that was observed: never above the largest change (≤ 1)
     assert max(q * d for d, q in pts) <= 1.0 + 1e-9
     assert max(q for _, q in pts) == pytest.approx(r.estimate["lipschitz_lower_bound"])
+
+
+@pytest.mark.parametrize("fn", [step, log_clip], ids=["jump", "steep"])
+def test_bisecting_past_the_floor_in_chunks_changes_nothing(fn):
+    """The byte budget of a large vocabulary bisects a few segments per call: the same findings."""
+    from axiomcheck.engine.settings import Settings
+    from axiomcheck.engine.verifier import Verifier
+
+    seen = []
+    for chunk in (1 << 30, 3):
+        v = Verifier(context(fn, name=fn.__name__), ac.World(), Settings(max_examples=0, sweep_size=64))
+        v.subject.pair_chunk = chunk
+        v.sweep()
+        v.checks()
+        e = v.evidence["context.continuity"]
+        seen.append((e.finding.message if e.finding else e.note, e.estimate["lipschitz_lower_bound"]))
+    assert seen[0] == seen[1]

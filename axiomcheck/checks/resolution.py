@@ -69,10 +69,35 @@ def _magnitude(a: Args, b: Args) -> np.ndarray:
 
 def deepen(subject: Subject, idx: np.ndarray, A: Args, Bq: Args, Wa: np.ndarray, Wb: np.ndarray,
            eps: float) -> Deep | OperatorMisbehaved:
-    """Bisect segments `idx` on toward their larger change, to the float resolution of their inputs.
+    """Bisect segments `idx` on toward their larger change, to the float resolution of their inputs,
+    `subject.pair_chunk` segments per call (the byte budget of a large vocabulary).
 
     Returns what the operator raised, if it did (the caller reports it).
     """
+    chunk = max(1, subject.pair_chunk)
+    parts = []
+    for start in range(0, len(idx), chunk):
+        part = _deepen(subject, idx[start:start + chunk], A, Bq, Wa, Wb, eps)
+        if isinstance(part, OperatorMisbehaved):
+            return part
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    levels = max(p.radii.shape[0] for p in parts)
+
+    def padded(x: np.ndarray) -> np.ndarray:  # a segment's last values repeat once it stopped
+        return np.concatenate([x, np.repeat(x[-1:], levels - x.shape[0], axis=0)])
+
+    return Deep(np.concatenate([p.idx for p in parts]), np.concatenate([padded(p.radii) for p in parts], axis=1),
+                np.concatenate([padded(p.deltas) for p in parts], axis=1),
+                np.concatenate([p.depth for p in parts]),
+                tuple(np.concatenate(x) for x in zip(*(p.A for p in parts))),
+                tuple(np.concatenate(x) for x in zip(*(p.B for p in parts))),
+                np.concatenate([p.Wa for p in parts]), np.concatenate([p.Wb for p in parts]))
+
+
+def _deepen(subject: Subject, idx: np.ndarray, A: Args, Bq: Args, Wa: np.ndarray, Wb: np.ndarray,
+            eps: float) -> Deep | OperatorMisbehaved:
     dom = subject.domain
     a, b = take(A, idx), take(Bq, idx)
     wa, wb = Wa[idx], Wb[idx]

@@ -7,9 +7,10 @@ declared checkpoint, or draws).  Each port is followed by its repaired variant.
 The checkpoints are seeded and built here (`MMKD_CHECKPOINTS`,
 `MTKD_RL_CHECKPOINTS`, `amtml_params`), so they are reproducible and
 reviewable; the verdicts are for K = 4, V = 16, F = 8.  A
-checkpoint has one output per teacher of the world it was built for, so with a
-single teacher (the K = 1 family of the well-posedness checks) every port
-answers weight 1, as any normalized weighting must.
+checkpoint has one output per teacher of the world it was built for: each port
+declares `world={"teachers": 4}`, so the engine does not feed it the K = 1
+family of the well-posedness checks; called with a single teacher anyway, every
+port answers weight 1, as any normalized weighting must.
 
 >>> [sorted(c) for c in MMKD_CHECKPOINTS[0]]
 [['W', 'b'], ['W', 'b']]
