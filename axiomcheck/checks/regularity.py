@@ -2,10 +2,12 @@
 
 Segments between sampled inputs are bisected towards the largest change of the
 weights, down to a radius set by the returned dtype.  A change that does not
-shrink with the radius (ratio ∝ 1/r) is a jump; a ratio that keeps growing more
-slowly (log 1/r, an entropy at the edge of the simplex) is continuous without a
-Lipschitz constant in that metric.  The estimate is a lower bound on the true
-constant, reported with the radii it was seen at.
+shrink with the radius (ratio ∝ 1/r) is a jump — once bisecting on to the float
+resolution of the inputs (`resolution`) confirms it; one that shrinks there is
+continuous with a steep slope.  A ratio that keeps growing more slowly (log 1/r,
+an entropy at the edge of the simplex) is continuous without a Lipschitz
+constant in that metric.  The estimate is a lower bound on the true constant,
+reported with the radius of the segment each ratio was seen on.
 """
 
 from __future__ import annotations
