@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.output.html import lipschitz_points
+from axiomcheck.output.plots import lipschitz_points
 from tests.helpers import context, softmax, token
 
 FAST = dict(max_examples=0, sweep_size=64)
