@@ -25,8 +25,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..results import ItemRun, Outcome, Run
 from .certified import assumption_lines, cell, certificate_rows, certificates, result_of
-from .common import POINTER, TRAINING_LABEL, observed_in_training, repeats, visible
-from .counterexample import lines as counterexample_lines
+from .common import TRAINING_LABEL, observed_in_training, visible
+from .failures import FailureLines
 
 if TYPE_CHECKING:
     from ..suites.model import Suite, SuiteItem
@@ -76,6 +76,7 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+
 def progress_bar(console: Any) -> Any:
     """The one progress bar of the terminal output: description, bar, n of m, time; gone when done."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -83,7 +84,7 @@ def progress_bar(console: Any) -> Any:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
 
-class Renderer:
+class Renderer(FailureLines):
     """Writes human-readable output to one stream (stdout, or stderr when stdout carries data)."""
 
     def __init__(self, stream: IO[str] | None = None, *, fancy: bool | None = None, quiet: bool = False,
@@ -181,31 +182,15 @@ class Renderer:
         self.table(f"{head}: {verdict}", ["check", "paper", "status", *(["certified"] if certs else []), "message"],
                    rows, styles, wrap=(-2, -1) if certs else (-1,))
         for res in results:
-            if res.status == "fail" and res.counterexample:
-                self.line(f"{res.axiom}:")
-                self.counterexample(res.counterexample, indent="  ")
-            if res.status in ("fail", "error") and res.reproduce and not POINTER.match(res.message or ""):
-                self.line(f"reproduce {res.axiom}: {res.reproduce}", "cyan")  # not for a check pointing at another
+            self.result_footer(res)
 
     def report_results(self, report: Any) -> None:
         """A `Report` as `print_report` shows it: its results' table, then its paper link when certified."""
         self.results(f"{report.operator} ({report.scale} scale, seed {report.seed})", report.results)
         self.assumptions(report.assumptions)
 
-    @property
-    def width(self) -> int:
-        """The columns a block of text may take: the terminal's (at most 120) when fancy, else 100."""
-        return min(self.console.width, 120) if self.fancy else 100
-
-    def counterexample(self, ce: Any, indent: str = "    ") -> None:
-        """A failing check's counterexample, compactly, within the output's width."""
-        if isinstance(ce, dict) and ce:
-            for text in counterexample_lines(ce, self.width - len(indent)):
-                self.line(indent + text)
-
     def outcome_details(self, o: Outcome, *, show_suite: bool = True, same: Sequence[Outcome] = ()) -> None:
-        """One unexpected (or, verbose, expected) verdict: message, counterexample, reproduce line; `same`
-        are the item's later checks that repeat its error, named on one line instead of repeated."""
+        """One verdict: message, counterexample, the checks `same` that repeat its error, reproduce line."""
         head = f"{o.suite} · {o.item} · {o.axiom}" if show_suite else f"{o.item} · {o.axiom}"
         if o.verdict == "unexpected":
             tag = o.status.upper() if o.expected == "pass" else "UNEXPECTED"
@@ -215,17 +200,9 @@ class Renderer:
         self.line(f"{tag}  {head} (paper {o.paper_ref}{where}): expected {o.expected}, got {o.status}",
                   STATUS_STYLE[o.verdict])
         self.line(f"    {o.message}")
-        if o.status == "fail":
-            self.counterexample(o.counterexample)
-        if same:
-            self.line(f"    the same {o.status} on {', '.join(x.axiom for x in same)} (not repeated)")
+        self.outcome_footer(o, same)
         if o.reproduce:
             self.line(f"    reproduce: {o.reproduce}", "cyan")
-
-    def details(self, outcomes: Sequence[Outcome], *, show_suite: bool = True) -> None:
-        """`outcome_details` of each, an item's repeated error shown once (`repeats`)."""
-        for o, same in repeats(outcomes):
-            self.outcome_details(o, show_suite=show_suite, same=same)
 
     def report(self, item: ItemRun) -> None:
         """One operator, one row per check (what `axiomcheck verify` shows)."""
