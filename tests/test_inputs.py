@@ -408,7 +408,7 @@ def test_the_sweep_puts_every_input_at_its_extreme_at_once():
     fams = {f.name: f for f in d.sweep(np.random.default_rng(0), World(), 16)}
     joint = fams["one_hot+labels=zero_under_all+student=confidently_wrong+features=far_out"]
     probs, _, labels, student, features = joint.args
-    rows = np.arange(16)
+    rows = np.arange(joint.size)
     assert (probs[rows, :, labels] == 0).all()
     assert (student[rows, labels] < 1e-2).all() and (student.max(axis=1) > 0.99).all()
     assert (np.abs(features).max(axis=1) > 1e4).all()
