@@ -101,6 +101,14 @@ def refuse_loose_certify(given: dict[str, Any], op: Any, replay: bool) -> None:
                          f"{'it' if len(extra) == 1 else 'them'}; it takes {', '.join(op.takes())}")
 
 
+def _builtin_suites() -> list[str]:
+    """The names of the suites that ship with axiomcheck, read from the package (never listed by hand)."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("axiomcheck.suites").joinpath("builtin").iterdir()
+                  if p.name.endswith(".toml"))
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show the traceback of an internal error")
@@ -174,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "suite's expectation.")
     r.add_argument("suites", nargs="*", metavar="SUITE", help="suite files or folders")
     r.add_argument("--builtin", action="store_true",
-                   help="also run the suites installed with axiomcheck (reference, independence, composition)")
+                   help=f"also run the suites installed with axiomcheck ({', '.join(_builtin_suites())})")
     r.add_argument("--item", action="extend", nargs=1, metavar="ID", help="run only this item of the suites "
                                                                           "(repeatable)")
     _checking(r)

@@ -1,0 +1,98 @@
+"""Every number and list that describes the project in the docs is checked against the code.
+
+The docs state facts a reader relies on (how many suites `make demo` runs, which suites ship,
+which extras and flags exist, which scale pages there are); each is asserted here from the code,
+so none can drift. Test counts are not stated anywhere: they change with every test added.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+
+import axiomcheck as ac
+from axiomcheck import suites
+from axiomcheck.cli import build_parser
+from tests.doc_blocks import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def page(name: str) -> str:
+    return (ROOT / name).read_text(encoding="utf-8")
+
+
+def shipped() -> list:
+    return suites.load_all([str(suites.builtin_suite_dir())])
+
+
+def test_getting_started_states_what_make_demo_runs():
+    ss = suites.load_all([str(ROOT / "conformance_suites")])
+    facts = (len(ss), sum(len(s.items) for s in ss), sum(len(i.axioms) for s in ss for i in s.items))
+    words = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
+    m = re.search(r"the (\w+)\s+suites,\s+(\d+)\s+operators\s+and\s+(\d+)\s+checks", page("docs/getting-started.md"))
+    assert m, "getting-started.md no longer states what `make demo` runs"
+    assert (m.group(1), int(m.group(2)), int(m.group(3))) == (words.get(facts[0], str(facts[0])), *facts[1:])
+
+
+def test_no_page_states_a_test_count():
+    for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        found = re.findall(r"\b\d+ tests\b", p.read_text(encoding="utf-8"))
+        assert not found, f"{p.relative_to(ROOT)} states a test count ({found}): it drifts with every test"
+
+
+def test_every_shipped_suite_is_named_in_the_docs_and_the_help():
+    names = [s.name for s in shipped()]
+    assert sorted(names) == sorted(p.stem for p in (ROOT / "conformance_suites").glob("*.toml"))
+    text = page("docs/suites-and-ci.md")
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    builtin = next(a for a in run._actions if "--builtin" in a.option_strings)
+    for name in names:
+        assert f"`{name}.toml`" in text, name
+        assert name in builtin.help, name
+
+
+def test_the_readme_names_every_extra():
+    extras = tomllib.loads(page("pyproject.toml"))["project"]["optional-dependencies"]
+    readme = page("README.md")
+    for extra in extras:
+        assert f"`{extra}`" in readme or f"[{extra}]" in readme, extra
+
+
+def test_the_checks_overview_links_every_scale_page():
+    text = page("docs/checks/index.md")
+    for scale in sorted({a.scale for a in ac.AXIOMS.values()}):
+        assert f"]({scale}.md)" in text, scale
+
+
+def test_the_api_page_documents_every_public_name():
+    text = page("docs/api.md")
+    missing = [n for n in ac.__all__ if n != "__version__" and f"axiomcheck.{n}" not in text]
+    assert not missing, f"api.md does not document {missing}"
+
+
+@pytest.mark.parametrize("command", ["run", "verify"])
+def test_suites_and_ci_lists_every_flag(command):
+    text = page("docs/suites-and-ci.md")
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    flags = [s for a in sub._actions for s in a.option_strings if s.startswith("--") and s != "--help"]
+    missing = [f for f in flags if f"`{f}" not in text and f" {f}" not in text]
+    assert not missing, f"docs/suites-and-ci.md does not mention {missing} of `axiomcheck {command}`"
+
+
+def test_suites_and_ci_lists_every_pytest_option():
+    import argparse
+
+    from axiomcheck import options as O
+
+    parser = argparse.ArgumentParser()
+    O.add_to(parser.add_argument, pytest=True)
+    text = page("docs/suites-and-ci.md")
+    flags = [s for a in parser._actions for s in a.option_strings if s.startswith("--axiomcheck")]
+    missing = [f for f in flags if f not in text]
+    assert flags and not missing, f"docs/suites-and-ci.md does not mention {missing}"
