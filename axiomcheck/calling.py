@@ -223,11 +223,14 @@ class Guard:
         with warnings.catch_warnings():
             finished = self._thread.run(job, self.timeout)
         if not finished:
+            # Read before abandoning: the SystemExit that abandon() injects to stop a pure-Python loop
+            # is caught by the job like anything the operator raised, and is not the operator's.
+            raised = box.get("raised")
             self._thread.abandon()
             self._thread = None
             self.dead = "hung on an earlier call"
-            if "raised" in box:  # it raised, then the exception's message never came back
-                raise OperatorMisbehaved("timeout", f"raised {box['raised']}, whose message (its __str__) did not "
+            if raised is not None:  # it raised, then the exception's message never came back
+                raise OperatorMisbehaved("timeout", f"raised {raised}, whose message (its __str__) did not "
                                                     f"return within the per-call limit of {self.timeout:g} s")
             raise OperatorMisbehaved("timeout", f"did not return within the per-call limit of "
                                                 f"{self.timeout:g} s")

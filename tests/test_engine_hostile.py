@@ -402,6 +402,21 @@ def test_an_exception_whose_message_hangs_is_an_error_within_the_call_timeout(re
            "0.5 s" in first, first
 
 
+@ac.context_operator(name="hostile_spins", register=False)
+def spins_in_python(context):
+    while context.shape[0] > 0:
+        pass
+
+
+def test_a_pure_python_hang_is_a_timeout_not_a_raise():
+    """The SystemExit that stops a spinning call is axiomcheck's, never reported as the operator's."""
+    report, elapsed = _verify_within(20.0, spins_in_python, timeout=0.5, **FAST)
+    assert elapsed < 10.0
+    first = report.results[0].message
+    assert "did not return within the per-call limit of 0.5 s" in first, first
+    assert "SystemExit" not in first, first
+
+
 def test_an_operator_cannot_change_the_warning_filters():
     with warnings.catch_warnings():
         before = list(warnings.filters)
