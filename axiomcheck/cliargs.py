@@ -92,7 +92,7 @@ def refuse_loose_certify(given: dict[str, Any], op: Any, replay: bool) -> None:
 
     loose = [f"--{k.replace('_', '-')}" for k in CERTIFIED[1:] if k in given]
     if loose and not given.get("certify"):
-        raise UsageError(f"{', '.join(loose)} apply to certified checks: add --certify")
+        raise UsageError(f"{', '.join(loose)} {'applies' if len(loose) == 1 else 'apply'} to certified checks: add --certify")
     if given.get("certify") and replay:
         raise UsageError("--certify does not combine with --replay: a replay runs one saved input again")
     extra = unused(given.get("domain", {}), op.takes())

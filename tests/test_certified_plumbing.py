@@ -73,8 +73,8 @@ def test_verify_without_certify_prints_no_certificates(capsys, in_tmp, ops_file)
 
 
 @pytest.mark.parametrize("extra, needle", [
-    (["--domain", "context=-1,1"], "--domain apply to certified checks: add --certify"),
-    (["--certify-time", "2"], "--certify-time apply to certified checks"),
+    (["--domain", "context=-1,1"], "--domain applies to certified checks: add --certify"),
+    (["--certify-time", "2"], "--certify-time applies to certified checks"),
     (["--certify", "--domain", "probs=0,1"], "probability simplex"),
     (["--certify", "--domain", "context=1"], "must be INPUT=LO,HI"),
     (["--certify", "--domain", "losses=0,1"], "--domain losses: 't_uniform' (context scale) does not take it"),

@@ -141,7 +141,7 @@ def _certify_request(op: Operator, certify: bool, domain: Any, gap: float | None
     if not certify:
         given = [k for k, v in (("domain", domain), ("certify_gap", gap), ("certify_time", max_time)) if v is not None]
         if given:
-            raise ValueError(f"{', '.join(given)} apply to certified checks: pass certify=True (or call ac.certify)")
+            raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to certified checks: pass certify=True (or call ac.certify)")
         return None
     from .. import boxes
     from .certified import DEFAULT_GAP, Request
