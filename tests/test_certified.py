@@ -250,7 +250,7 @@ def test_certificates_given_as_dicts_are_read_and_garbage_proves_nothing(monkeyp
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"domain": {"context": (-1, 1)}}, "domain applies to certified checks"),
-    ({"certify_gap": 0.2}, "certify_gap apply to certified checks"),
+    ({"certify_gap": 0.2}, "certify_gap applies to certified checks"),
     ({"certify": True, "certify_gap": 0.0}, "certify_gap must be a finite number > 0"),
     ({"certify": True, "certify_gap": math.nan}, "certify_gap must be a finite number > 0"),
     ({"certify": True, "certify_time": math.inf}, "certify_time must be a finite number"),
