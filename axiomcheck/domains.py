@@ -34,38 +34,9 @@ from .families import (
     task_batch,
 )
 from .strategies import contexts, distributions, finite_floats
+from .worlds import World
 
 Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument order
-
-
-@dataclasses.dataclass(frozen=True)
-class World:
-    """The sizes the checks sample at.
-
-    Args:
-        teachers: K, the number of teachers.
-        vocab: V, the vocabulary size.
-        context_dim: D, the number of context features.
-        tasks: M, the number of tasks.
-        features: F, the length of the `features` vector an operator may ask for.
-        history: H, the number of past steps in the `history` of task losses.
-    """
-
-    teachers: int = 4
-    vocab: int = 16
-    context_dim: int = 3
-    tasks: int = 3
-    features: int = 8
-    history: int = 2
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"World.{field.name} must be an integer ≥ 1, got {value!r}")
-
-    def with_teachers(self, k: int) -> World:
-        return dataclasses.replace(self, teachers=k)
 
 
 @dataclasses.dataclass(frozen=True)

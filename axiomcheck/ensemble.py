@@ -20,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from . import worlds
 from .axioms import AXIOMS
 from .calling import describe_exception
-from .domains import DOMAINS, World
+from .domains import DOMAINS
 from .engine import OperatorMisbehaved, Settings, Verifier
 from .operator import Operator
 from .registry import resolve, target_name
 from .repro import ensemble_call, ensemble_line
 from .results import Report, Result
-from .worlds import world_for
+from .worlds import World
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
 
@@ -77,14 +78,14 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
         ensemble: the G under test, `fn(teacher_logits[K,N,V], weights[K,N] | [K,N,V]) -> log q[N,V]`;
             by default the project's kernel `kernels.ensemble_log_probs`.
     """
+    given = worlds.picked(locals())  # one keyword per `World` size (tests/test_worlds.py checks the signature)
     import jax.numpy as jnp
 
     if ensemble is None:
         from .kernels import ensemble_log_probs as ensemble
 
     op = resolve(op_or_name)
-    world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks,
-                                 "features": features, "history": history})
+    world = worlds.world_for(op.world, given)
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)
     start = time.perf_counter()
@@ -176,6 +177,5 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
             results.append(Result(status="pass", message=f"holds on {samples} positions (tolerance {tol:.2g})",
                                   **common))
     return Report(operator=op.name, scale="ensemble", results=tuple(results), seed=seed,
-                  world={"teachers": world.teachers, "vocab": world.vocab, "context_dim": world.context_dim,
-                         "tasks": world.tasks},
+                  world=worlds.sizes(world),
                   spec={"of_scale": op.scale}, elapsed_s=time.perf_counter() - start)

@@ -5,7 +5,8 @@ pytest (`--axiomcheck-seed`), its ini key (`axiomcheck_seed`), its type, its
 default and its help text.  Both front ends add them with `add_to(addoption,
 ...)`, whose `addoption` is `argparse.ArgumentParser.add_argument` or pytest's
 `OptionGroup.addoption` (they take the same keywords), so a flag, a default or
-a help text never drifts between the two.
+a help text never drifts between the two.  The world sizes are one option per
+`World` field (`axiomcheck.worlds`), so a new size gets its flags and ini key here.
 
 Every option is added with `default=None`: a value the user did not give is
 `None`, so the precedence "command line > suite file or marker > ini > built-in
@@ -28,6 +29,8 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from . import worlds
 
 
 def positive_int(text: str) -> int:
@@ -123,21 +126,15 @@ SEED = Option("seed", "seed of the sweep and the search; the same seed gives the
               natural_int, 0, "S")
 MAX_EXAMPLES = Option("max_examples", "Hypothesis examples per operator in the search phase",
                       natural_int, 100, "N")
-TEACHERS = Option("teachers", "number of teachers K in the sampled world", positive_int, 4, "K", world=True)
-VOCAB = Option("vocab", "vocabulary size V in the sampled world", positive_int, 16, "V", world=True)
-CONTEXT_DIM = Option("context_dim", "context features D in the sampled world", positive_int, 3, "D", world=True)
-TASKS = Option("tasks", "number of tasks M in the sampled world", positive_int, 3, "M", world=True)
-FEATURES = Option("features", "length F of the `features` input an operator may name", positive_int, 8, "F",
-                  world=True)
-HISTORY = Option("history", "past steps H of the `history` input an operator may name", positive_int, 2, "H",
-                 world=True)
 REPORT_DIR = Option("report_dir", "write every report format (JSON, JUnit XML, Markdown, HTML) into DIR",
                     str, None, "DIR", cli_flags=("--output", "-o"), pytest_name="report")
 
 #: Options that set how hard and where to look.
 SETTINGS_OPTIONS = (SEED, MAX_EXAMPLES)
-#: Options that size the sampled world, in `World` field order.
-WORLD_OPTIONS = (TEACHERS, VOCAB, CONTEXT_DIM, TASKS, FEATURES, HISTORY)
+#: Options that size the sampled world: one per `World` field, in field order, its help, symbol and
+#: default read from the field (`axiomcheck.worlds`).
+WORLD_OPTIONS = tuple(Option(name, worlds.help_text(name), positive_int, worlds.default(name), worlds.symbol(name),
+                             cli_flags=(worlds.flag(name),), world=True) for name in worlds.fields())
 #: Every shared option, in the order they are shown.
 OPTIONS = (*SETTINGS_OPTIONS, *WORLD_OPTIONS, REPORT_DIR)
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -184,4 +181,5 @@ def given(values: Mapping[str, Any] | argparse.Namespace) -> dict[str, Any]:
 
 
 def world_fields() -> tuple[str, ...]:
-    return tuple(o.name for o in WORLD_OPTIONS)
+    """The names of the world options: the `World` fields."""
+    return worlds.fields()

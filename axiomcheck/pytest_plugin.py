@@ -9,9 +9,9 @@
   An item passes when the verdict matches the suite's expectation.
 * A fixture `axiomcheck`: call it like `axiomcheck.verify` (it returns a
   `Report`), or `axiomcheck.check(op)` to fail the test with every violation.
-* A marker `@pytest.mark.axiomcheck(seed=..., max_examples=..., teachers=...,
-  vocab=..., context_dim=..., tasks=..., tolerance=..., timeout=...)` that sets
-  the fixture's settings for one test.
+* A marker `@pytest.mark.axiomcheck(seed=..., max_examples=..., tolerance=...,
+  timeout=..., and any `World` size: teachers=..., vocab=..., ...)` that sets the
+  fixture's settings for one test.
 * Options `--axiomcheck-seed`, `--axiomcheck-max-examples`, the world sizes
   (`--axiomcheck-teachers`, ...) and `--axiomcheck-report DIR` (every report
   format, written at the end of the session), each also an ini key
@@ -46,11 +46,15 @@ from typing import Any
 import pytest
 
 from . import options as O
+from . import worlds
 from .pytest_state import State as _State
 
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
-MARKER_KEYS = ("seed", "max_examples", "teachers", "vocab", "context_dim", "tasks", "features", "history", "tolerance",
-               "timeout")
+#: The marker's keywords: the settings, every `World` size, the tolerance and the per-call limit.
+MARKER_KEYS = ("seed", "max_examples", *worlds.fields(), "tolerance", "timeout")
+#: The marker's line in `pytest --markers`.
+MARKER_HELP = (f"axiomcheck({', '.join(f'{key}=None' for key in MARKER_KEYS)}): settings of the `axiomcheck` "
+               "fixture in this test")
 #: Keywords of a fixture call that ask for certified verdicts (as `axiomcheck.verify` takes them).
 CERTIFY_KEYS = ("certify", "domain", "certify_gap", "certify_time")
 _STATE = pytest.StashKey["_State"]()
@@ -69,10 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "axiomcheck(seed=None, max_examples=None, teachers=None, vocab=None, context_dim=None, tasks=None, "
-        "tolerance=None, timeout=None): settings of the `axiomcheck` fixture in this test")
+    config.addinivalue_line("markers", MARKER_HELP)
     config.stash[_STATE] = _State(config)
 
 
@@ -238,7 +239,7 @@ class Checker:
             value = state.overrides.get(key)
             if value is None:
                 value = marker.get(key)
-            if value is None and key in O.world_fields():
+            if value is None and key in worlds.fields():
                 if state.ini.get(key) is not None:
                     self.world_defaults[key] = state.ini[key]
                 continue
@@ -256,17 +257,16 @@ class Checker:
         target = resolve(op)
         settings = {**self.settings, **kwargs}
         axioms = settings.pop("axioms", None)
-        world = {k: settings.pop(k) for k in O.world_fields() if k in settings}
+        world = {k: settings.pop(k) for k in worlds.fields() if k in settings}
         unknown = set(settings) - set(MARKER_KEYS) - {"sweep_size", "shrink", *CERTIFY_KEYS}
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms', *CERTIFY_KEYS]}")
         from . import repro
         from .engine import verify
-        from .worlds import world_for
 
-        sized = world_for(target.world, world, self.world_defaults)  # the operator's declared world in between
-        world = {k: getattr(sized, k) for k in O.world_fields()}
+        # the operator's declared world in between
+        world = worlds.sizes(worlds.world_for(target.world, world, self.world_defaults))
         report = verify(target, axioms=axioms, **world, **settings)
         self._calls += 1
         ident = self._node.nodeid + (f"[{self._calls}]" if self._calls > 1 else "")
@@ -276,7 +276,7 @@ class Checker:
         name = op if isinstance(op, str) and not shadowed(op.strip()) else target_name(target)
         source = name if name is not None else target.name
         item = S.single(target, source, axioms=[r.axiom for r in report.results],
-                        world={**{k: report.world[k] for k in O.world_fields() if k in report.world}},
+                        world={**{k: report.world[k] for k in worlds.fields() if k in report.world}},
                         seed=settings.get("seed"), max_examples=settings.get("max_examples"),
                         tolerance=settings.get("tolerance"), timeout=settings.get("timeout"))
         item = dataclasses.replace(item, id=ident)

@@ -3,6 +3,7 @@
 A failing check comes with one line that replays it: an `axiomcheck verify`
 (or `run`, `ensemble`) command when the operator has a name a new process can
 resolve (see `axiomcheck.registry.target_name`), else the Python call to make.
+The world sizes in them are the `World` fields (`axiomcheck.worlds.shown`).
 
 >>> w = {"teachers": 4, "vocab": 16, "context_dim": 3, "tasks": 3}
 >>> verify_line("entropy_exp", w, seed=0, max_examples=100, axiom="token.normalization")
@@ -14,36 +15,20 @@ resolve (see `axiomcheck.registry.target_name`), else the Python call to make.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-WORLD_FLAGS = (("teachers", "--teachers"), ("vocab", "--vocab"), ("context_dim", "--context-dim"),
-               ("tasks", "--tasks"))
-#: Sizes of keyword inputs, written only when they differ from their defaults (most operators name neither).
-INPUT_FLAGS = (("features", "--features", 8), ("history", "--history", 2))
-
-
-def _get(world: Any, key: str, default: Any = None) -> Any:
-    if isinstance(world, Mapping):
-        return world[key] if default is None else world.get(key, default)
-    return getattr(world, key) if default is None else getattr(world, key, default)
-
-
-def _world(world: Any) -> dict[str, int]:
-    """The four world sizes of a `World` or a mapping holding them."""
-    return {k: _get(world, k) for k, _ in WORLD_FLAGS}
-
-
-def _input_sizes(world: Any) -> dict[str, int]:
-    """The keyword-input sizes of `world` that differ from their defaults."""
-    return {k: _get(world, k, d) for k, _, d in INPUT_FLAGS if _get(world, k, d) != d}
+from . import worlds
 
 
 def _world_flags(world: Any) -> str:
-    w = _world(world)
-    sizes = _input_sizes(world)
-    return " ".join([f"{flag} {w[k]}" for k, flag in WORLD_FLAGS]
-                    + [f"{flag} {sizes[k]}" for k, flag, _ in INPUT_FLAGS if k in sizes])
+    """`--teachers 4 --vocab 16 ...`: the sizes `worlds.shown` spells out, as flags."""
+    return " ".join(f"{worlds.flag(name)} {size}" for name, size in worlds.shown(world))
+
+
+def _world_keywords(world: Any) -> str:
+    """`teachers=4, vocab=16, ...`: the same sizes as keywords of a Python call."""
+    return ", ".join(f"{name}={size}" for name, size in worlds.shown(world))
 
 
 def flags(*, tolerance: float | None = None, timeout: float | None = None, isolate: bool = False) -> list[str]:
@@ -92,11 +77,8 @@ def replay_line(target: str, path: Any) -> str:
 
 def python_call(name: str, world: Any, seed: int, max_examples: int, axiom: str) -> str:
     """The `ac.verify(...)` call replaying `axiom` for an operator with no importable name."""
-    w = _world(world)
-    sizes = "".join(f", {k}={v}" for k, v in _input_sizes(world).items())
-    return (f"ac.verify(op, seed={seed}, max_examples={max_examples}, teachers={w['teachers']}, "
-            f"vocab={w['vocab']}, context_dim={w['context_dim']}, tasks={w['tasks']}{sizes}, axioms=[{axiom!r}])"
-            f"  # op: the Operator {name!r} (no importable name)")
+    return (f"ac.verify(op, seed={seed}, max_examples={max_examples}, {_world_keywords(world)}, "
+            f"axioms=[{axiom!r}])  # op: the Operator {name!r} (no importable name)")
 
 
 def verify_or_call(target: str | None, name: str, world: Any, seed: int, max_examples: int, axiom: str,
@@ -125,10 +107,8 @@ def ensemble_line(target: str, world: Any, seed: int, axiom: str, max_examples: 
 
 def ensemble_call(name: str, world: Any, seed: int, axiom: str) -> str:
     """The `ac.verify_ensemble(...)` call for an operator with no importable name."""
-    w = _world(world)
-    sizes = "".join(f", {k}={v}" for k, v in _input_sizes(world).items())
-    return (f"ac.verify_ensemble(op, seed={seed}, teachers={w['teachers']}, vocab={w['vocab']}, "
-            f"context_dim={w['context_dim']}, tasks={w['tasks']}{sizes})  # {axiom}; op: the Operator {name!r}")
+    return (f"ac.verify_ensemble(op, seed={seed}, {_world_keywords(world)})  # {axiom}; "
+            f"op: the Operator {name!r}")
 
 
 def dynamics_check(check: str, name: str | None, seed: int, quick: bool = False, extra: str = "",

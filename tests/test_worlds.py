@@ -8,6 +8,7 @@ names the size it seems to need, instead of the same broadcast error on every ch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -346,3 +347,145 @@ def test_an_operator_that_adapts_to_k_is_still_checked_at_k1():
     report = ac.verify(token(breaks_at_k1, name="k1_nan"), **FAST)
     assert report["token.finite"].status == "fail" and "K = 1" in report["token.finite"].message
     assert "K = 1 family not run" not in report["token.shape"].message
+
+# ============================================================================= one definition of the sizes
+
+WORLD_FIELDS = [f.name for f in dataclasses.fields(ac.World)]
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _changed(name: str) -> dict[str, int]:
+    """Every size at its default but `name`, one more than its default."""
+    sizes = dataclasses.asdict(ac.World())
+    sizes[name] += 1
+    return sizes
+
+
+class _Recorder:
+    """Stands in for pytest's Parser and OptionGroup: records the flags and ini keys the plugin adds."""
+
+    def __init__(self) -> None:
+        self.flags: set[str] = set()
+        self.ini: set[str] = set()
+
+    def getgroup(self, *args, **kwargs):
+        return self
+
+    def addoption(self, *flags, **kwargs):
+        self.flags.update(flags)
+
+    def addini(self, name, *args, **kwargs):
+        self.ini.add(name)
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_each_world_size_is_a_flag_of_every_checking_command(name):
+    parser = cli.build_parser()
+    for argv in (["run"], ["verify", "op"], ["ensemble", "op"]):
+        assert getattr(parser.parse_args([*argv, _flag(name), "5"]), name) == 5, argv
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_each_world_size_is_a_pytest_option_an_ini_key_and_a_marker_keyword(name):
+    from axiomcheck import pytest_plugin
+
+    rec = _Recorder()
+    pytest_plugin.pytest_addoption(rec)
+    assert "--axiomcheck-" + _flag(name)[2:] in rec.flags
+    assert "axiomcheck_" + name in rec.ini
+    assert name in pytest_plugin.MARKER_KEYS
+
+
+def test_the_marker_help_names_every_world_size(pytester: pytest.Pytester):
+    """`pytest --markers` once left out `features` and `history`."""
+    result = pytester.runpytest("--markers")
+    [line] = [ln for ln in result.stdout.lines if ln.startswith("@pytest.mark.axiomcheck(")]
+    assert [name for name in WORLD_FIELDS if f"{name}=None" not in line] == []
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_each_world_size_is_a_key_of_a_suites_world_tables(name):
+    from axiomcheck.suites import SuiteError, loads, runner
+
+    text = (f'[suite]\nname = "w"\n[suite.world]\n{name} = 5\n[[item]]\noperator = "uniform_context"\n'
+            f'[[item]]\nid = "own"\noperator = "uniform_context"\nworld = {{ {name} = 6 }}\n')
+    first, own = loads(text).items
+    assert (first.world[name], own.world[name]) == (5, 6)
+    assert runner.effective(own, {})[name] == 6
+    with pytest.raises(SuiteError, match=rf"\[suite\.world\]\.{name}: must be an integer ≥ 1, got 0"):
+        loads(text.replace(f"{name} = 5", f"{name} = 0"))
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_each_world_size_travels_in_every_reproduce_line(name):
+    from axiomcheck import repro
+    from axiomcheck.suites import loads, runner
+
+    sizes, size = _changed(name), getattr(ac.World(), name) + 1
+    flag = f"{_flag(name)} {size}"
+    assert flag in repro.verify_line("op", sizes, 0, 10, "context.positivity")
+    assert flag in repro.ensemble_line("op", ac.World(**sizes), 0, "ensemble.convexity")
+    assert f"{name}={size}" in repro.python_call("op", sizes, 0, 10, "context.positivity")
+    assert f"{name}={size}" in repro.ensemble_call("op", ac.World(**sizes), 0, "ensemble.convexity")
+    # an item `axiomcheck verify` cannot replay (a spec override): `axiomcheck run` with the size given
+    suite = loads('[suite]\nname = "w"\n[[item]]\nid = "x"\noperator = "uniform_context"\n'
+                  'spec = { bounds = [0.1, 0.9] }\n', "s.toml")
+    [item] = suite.items
+    settings = runner.effective(item, {name: size})
+    assert runner.reproduction(suite, item, settings, "context.positivity").endswith(flag)
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_verify_and_verify_ensemble_take_each_world_size(name):
+    import inspect
+
+    for fn in (ac.verify, ac.verify_ensemble):
+        param = inspect.signature(fn).parameters[name]
+        assert (param.kind, param.default) == (inspect.Parameter.KEYWORD_ONLY, None), fn.__name__
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_the_world_diagnosis_names_the_flag_of_each_size(name):
+    assert diagnose.Need(name, 7, 3).advice.endswith(f"or pass {_flag(name)} 7")
+
+
+@pytest.mark.parametrize("name", WORLD_FIELDS)
+def test_one_order_of_precedence_for_each_size(name):
+    """The command line > the suite item's world > the operator's declaration > ini > the built-in size."""
+    from axiomcheck import worlds
+    from axiomcheck.suites import loads, runner
+
+    declared = context(gate16, name=f"declares_{name}", world={name: 7})
+    bare = context(gate16, name=f"declares_no_{name}")
+    suite = '[suite]\nname = "w"\n[[item]]\noperator = "{op}"\n{world}'
+    try:
+        for op in (declared, bare):
+            ac.register(op)
+        [item6], [item7], [item0] = (loads(suite.format(op=op.name, world=world)).items for op, world in (
+            (declared, f"world = {{ {name} = 6 }}\n"), (declared, ""), (bare, "")))
+        assert runner.effective(item6, {name: 5}, {name: 9})[name] == 5
+        assert runner.effective(item6, {}, {name: 9})[name] == 6
+        assert runner.effective(item7, {}, {name: 9})[name] == 7
+        assert runner.effective(item0, {}, {name: 9})[name] == 9
+        assert runner.effective(item0, {})[name] == worlds.default(name)
+        # verify() and the fixture build their World by the same rule
+        assert getattr(worlds.world_for(declared.world, {name: None}, {name: 9}), name) == 7
+        assert getattr(worlds.world_for(declared.world, {name: 5}, {name: 9}), name) == 5
+    finally:
+        for op in (declared, bare):
+            ac.unregister(op.name)
+
+
+def test_ensemble_reproduce_line_keeps_every_size_given(capsys):
+    """`axiomcheck ensemble --features 16` once printed a reproduce line without it."""
+    code, out, _ = run_cli(capsys, "ensemble", "indep_context_normalization", "--seed", "3", "--vocab", "8",
+                           "--features", "16", "--history", "3")
+    assert code == 1
+    [line] = [ln for ln in out.splitlines() if "reproduce" in ln]
+    assert line.endswith("--teachers 4 --vocab 8 --context-dim 3 --tasks 3 --features 16 --history 3 "
+                         "--axioms ensemble.convexity")
+    code, out, _ = run_cli(capsys, "ensemble", "indep_context_normalization", "--features", "16", "-f", "json")
+    assert json.loads(out)["world"] == {**dataclasses.asdict(ac.World(vocab=16)), "features": 16}

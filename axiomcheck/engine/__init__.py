@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import worlds
 from ..axioms import AXIOMS
 from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
 from ..calling import Guard, OperatorMisbehaved
 from ..operator import Operator
 from ..registry import resolve
 from ..results import Report
-from ..worlds import world_for
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator
 
@@ -88,6 +88,7 @@ def verify(
     at which the certifier stops refining (default 0.1), `certify_time` its time
     budget in seconds.  They apply only with `certify=True`.
     """
+    given = worlds.picked(locals())  # one keyword per `World` size (tests/test_worlds.py checks the signature)
     op = resolve(op_or_name)
     request = _certify_request(op, certify, domain, certify_gap, certify_time)
     if replay is not None:
@@ -96,8 +97,7 @@ def verify(
         from ..replay import replay as replay_file
 
         return replay_file(op, replay, timeout=timeout, isolate=isolate)
-    world = world_for(op.world, {"teachers": teachers, "vocab": vocab, "context_dim": context_dim, "tasks": tasks,
-                                 "features": features, "history": history})
+    world = worlds.world_for(op.world, given)
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate, max_time=max_time,
                         batch_bytes=batch_bytes)

@@ -24,11 +24,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .. import options as O
 from ..calling import OperatorMisbehaved
 from ..checks import Subject
-from ..domains import Args, World
-from ..worlds import fields
+from ..domains import Args
+from ..worlds import World, fields, flag
 
 #: Words that mark an exception as a shape error worth probing (numpy, JAX and PyTorch phrasings).
 SHAPE_ERROR = re.compile(r"shape|broadcast|dimension|\bdims?\b|size|mismatch|multipl|out of bounds|index|axis|"
@@ -57,11 +56,7 @@ class Need:
     @property
     def advice(self) -> str:
         """'seems to need context_dim=16: declare world={'context_dim': 16} or pass --context-dim 16'."""
-        text = f"{self.brief}: declare world={{{self.field!r}: {self.size}}}"
-        option = O.BY_NAME.get(self.field)
-        if option is not None and option.world:
-            text += f" or pass {option.cli_flags[0]} {self.size}"
-        return text
+        return f"{self.brief}: declare world={{{self.field!r}: {self.size}}} or pass {flag(self.field)} {self.size}"
 
 
 def candidates(detail: str, current: int) -> list[int]:

@@ -24,8 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-#: The verification world's number of teachers; declared bounds are stated for it.
-WORLD_TEACHERS = 4
+from ..worlds import World
+
+#: The verification world's number of teachers (the default `World`'s); declared bounds are stated for it.
+WORLD_TEACHERS = World().teachers
 #: Safety-critical token ids S and the designated safety order (safest first).
 SAFE_TOKENS = (3, 7)
 SAFETY_ORDER = (0, 2, 1)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .. import boxes, repro
+from .. import boxes, repro, worlds
 from .. import options as O
 from ..axioms import AXIOMS, for_scale
 from ..budget import ProgressHook as VerifyProgress
@@ -20,7 +20,7 @@ from ..operator import Operator
 from ..results import ItemRun, Outcome, Report, Run, SuiteRun
 from .model import Suite, SuiteItem
 
-_WORLD_KEYS = O.world_fields()
+_WORLD_KEYS = worlds.fields()
 
 
 def effective(item: SuiteItem, overrides: Mapping[str, Any],
@@ -30,16 +30,15 @@ def effective(item: SuiteItem, overrides: Mapping[str, Any],
     Precedence: `overrides` (the command line) > the suite's values > `defaults`
     (e.g. pytest ini keys) > the built-in defaults of `axiomcheck.options`; a world
     size the operator declares (`world=` on its decorator) comes after the suite's
-    and before `defaults`.  `isolate` appears only when it is on, and so do the
+    and before `defaults` (`worlds.sizes_for`, the one order of precedence of the
+    world sizes).  `isolate` appears only when it is on, and so do the
     certified checks' settings (`certify`, and `domain`, `certify_gap`,
     `certify_time` when set): the boxes of `domain` are the item's (over its
     suite's) with the command line's over them, kept to the inputs the operator
     takes.
     """
     defaults = defaults or {}
-    declared = item.operator.declared_world
-    world = {k: O.resolve(k, overrides.get(k), item.world.get(k), declared.get(k), defaults.get(k))
-             for k in _WORLD_KEYS}
+    world = worlds.sizes_for(item.operator.world, overrides, item.world, defaults=defaults)
     out = {"seed": O.resolve("seed", overrides.get("seed"), item.seed, defaults.get("seed")),
            "max_examples": O.resolve("max_examples", overrides.get("max_examples"), item.max_examples,
                                      defaults.get("max_examples")),
@@ -81,9 +80,9 @@ def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, An
     """A one-line command replaying `axiom` on `item` with exactly these settings."""
     if suite is None or item.is_plain:
         return verify_command(item.source if isinstance(item.source, str) else item.id, settings, axiom)
-    declared = item.operator.declared_world  # `axiomcheck run` applies it too: no flag needed for it
-    world = [(opt.cli_flags[0], settings[opt.name]) for opt in O.WORLD_OPTIONS
-             if settings[opt.name] != item.world.get(opt.name, declared.get(opt.name, opt.default))]
+    # what `axiomcheck run` gives the item without flags (the operator's declared world included)
+    suite_world = worlds.sizes_for(item.operator.world, item.world)
+    world = [(worlds.flag(name), settings[name]) for name in _WORLD_KEYS if settings[name] != suite_world[name]]
     if settings.get("isolate") and not item.isolate:
         world.append(("--isolate", ""))
     return repro.suite_line(suite.path, item.id, axiom, settings["seed"], settings["max_examples"], world).rstrip()
