@@ -4,8 +4,9 @@ Ids are `<scale>.<property>` and never change meaning.  The fifteen axioms of
 the paper (III.1–III.5, III.10–III.14, III.18–III.22) come first, then the
 well-posedness checks every scale gets, then the checks on composed operators,
 then those of task importance λ on its own (III.14's coefficients), the checks
-of the ensemble G, and the properties the weight guard observes in training
-(`runtime.*`).
+of the ensemble G, the properties the weight guard observes in training
+(`runtime.*`), and the training-time checks of §§VI–VIII (`dynamics.*`): every
+id any report can hold.
 
 >>> AXIOMS["token.positivity"].paper_ref
 'III.2'
@@ -24,7 +25,8 @@ class Axiom:
 
     Args:
         id: the stable id, `<scale>.<name>` (e.g. `token.positivity`).
-        scale: token, task, context, unified, importance (task coefficients λ), ensemble or runtime.
+        scale: token, task, context, unified, importance (task coefficients λ), ensemble, runtime or
+            dynamics.
         property: the predicate family shared across scales (normalization,
             positivity, bounds, regularity, safety, pareto, finite, shape,
             deterministic, batch_independent); it names the `Check` that decides it.
@@ -33,7 +35,8 @@ class Axiom:
         check: what the check does to decide it.
         kind: "axiom" for the paper's axioms, "well-posedness" for the extra
             checks, "ensemble" for the checks of G, "runtime" for what the weight
-            guard observed in training (scale "runtime").
+            guard observed in training (scale "runtime"), "dynamics" for the
+            training-time checks of the paper's guarantees (scale "dynamics").
     """
 
     id: str
@@ -192,6 +195,47 @@ _RUNTIME = [
      "Skipped when no token safety order is declared."),
 ]
 
+# The training-time checks of §§VI–VIII (`axiomcheck.dynamics`): (id suffix, paper ref, claim, what is done).
+_TRAIN = ("Trains a linear softmax student on a KD problem (by default the operator's realizable problem) with the "
+          "JAX kernels. ")
+_DYNAMICS = [
+    ("convergence", "Thm VI.2", "SGD with η_t = η0/(1+t) reaches E[L_t] − L* = O(1/t)",
+     _TRAIN + "Runs seeded minibatch SGD with η_t = η0/(1+t), measures the loss gap E[L_t] − L* at log-spaced "
+     "steps and fits its slope in log-log; passes when the fit spans a decade of steps, the slope is at most −0.8 "
+     "and the final gap is below the first."),
+    ("uniform_special_case", "Prop VI.6", "uniform weights through the same path are classical KD",
+     "Sends uniform weights w_k = 1/K through the same path as any operator's and compares the loss, its gradient "
+     "and a short trajectory with classical (Hinton) KD computed independently in float64, at several "
+     "temperatures; passes when the largest relative difference is at most 1e-4."),
+    ("estimation_noise", "Remark VI.4", "noisy weights cost at most O(δ·L) in the final loss",
+     _TRAIN + "Adds weight-estimation noise of size δ (kept in the A1 box), trains on the noisy objective and "
+     "measures the gap on the true one; passes when the gap vanishes at least linearly as δ → 0 (fitted exponent "
+     "≥ 0.9)."),
+    ("contraction", "Thm VII.1", "a contractive weight update converges geometrically to a unique fixed point",
+     "Iterates a given weight-update map T from several starts and estimates its contraction factor; passes when "
+     "the factor is below 1, every start reaches the same fixed point and that point is a weight vector (A1). "
+     "Skipped when no map T is given."),
+    ("perturbation_robustness", "Thm VII.2", "‖θ*_w − θ*_w̃‖ ≤ C·‖w − w̃‖∞",
+     "Solves for the optimal student θ* under the operator's weights and under weights perturbed by δ within the "
+     "A1 box (damped Newton in float64); passes when the distance grows linearly in δ (R² ≥ 0.95) without "
+     "blowing up as δ → 0."),
+    ("gradient_variance", "Lemma VII.4", "Var[∇L_KD(θ; G)] ≤ (w_max/w_min)² σ²_base",
+     "Measures the variance of the per-sample KD gradient under the operator's weights and under uniform weights "
+     "at several student parameters; passes when w_min > 0 and the ratio of the two is at most (w_max/w_min)² "
+     "everywhere."),
+    ("safety_constrained", "Thm VIII.5–VIII.6",
+     "primal-dual training reaches Safety ≥ Safety_min with KKT residuals ≈ 0",
+     "Runs primal-dual training on the Lagrangian L_KD − μ·Safety with an active safety constraint; passes when "
+     "it converges with the KKT residuals (primal and dual feasibility, complementary slackness, stationarity) "
+     "within tolerance, and fails on an infeasible constraint."),
+    ("pareto_frontier", "Thm VIII.5", "Lagrangian minimizers over μ trace a monotone (L_KD, Safety) frontier",
+     "Minimizes L_KD − μ·Safety for a range of μ ≥ 0; passes when L_KD and Safety are non-decreasing in μ and no "
+     "point dominates another, within tolerance."),
+    ("safety_preservation", "Cor VIII.7", "student safety in C_safe ≥ the weighted ensemble's safety there",
+     "Compares the converged student's expected safety on the safety-critical contexts with the operator's "
+     "ensemble's there, overall and per class. Skipped without a declared context-level safety order."),
+]
+
 
 def _build() -> dict[str, Axiom]:
     out: dict[str, Axiom] = {}
@@ -208,6 +252,8 @@ def _build() -> dict[str, Axiom]:
         out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check, kind="ensemble")
     for prop, ref, statement, check in _RUNTIME:
         out[f"runtime.{prop}"] = Axiom(f"runtime.{prop}", "runtime", prop, ref, statement, check, kind="runtime")
+    for name, ref, statement, check in _DYNAMICS:
+        out[f"dynamics.{name}"] = Axiom(f"dynamics.{name}", "dynamics", name, ref, statement, check, kind="dynamics")
     return out
 
 
@@ -235,5 +281,6 @@ def explain(axiom_id: str) -> str:
     """
     a = lookup(axiom_id)
     kind = {"axiom": f"paper {a.paper_ref}", "ensemble": f"ensemble G, paper {a.paper_ref}",
-            "runtime": f"observed in training, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
+            "runtime": f"observed in training, paper {a.paper_ref}",
+            "dynamics": f"training-time check, paper {a.paper_ref}"}.get(a.kind, "well-posedness check")
     return f"{a.id} ({kind})\n  requires: {a.statement}\n  check: {a.check}"

@@ -36,6 +36,48 @@ def test_explain_and_unknown_axiom(capsys):
     assert code == 2 and "did you mean context.boundedness" in err
 
 
+def _ids_any_report_can_hold() -> set[str]:
+    """Every id the engine, the ensemble, the weight guard and the training-time checks put in a result,
+    collected from what they emit (not from the catalogue)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import axiomcheck as ac
+    from axiomcheck.dynamics import run_check_results
+    from axiomcheck.kernels import GuardSpec, guard_init, guard_results
+
+    fast = dict(max_examples=0, sweep_size=4, shrink=False)
+    ops = [ac.operators(scale)[0] for scale in ("token", "task", "context", "importance")]
+    ops.append(ac.compose(*ops[:3]))
+    ids = {r.axiom for op in ops for r in ac.verify(op, **fast).results}
+    ids |= {r.axiom for r in ac.verify_ensemble(ops[2], sweep_size=4).results}
+    spec = GuardSpec(teachers=2)
+    ids |= {r.axiom for r in guard_results(guard_init(spec), spec)}
+
+    def raising(probs, context):
+        raise ValueError("no weights")
+
+    ids |= {r.axiom for r in run_check_results(ac.token_operator(raising, name="raising", register=False))}
+    # and every id a training-time check writes into its code
+    folder = Path(ac.__file__).parent / "dynamics"
+    ids |= {node.value for path in folder.glob("*.py") for node in ast.walk(ast.parse(path.read_text("utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and re.fullmatch(r"dynamics\.[a-z_]+", node.value) and node.value not in ("dynamics.json", "dynamics.html")}
+    assert {i.split(".")[0] for i in ids} >= {"token", "task", "context", "importance", "unified", "ensemble",
+                                               "runtime", "dynamics"}
+    return ids
+
+
+def test_explain_knows_every_id_any_report_can_hold(capsys):
+    """`axiomcheck explain dynamics.convergence` once exited 2: the training-time ids were not catalogued."""
+    ids = _ids_any_report_can_hold()
+    unknown = [i for i in sorted(ids) if run_cli(capsys, "explain", i)[0] != 0]
+    assert unknown == []
+    code, out, _ = run_cli(capsys, "explain", "dynamics.convergence")
+    assert (code, out.splitlines()[0]) == (0, "dynamics.convergence (training-time check, paper Thm VI.2)")
+
+
 def test_list_text_and_json(capsys):
     code, out, _ = run_cli(capsys, "list", "--scale", "context")
     assert code == 0 and "uniform_context" in out and "context.safety_prioritization" in out

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..axioms import for_scale
 from ..results import Result
 from .problem import Weights, WeightsError
 
@@ -21,18 +22,8 @@ __all__ = ["CHECKS", "EXPECTED_FAILURES", "make_result", "error_result", "loglog
            "perturb", "project_box_simplex", "zero_sum_direction", "reproduce_for", "op_label",
            "guarded", "fmt"]
 
-#: check id -> (paper reference, one-line claim)
-CHECKS: dict[str, tuple[str, str]] = {
-    "dynamics.convergence": ("Thm VI.2", "SGD with η_t = η0/(1+t) reaches E[L_t] − L* = O(1/t)"),
-    "dynamics.uniform_special_case": ("Prop VI.6", "uniform weights through the same path are classical KD"),
-    "dynamics.estimation_noise": ("Remark VI.4", "noisy weights cost at most O(δ·L) in the final loss"),
-    "dynamics.contraction": ("Thm VII.1", "a contractive weight update converges geometrically to a unique fixed point"),
-    "dynamics.perturbation_robustness": ("Thm VII.2", "‖θ*_w − θ*_w̃‖ ≤ C·‖w − w̃‖∞"),
-    "dynamics.gradient_variance": ("Lemma VII.4", "Var[∇L_KD(θ; G)] ≤ (w_max/w_min)² σ²_base"),
-    "dynamics.safety_constrained": ("Thm VIII.5–VIII.6", "primal-dual training reaches Safety ≥ Safety_min with KKT residuals ≈ 0"),
-    "dynamics.pareto_frontier": ("Thm VIII.5", "Lagrangian minimizers over μ trace a monotone (L_KD, Safety) frontier"),
-    "dynamics.safety_preservation": ("Cor VIII.7", "student safety in C_safe ≥ the weighted ensemble's safety there"),
-}
+#: check id -> (paper reference, one-line claim): the `dynamics.*` rows of the catalogue `axiomcheck.AXIOMS`
+CHECKS: dict[str, tuple[str, str]] = {a.id: (a.paper_ref, a.statement) for a in for_scale("dynamics")}
 
 
 #: checks the demo runs where their premise does not hold: there a failure is the expected outcome (and why)

@@ -49,10 +49,16 @@ _INTRO = {
         "step, checked by `axiomcheck.kernels.guard_update` and turned into results by "
         "`axiomcheck.kernels.guard_results`. See [The weight guard](../guard.md).",
     ),
+    "dynamics": (
+        "Training-time checks",
+        "The paper's guarantees about training with adaptive weights (Sections VI–VIII), checked by training a "
+        "student: `axiomcheck.dynamics.run_checks(op)` or `axiomcheck dynamics --operator NAME`. See "
+        "[Training-time checks](../dynamics.md).",
+    ),
 }
 
 _KIND = {"axiom": "axiom of the paper", "well-posedness": "well-posedness", "ensemble": "ensemble G",
-         "runtime": "observed in training"}
+         "runtime": "observed in training", "dynamics": "training-time check"}
 
 _ESCAPE = set("\\*_[]<>|")
 
