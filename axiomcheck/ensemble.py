@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 
 from . import worlds
-from .axioms import AXIOMS
 from .calling import describe_exception
+from .decision import decide
 from .domains import DOMAINS
 from .engine import OperatorMisbehaved, Settings, Verifier
 from .operator import Operator
 from .registry import resolve, target_name
 from .repro import ensemble_call, ensemble_line
-from .results import Report, Result
+from .results import Report
 from .worlds import World
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
@@ -161,21 +161,14 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
 
     results = []
     for axiom in IDS:
-        a = AXIOMS[axiom]
-        common = dict(axiom=axiom, paper_ref=a.paper_ref, seed=seed, samples=samples,
-                      reproduce=_reproduce(op, world, settings, axiom))
-        if error:
-            results.append(Result(status="error", message=f"could not be checked: {error}", **common))
-        elif axiom in found:
-            _, msg, ex = found[axiom]
-            results.append(Result(status="fail", message=msg, counterexample=ex, **common))
-        elif axiom == "ensemble.convexity" and independent_seen == 0:
-            results.append(Result(status="skipped", message="per-token weights: Σ_k w_k(i) p_k(i) is not a convex "
-                                  "combination of the teacher distributions; G renormalizes it over the vocabulary "
-                                  "(see ensemble.conformance)", **common))
-        else:
-            results.append(Result(status="pass", message=f"holds on {samples} positions (tolerance {tol:.2g})",
-                                  **common))
+        _, failure, ce = found.get(axiom, (None, None, None))
+        skip = None
+        if axiom == "ensemble.convexity" and independent_seen == 0:
+            skip = ("per-token weights: Σ_k w_k(i) p_k(i) is not a convex combination of the teacher distributions; "
+                    "G renormalizes it over the vocabulary (see ensemble.conformance)")
+        results.append(decide(axiom, fatal=error, failure=failure, counterexample=ce, skip=skip,
+                              passed=f"holds on {samples} positions (tolerance {tol:.2g})", seed=seed,
+                              samples=samples, reproduce=_reproduce(op, world, settings, axiom)))
     return Report(operator=op.name, scale="ensemble", results=tuple(results), seed=seed,
                   world=worlds.sizes(world),
                   spec={"of_scale": op.scale}, elapsed_s=time.perf_counter() - start)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..axioms import for_scale
+from ..decision import stated
 from ..results import Result
 from .problem import Weights, WeightsError
 
@@ -64,9 +65,8 @@ def reproduce_for(check: str, op: Any, seed: int, quick: bool = False, extra: st
 
 def make_result(check: str, status: str, message: str, estimate: dict[str, Any] | None = None, *,
                 reproduce: str | None = None, seed: int | None = None, samples: int = 0) -> Result:
-    ref, _ = CHECKS[check]
-    return Result(axiom=check, paper_ref=ref, status=status, message=message, estimate=estimate,
-                  reproduce=reproduce, seed=seed, samples=int(samples))
+    """The `Result` of a training-time check that judged its measurements as `status` (`decision.stated`)."""
+    return stated(check, status, message, estimate=estimate, reproduce=reproduce, seed=seed, samples=samples)
 
 
 def error_result(check: str, exc: BaseException, *, reproduce: str | None = None, seed: int | None = None) -> Result:

@@ -1,6 +1,9 @@
-"""Evidence → `Result`s: the one place where what was seen becomes a status and a message.
+"""Evidence → `Result`s of the sampled checks: what the engine saw, in the slots of `decision.decide`.
 
-The order of precedence, for each check:
+`axiomcheck.decision` decides every status and message (the ensemble, the weight
+guard and the training-time checks use it too); this module reads a check's
+evidence, the operator and the run into its slots.  The order of precedence,
+for each check:
 1. the operator could not be evaluated at all → `error` for every check: the first check says
    why (it raised on every batch, hung, seems to need another world size) and the others are
    "not run", pointing at it, so the error is read once per operator;
@@ -16,13 +19,14 @@ The order of precedence, for each check:
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from typing import Any
 
 from .. import summary
 from ..axioms import AXIOMS, Axiom
 from ..checks import CHECKS, Subject
 from ..checks.base import count, fmt
+from ..decision import decide
 from ..evidence import CheckEvidence, Evidence
 from ..operator import METRICS, Operator
 from ..params import describe as describe_params
@@ -42,62 +46,51 @@ def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:
 
 def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None,
            cut: str | None = None) -> Result:
-    """The result of one check; `lead` is the check that reports a hang that stopped the whole run.
+    """The result of one check: what the engine knows about it (its evidence, the operator, the run)
+    in the slots of `decision.decide`, which decides the status and the message.
 
-    `cut` says what the time budget took from the check (`budget.Clock.cut_short`): a check
-    that never ran is `skipped` with that reason, any other result says it beside its message,
-    so a check cut short never passes silently.
+    `lead` is the check that reports a hang that stopped the whole run.  `cut` says what the
+    time budget took from the check (`budget.Clock.cut_short`): a check that never ran is
+    `skipped` with that reason, any other result says it beside its message, so a check cut
+    short never passes silently.
     """
-    r = _decide(subject, ev, axiom_id, reproduce, lead)
-    if cut is not None and cut.startswith("not run") and r.status == "pass":
-        return dataclasses.replace(r, status="skipped", message=cut)
-    if r.status == "pass" and r.samples == 0:  # a pass needs evidence: nothing seen is not "holds"
-        r = dataclasses.replace(r, status="error", message="cannot be judged: no sampled input reached this check")
-    return r if cut is None else dataclasses.replace(r, message=f"{r.message}; {cut}")
-
-
-def _decide(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None) -> Result:
     a = AXIOMS[axiom_id]
     e = ev[axiom_id]
-    common: dict[str, Any] = dict(axiom=axiom_id, paper_ref=a.paper_ref, seed=subject.seed, samples=e.samples,
-                                  estimate=e.estimate, reproduce=reproduce)
+    record = functools.partial(decide, axiom_id, seed=subject.seed, samples=e.samples, estimate=e.estimate,
+                               reproduce=reproduce, cut=cut, needs_samples=True)
     check = CHECKS[a.property]
     if ev.fatal:
         # the first check carries the whole error; the others point at it, so it is read once per operator
         if subject.op_dead and lead is not None and axiom_id != lead:
-            return Result(status="error", message=f"not run: the operator {subject.op_dead} (see {lead})", **common)
+            return record(error=f"not run: the operator {subject.op_dead} (see {lead})")
         if lead is not None and axiom_id != lead and not (e.error and not ev.fatal_brief):
             # (a check with an error of its own, the shape check on a wrong shape, keeps the whole message)
             brief = ev.fatal_brief or "could not be evaluated on any sweep batch"
-            return Result(status="error", message=f"not run: the operator {brief} (see {lead})", **common)
-        return Result(status="error", message=f"could not be checked: the operator {ev.fatal}", **common)
+            return record(error=f"not run: the operator {brief} (see {lead})")
+        return record(fatal=f"the operator {ev.fatal}")
     if a.property == "safety":
         problem = check.problem(subject)  # type: ignore[attr-defined]
         if problem:
-            return Result(status="error", message=f"declared safety cannot be checked: {problem}", **common)
+            return record(error=f"declared safety cannot be checked: {problem}")
     skip = check.applies(subject)
     if skip and a.property in ("safety", "pareto"):
-        return Result(status="skipped", message=skip, **common)
+        return record(skip=skip)
     blocked = _judgeable(subject, ev, a)
     if blocked:
-        return Result(status="error", message=blocked, **common)
-    err = e.error or ev.everywhere
+        return record(error=blocked)
+    failure = ce = arrays = None
     if e.finding is not None:
         share = e.share.describe()
-        message = e.finding.message + (f"; {share}" if share else "")
-        extra = f" (also: {err})" if err else ""
+        failure = e.finding.message + (f"; {share}" if share else "")
         ce = dict(e.finding.counterexample)
         arrays = ce.pop(summary.ARRAYS, None)  # a large counterexample's arrays: beside it, never in JSON
-        return Result(status="fail", message=message + extra, counterexample=ce, arrays=arrays, **common)
-    if err:
-        return Result(status="error", message=err, **common)
-    if e.skip:
-        return Result(status="skipped", message=e.skip, **common)
-    if a.property == "safety" and e.samples == 0:
-        return Result(status="skipped", message="no sampled input fell in the safety-critical set, so the "
-                      "ordering could not be exercised", **common)
+    if not e.skip and a.property == "safety" and e.samples == 0:
+        skip = "no sampled input fell in the safety-critical set, so the ordering could not be exercised"
+    else:
+        skip = e.skip
     aside = f"; {e.aside}" if e.aside else ""
-    return Result(status="pass", message=pass_message(subject, a, e) + aside, **common)
+    return record(failure=failure, counterexample=ce, arrays=arrays, error=e.error or ev.everywhere, skip=skip,
+                  passed=lambda: pass_message(subject, a, e) + aside)
 
 
 def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..axioms import AXIOMS
+from ..decision import stated
 from ..displayable import Displayable
 from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 from .guard import PROPERTIES, GuardSpec, GuardState, guard_merge_runs
@@ -117,8 +117,8 @@ def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None =
                   "weights": [float(x) for x in s["first_weights"][p]]}
             if est["first_token"] >= 0:
                 ce["token"] = est["first_token"]
-        out.append(Result(axiom=axiom, paper_ref=AXIOMS[axiom].paper_ref, status=status, message=msg,
-                          counterexample=ce, estimate=est, reproduce=reproduce, seed=seed, samples=checked))
+        out.append(stated(axiom, status, msg, counterexample=ce, estimate=est, reproduce=reproduce, seed=seed,
+                          samples=checked))
     return GuardResults(out)
 
 
