@@ -2,41 +2,33 @@
 distillation satisfy the axioms of adaptive weighting, and keep them so in CI.
 
 The public surface is re-exported here; everything else is an implementation detail.
+Each public name is imported when it is first used (PEP 562), so `import axiomcheck`
+— and the pytest plugin, which every pytest session of a project with axiomcheck
+installed loads — costs almost nothing until something is checked.
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-from .axioms import AXIOMS, Axiom, explain
-from .compose import compose, derived_bounds
-from .domains import World
-from .engine import Settings, verify
-from .ensemble import verify_ensemble
-from .errors import SpecError
-from .operator import (
-    Operator,
-    Safety,
-    context_operator,
-    importance_operator,
-    task_operator,
-    token_operator,
-)
-from .registry import get, operators, register, unregister
-from .results import Report, Result
+from ._version import __version__
 
-__version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> Any:
-    """`axiomcheck.certify`, imported when first used (`verify()` without certificates never loads it)."""
-    if name == "certify":
-        import importlib
-
-        return importlib.import_module(".certify", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:  # what a type checker sees: the call (at run time the package, made callable, is the call)
-    from .engine import certify as certify
+#: The module each public name lives in (a submodule of this package).
+_HOMES = {
+    "AXIOMS": "axioms", "Axiom": "axioms", "explain": "axioms",
+    "compose": "compose", "derived_bounds": "compose",
+    "World": "worlds",
+    "Settings": "engine", "verify": "engine",
+    "verify_ensemble": "ensemble",
+    "SpecError": "errors",
+    "Operator": "operator", "Safety": "operator", "context_operator": "operator",
+    "importance_operator": "operator", "task_operator": "operator", "token_operator": "operator",
+    "get": "registry", "operators": "registry", "register": "registry", "unregister": "registry",
+    "Report": "results", "Result": "results",
+}
 
 
 def print_report(report: Report, stream: Any = None, *, fancy: bool | None = None) -> None:
@@ -79,3 +71,55 @@ __all__ = [
     "verify",
     "verify_ensemble",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use; a submodule read as an attribute
+    (`axiomcheck.certify` is one: the package, made callable, is the call)."""
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """This package's module: a public name that is also a submodule's name (`compose`) stays the
+    public object when the import system binds the submodule to the package."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
+    from .axioms import AXIOMS, Axiom, explain
+    from .compose import compose, derived_bounds
+    from .engine import Settings, verify
+    from .engine import certify as certify
+    from .ensemble import verify_ensemble
+    from .errors import SpecError
+    from .operator import (
+        Operator,
+        Safety,
+        context_operator,
+        importance_operator,
+        task_operator,
+        token_operator,
+    )
+    from .registry import get, operators, register, unregister
+    from .results import Report, Result
+    from .worlds import World

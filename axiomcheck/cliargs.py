@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import options as O
+from ._version import __version__
 
 FORMATS = ("text", "json", "junit", "markdown", "html")
 COMMANDS = ("run", "verify", "ensemble", "dynamics", "list", "explain")
@@ -169,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
                     "of adaptive weighting. With no command, runs the suites in ./conformance_suites and writes "
                     "every report into ./reports/.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
-
     p.add_argument("--version", action="version", version=f"axiomcheck {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = p.add_subparsers(dest="command", metavar="COMMAND",

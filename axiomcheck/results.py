@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .displayable import Displayable
 from .estimates import (  # noqa: F401 - re-exported: the typed estimates are part of a result
     ESTIMATES,
@@ -334,8 +335,6 @@ class Run(Displayable):
         return 3 if any(i.error for i in self.items()) else 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
-        from . import __version__
-
         return {"schema": RUN_SCHEMA, "schema_version": RUN_SCHEMA_VERSION, "axiomcheck_version": __version__,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)), "run_id": self.run_id,
                 "elapsed_s": round(float(self.elapsed_s), 3), "ok": self.ok, "counts": self.counts(),

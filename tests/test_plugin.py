@@ -139,6 +139,23 @@ def test_no_jax_when_no_axiomcheck_item_runs(pytester):
     result.stdout.fnmatch_lines(["PLUGIN=True JAX=False"])
 
 
+def test_a_session_that_uses_no_axiomcheck_imports_nothing_heavy(pytester):
+    """Loading the plugin once imported the whole package (the engine, numpy, Hypothesis) in every
+    pytest session of a project that has axiomcheck installed."""
+    pytester.makeconftest("""
+        import sys
+        HEAVY = ("numpy", "hypothesis", "jax", "axiomcheck.engine", "axiomcheck.registry", "axiomcheck.suites")
+        def pytest_terminal_summary(terminalreporter, config):
+            loaded = sorted(m for m in sys.modules if m.startswith(HEAVY))
+            terminalreporter.write_line(f"PLUGIN={config.pluginmanager.hasplugin('axiomcheck')} HEAVY={loaded}")
+    """)
+    pytester.makepyfile(test_plain="def test_ok():\n    assert 1 + 1 == 2\n")
+    (pytester.path / "notes.toml").write_text("[tool]\nname = 'not a suite'\n")  # a .toml pytest is not told about
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["PLUGIN=True HEAVY=[[]]"])
+
+
 def test_xdist_collects_the_same_items_with_the_same_verdicts(project):
     pytest.importorskip("xdist")
     serial = project.runpytest_subprocess("-p", "no:cacheprovider", "--axiomcheck-report", "serial")

@@ -72,6 +72,23 @@ def test_exported_names():
     assert ac.__version__ == "0.1.0"
 
 
+def test_every_public_name_imports_from_a_fresh_package():
+    """The package root imports its names when first used (PEP 562): each still imports with
+    `from axiomcheck import NAME`, is listed by `dir()`, and `ac.compose` stays the function even
+    after its module is imported."""
+    import subprocess
+    import sys
+
+    code = ("import axiomcheck as ac, axiomcheck.compose, types\n"
+            "for name in ac.__all__:\n"
+            "    exec(f'from axiomcheck import {name}')\n"
+            "assert set(ac.__all__) <= set(dir(ac)), sorted(set(ac.__all__) - set(dir(ac)))\n"
+            "assert not isinstance(ac.compose, types.ModuleType)\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
 # ============================================================================= 2. command-line flags
 
 

@@ -119,7 +119,7 @@ def noise_box(op: Any, weights: Weights, teachers: int) -> tuple[float, float, s
     if bounds is not None and bounds[1] - bounds[0] > 1e-12:
         return float(bounds[0]), float(bounds[1]), "declared bounds"
     if op is not None and getattr(op, "scale", None) == "unified" and bounds is None:
-        from ..compose import derived_bounds
+        from ..unified_bounds import derived_bounds
 
         d = derived_bounds(op.components, teachers).get("bounds")
         if d and d[1] - d[0] > 1e-12:

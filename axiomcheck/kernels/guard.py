@@ -121,7 +121,7 @@ class GuardSpec:
         bounds = op.bounds
         comps = tuple(getattr(op, "components", ()) or ())
         if bounds is None and comps:
-            from ..compose import derived_bounds
+            from ..unified_bounds import derived_bounds
 
             bounds = derived_bounds(comps, teachers).get("bounds")
         safety = next((o.safety for o in (op, *comps) if o.safety is not None and o.safety.tokens is not None),
