@@ -24,8 +24,8 @@ _HOMES = {
     "Settings": "engine", "verify": "engine",
     "verify_ensemble": "ensemble",
     "SpecError": "errors",
-    "Operator": "operator", "Safety": "operator", "context_operator": "operator",
-    "importance_operator": "operator", "task_operator": "operator", "token_operator": "operator",
+    "Operator": "operator", "Safety": "operator", "context_operator": "decorators",
+    "importance_operator": "decorators", "task_operator": "decorators", "token_operator": "decorators",
     "get": "registry", "operators": "registry", "register": "registry", "unregister": "registry",
     "Report": "results", "Result": "results",
 }
@@ -108,18 +108,12 @@ sys.modules[__name__].__class__ = _Package
 if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .axioms import AXIOMS, Axiom, explain
     from .compose import compose, derived_bounds
+    from .decorators import context_operator, importance_operator, task_operator, token_operator
     from .engine import Settings, verify
     from .engine import certify as certify
     from .ensemble import verify_ensemble
     from .errors import SpecError
-    from .operator import (
-        Operator,
-        Safety,
-        context_operator,
-        importance_operator,
-        task_operator,
-        token_operator,
-    )
+    from .operator import Operator, Safety
     from .registry import get, operators, register, unregister
     from .results import Report, Result
     from .worlds import World

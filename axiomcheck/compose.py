@@ -14,7 +14,7 @@ take given each component's declared `[w_min, w_max]` and that each component
 sums to 1 over K teachers.
 
 >>> import numpy as np
->>> from axiomcheck.operator import context_operator
+>>> from axiomcheck.decorators import context_operator
 >>> half = context_operator(lambda c: np.tile([0.6, 0.4], (len(c), 1)), name="c", bounds=(0.4, 0.6), register=False)
 >>> derived_bounds([half], 2)["bounds"]
 [0.4, 0.6]

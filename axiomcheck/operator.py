@@ -1,15 +1,15 @@
-"""The `Operator` record, its declared spec and the scale decorators.
+"""The `Operator` record and its declared spec.
 
 An operator is a small immutable record around a pure function: its name, the
 scale it works at, and what its author declares about it (weight bounds, a
 Lipschitz constant, a safety ordering, task importance).  Everything is
 validated when the record is built, so a bad declaration fails at import time
-with a `SpecError`, not halfway through a verification run.  The registry the
-decorators add to is `axiomcheck.registry`.
+with a `SpecError`, not halfway through a verification run.  The scale
+decorators that build one (`token_operator`, ...) are in `axiomcheck.decorators`.
 
 >>> import numpy as np
->>> op = context_operator(lambda c: np.full((c.shape[0], 2), 0.5),
-...                       name="doc_half", bounds=(0.5, 0.5), register=False)
+>>> op = Operator(name="doc_half", scale="context", fn=lambda c: np.full((c.shape[0], 2), 0.5),
+...               bounds=(0.5, 0.5))
 >>> op.scale, op.bounds
 ('context', (0.5, 0.5))
 """
@@ -19,19 +19,18 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, cast, overload
+from collections.abc import Callable
+from typing import Any
 
 from . import boxes, frameworks, signatures, worlds
 from .errors import SpecError
 from .scales import SCALES as SCALE_RECORDS
 
-__all__ = ["METRICS", "SCALES", "SIGNATURES", "Operator", "Safety", "ScaleDecorator", "SpecError",
-           "context_operator", "importance_operator", "task_operator", "token_operator"]
+__all__ = ["METRICS", "SCALE_NAMES", "SIGNATURES", "Operator", "Safety", "SpecError"]
 
 #: The scales an operator can have, and what each one's function takes and is measured in
 #: (one `Scale` record each, in `axiomcheck.scales`).
-SCALES = tuple(SCALE_RECORDS)
+SCALE_NAMES = tuple(SCALE_RECORDS)
 SIGNATURES = {name: s.signature for name, s in SCALE_RECORDS.items()}
 METRICS = {name: s.metric for name, s in SCALE_RECORDS.items()}
 
@@ -128,7 +127,7 @@ class Operator:
     def __post_init__(self) -> None:
         _must(isinstance(self.name, str) and self.name.strip() != "",
               "an operator name must be a non-empty string", self.name)
-        _must(self.scale in SCALES, f"scale must be one of {SCALES}", self.scale)
+        _must(self.scale in SCALE_NAMES, f"scale must be one of {SCALE_NAMES}", self.scale)
         _must(callable(self.fn), f"operator {self.name!r}: the weight function must be callable", self.fn)
         if self.bounds is not None:
             _must(self.scale != "importance", f"operator {self.name!r}: task importance λ declares no bounds "
@@ -256,107 +255,3 @@ class Operator:
     def replace(self, **changes: Any) -> Operator:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
-
-
-# ----------------------------------------------------------------------------- decorators
-
-
-class ScaleDecorator(Protocol):
-    """The type of `token_operator`, `task_operator` and `context_operator`.
-
-    Used bare (`@ac.token_operator`) or called directly on a function, it gives
-    an `Operator`; called with keywords only (`@ac.token_operator(name=...,
-    bounds=...)`), it gives a decorator that does.
-    """
-
-    @overload
-    def __call__(self, fn: Callable[..., Any], /, *, name: str | None = None,
-                 bounds: Sequence[float] | None = None, lipschitz: float | None = None,
-                 safety: Safety | None = None, importance: Callable[..., Any] | None = None,
-                 params: Any = None, params_draws: int = 3,
-                 world: Mapping[str, int] | None = None, framework: str | None = None,
-                 domain: Mapping[str, Sequence[float]] | None = None, register: bool = True) -> Operator: ...
-
-    @overload
-    def __call__(self, fn: None = None, /, *, name: str | None = None,
-                 bounds: Sequence[float] | None = None, lipschitz: float | None = None,
-                 safety: Safety | None = None, importance: Callable[..., Any] | None = None,
-                 params: Any = None, params_draws: int = 3,
-                 world: Mapping[str, int] | None = None, framework: str | None = None,
-                 domain: Mapping[str, Sequence[float]] | None = None,
-                 register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
-
-
-def _decorator(scale: str) -> ScaleDecorator:
-    def make(
-        fn: Callable[..., Any] | None = None,
-        *,
-        name: str | None = None,
-        bounds: Sequence[float] | None = None,
-        lipschitz: float | None = None,
-        safety: Safety | None = None,
-        importance: Callable[..., Any] | None = None,
-        params: Any = None,
-        params_draws: int = 3,
-        world: Mapping[str, int] | None = None,
-        framework: str | None = None,
-        domain: Mapping[str, Sequence[float]] | None = None,
-        register: bool = True,
-    ) -> Operator | Callable[[Callable[..., Any]], Operator]:
-        def build(f: Callable[..., Any]) -> Operator:
-            if not callable(f):
-                raise SpecError(f"@{scale}_operator must decorate a callable, got {f!r}")
-            f = frameworks.function_of(f)  # an nn.Module: called as is, with forward's signature
-            op = Operator(
-                name=name or getattr(f, "__name__", "operator"),
-                scale=scale,
-                fn=f,
-                bounds=bounds,
-                lipschitz=lipschitz,
-                safety=safety,
-                importance=importance,
-                description=(getattr(f, "__doc__", None) or "").strip(),
-                params=params,
-                params_draws=params_draws,
-                world=tuple(world.items()) if isinstance(world, Mapping) else (world or ()),
-                framework=framework,
-                domain=domain if domain is not None else (),  # type: ignore[arg-type]
-            )
-            if register:
-                from .registry import register as add
-
-                add(op)
-            return op
-
-        return build(fn) if fn is not None else build
-
-    make.__name__ = f"{scale}_operator"
-    make.__doc__ = (f"Register a {scale}-scale operator: `{SIGNATURES[scale]}`.\n\n"
-                    "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
-                    "The function may also name keyword inputs (see `axiomcheck.inputs`); `params=` gives its "
-                    "parameter sets (a list of checkpoints, or a callable params(rng) drawn `params_draws` times). "
-                    "`world={{'context_dim': 16}}` declares the world sizes the operator needs; "
-                    "`framework='torch'` (or 'jax', 'numpy') the array library it takes; "
-                    "`domain={{'context': (-10, 10)}}` the input box certified checks hold on. "
-                    "Pass `register=False` to build the record without adding it to the registry.".format(scale))
-    return cast(ScaleDecorator, make)
-
-
-token_operator = _decorator("token")
-task_operator = _decorator("task")
-context_operator = _decorator("context")
-importance_operator = _decorator("importance")
-importance_operator.__doc__ = (
-    "Register task importance λ (Axiom III.14): `fn(losses[B,M,K], sizes[B,M], *, history, step, params) -> λ[B,M]`."
-    "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "
-    "λ-scalarized minimizer. Keywords: `name`, `lipschitz` (a declared constant for the continuity check), "
-    "`params`/`params_draws` (a learned importance), `world` (the sizes it needs), `framework` (numpy, jax "
-    "or torch), `domain` (the input boxes certified checks hold on), `register`. "
-    "`bounds`, `safety` and `importance` do not "
-    "apply to λ and are refused with a SpecError. A task operator may name an importance operator as its "
-    "`importance=`.")
-
-
-def names(ops: Iterable[Operator]) -> list[str]:
-    return [op.name for op in ops]
-

@@ -7,7 +7,7 @@ operator once per set, and a failure names the set by its label — the index of
 a checkpoint or the seed of a draw — so it can be found again.
 
 >>> import numpy as np
->>> from axiomcheck.operator import context_operator
+>>> from axiomcheck.decorators import context_operator
 >>> op = context_operator(lambda c, *, params: np.tile(params, (len(c), 1)), name="learned",
 ...                       params=[np.array([0.5, 0.5]), np.array([1.0, 0.0])], register=False)
 >>> [label for label, _ in param_sets(op, seed=0)]

@@ -14,6 +14,7 @@ The world sizes in them are the `World` fields (`axiomcheck.worlds.shown`).
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -55,13 +56,14 @@ def for_verify(op: Any, world: Any, settings: Any, axiom: str) -> str:
     """The reproduction `verify()` prints for one check of `op`: a command when the operator has a
     name a new process can resolve (`registry.target_name`), else the Python call.
 
-    Settings that differ from the defaults (tolerance, per-call timeout, isolation) travel with it.
+    Settings that differ from the defaults (tolerance, per-call timeout, isolation) travel with it;
+    the defaults are those of the `settings` record's own class.
     """
-    from .engine.settings import DEFAULT_TIMEOUT
     from .registry import target_name
 
+    default_timeout = next(f.default for f in dataclasses.fields(settings) if f.name == "timeout")
     extra = flags(tolerance=settings.tolerance,
-                  timeout=settings.timeout if settings.timeout not in (None, DEFAULT_TIMEOUT) else None,
+                  timeout=settings.timeout if settings.timeout not in (None, default_timeout) else None,
                   isolate=settings.isolate)
     return verify_or_call(target_name(op), op.name, world, settings.seed, settings.max_examples, axiom, extra)
 

@@ -33,18 +33,34 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _top_level_imports(name: str, path: Path, known: dict[str, Path] | None = None) -> set[str]:
-    """Modules imported when `name` is imported (module level only; imports inside functions are lazy).
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """The nodes under `if TYPE_CHECKING:` (imports a type checker reads and the interpreter never runs)."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
+            skip |= {id(n) for n in ast.walk(node)}
+    return skip
 
-    `from pkg import sub` counts as importing `pkg.sub` when that is a module.
-    Importing `a.b.c` first runs the packages `a` and `a.b`, so those are edges too,
-    except the importing module's own ancestors (initialized before it anyway).
+
+def _imported(name: str, path: Path, known: dict[str, Path] | None = None, *, lazy: bool = False,
+              keep_ancestors: bool = False) -> set[str]:
+    """Modules imported when `name` is imported (`lazy`: also by its functions, when they run).
+
+    Module level only unless `lazy`; then imports inside functions count too, and so does
+    `importlib.import_module("axiomcheck....")` with a literal name.  Imports under
+    `if TYPE_CHECKING:` never run and never count.  `from pkg import sub` counts as
+    importing `pkg.sub` when that is a module.  Importing `a.b.c` first runs the
+    packages `a` and `a.b`, so those are edges too, except the importing module's own
+    ancestors (initialized before it anyway) unless `keep_ancestors`.
     """
     known = known or {}
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _type_checking_nodes(tree)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in tree.body:
+    for node in ast.walk(tree) if lazy else tree.body:
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -58,9 +74,68 @@ def _top_level_imports(name: str, path: Path, known: dict[str, Path] | None = No
             found.update(subs)
             if len(subs) < len(node.names):
                 found.add(mod)
+        elif (lazy and isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module"
+              and node.args and isinstance(node.args[0], ast.Constant)
+              and str(node.args[0].value).startswith("axiomcheck")):
+            found.add(str(node.args[0].value))
+    if keep_ancestors:
+        return found
     found |= {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
     ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
     return found - ancestors
+
+
+def _top_level_imports(name: str, path: Path, known: dict[str, Path] | None = None) -> set[str]:
+    """Modules imported when `name` is imported (module level only; see `_imported`)."""
+    return _imported(name, path, known)
+
+
+def _graph(*, lazy: bool) -> dict[str, set[str]]:
+    mods = _modules()
+    return {n: {m for m in _imported(n, p, mods, lazy=lazy) if m in mods and m != n} for n, p in mods.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (each holds an import cycle)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+#: The one import cycle left when imports inside functions count: the registry loads the built-in
+#: library when it is first read, and the library's decorators register into the registry.  It goes
+#: when the registry's store (register, unregister) and its lookup (get, operators, resolve, which
+#: load the library) are two modules.  The test fails when the cycle grows beyond these modules, and
+#: when it is gone (then drop this allowance).
+KNOWN_LAZY_CYCLE = ("axiomcheck.registry", "axiomcheck.decorators", "axiomcheck.library")
 
 
 def test_no_module_is_over_the_size_limit():
@@ -90,6 +165,45 @@ def test_no_import_cycle():
     for n in sorted(graph):
         if n not in state:
             visit(n)
+
+
+def test_no_import_cycle_with_the_imports_inside_functions():
+    """Lazy (function-level) imports hid cycles the module-level test cannot see: operator <-> registry,
+    results -> the package root -> engine -> results, engine -> replay -> engine."""
+    cycles = _cycles(_graph(lazy=True))
+    known = [c for c in cycles if all(m.startswith(KNOWN_LAZY_CYCLE) for m in c)]
+    assert [c for c in cycles if c not in known] == []
+    assert known and "axiomcheck.registry" in known[0], "the known cycle is gone: remove KNOWN_LAZY_CYCLE"
+
+
+def test_cycle_finder_finds_a_lazy_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_the_package_root():
+    """The package root re-exports the public names; a module inside it that read them from there
+    would run the root first (results.py did, for the version)."""
+    mods = _modules()
+    bad = sorted(n for n, p in mods.items() if n != "axiomcheck" and "axiomcheck" in _imported(
+        n, p, mods, lazy=True, keep_ancestors=True))
+    assert bad == []
+
+
+def test_computing_modules_import_no_front_end():
+    """The engine diagnosed a world size with the command line's options; nothing that computes may
+    import a front end, even inside a function."""
+    front = ("axiomcheck.cli", "axiomcheck.cliargs", "axiomcheck.options", "axiomcheck.pytest_plugin",
+             "axiomcheck.suites", "axiomcheck.output")
+    mods = _modules()
+    bad = {}
+    for n, p in mods.items():
+        if n.startswith(COMPUTING):
+            hits = sorted(m for m in _imported(n, p, mods, lazy=True) if m.startswith(front))
+            if hits:
+                bad[n] = hits
+    assert not bad, f"computing modules importing front ends: {bad}"
 
 
 def test_computing_modules_import_no_renderer():

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..operator import Operator, task_operator, token_operator
+from ..decorators import task_operator, token_operator
+from ..operator import Operator
 from ..repro import dynamics_control
 from ..results import Result
 from .convergence import check_convergence, check_estimation_noise, check_uniform_special_case

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ..operator import Operator, context_operator, task_operator, token_operator
+from ..decorators import context_operator, task_operator, token_operator
+from ..operator import Operator
 from . import _numerics as nx
 
 __all__ = [

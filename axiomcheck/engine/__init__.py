@@ -22,7 +22,9 @@ from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
 from ..calling import Guard, OperatorMisbehaved
 from ..operator import Operator
 from ..registry import resolve
+from ..replay import read_case
 from ..results import Report
+from .replayer import replay as replay_case
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator
 
@@ -76,7 +78,8 @@ def verify(
     a silent pass.  `batch_bytes` is the byte budget of one batch, which sizes
     the sweep at a large vocabulary.  `replay` is a counterexample saved as
     .npz with the reports: the one check it names is run on that input alone,
-    with the world, seed and tolerance it was found with (`axiomcheck.replay`).
+    with the world, seed and tolerance it was found with (`axiomcheck.replay`,
+    `engine.replayer`).
     `progress(phase, done, total)` is called as the run advances.
 
     `certify=True` adds certified verdicts (`certify()` says more): after the
@@ -94,9 +97,7 @@ def verify(
     if replay is not None:
         if request is not None:
             raise ValueError("certify=True does not combine with replay=: a replay runs one saved input again")
-        from ..replay import replay as replay_file
-
-        return replay_file(op, replay, timeout=timeout, isolate=isolate)
+        return replay_case(op, read_case(op, replay), timeout=timeout, isolate=isolate)
     world = worlds.world_for(op.world, given)
     settings = Settings(seed=seed, max_examples=max_examples, sweep_size=sweep_size, tolerance=tolerance,
                         timeout=timeout, shrink=shrink, isolate=isolate, max_time=max_time,

@@ -78,9 +78,9 @@ class Port:
 
     def build(self, *, register: bool = True) -> Any:
         """The `Operator` of this port, made with its kind's decorator (and registered unless told not to)."""
-        from .. import operator
+        from .. import decorators
 
-        make = getattr(operator, f"{self.kind}_operator", None)
+        make = getattr(decorators, f"{self.kind}_operator", None)
         if make is None:
             raise RuntimeError(f"port {self.name!r} needs `{self.kind}_operator`, which this axiomcheck lacks")
         try:
