@@ -22,7 +22,7 @@ _HOMES = {
     "compose": "compose", "derived_bounds": "compose",
     "World": "worlds",
     "Settings": "engine", "verify": "engine",
-    "verify_ensemble": "ensemble",
+    "verify_ensemble": "ensemble_checks",
     "SpecError": "errors",
     "Operator": "operator", "Safety": "operator", "context_operator": "decorators",
     "importance_operator": "decorators", "task_operator": "decorators", "token_operator": "decorators",
@@ -111,7 +111,7 @@ if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .decorators import context_operator, importance_operator, task_operator, token_operator
     from .engine import Settings, verify
     from .engine import certify as certify
-    from .ensemble import verify_ensemble
+    from .ensemble_checks import verify_ensemble
     from .errors import SpecError
     from .operator import Operator, Safety
     from .registry import get, operators, register, unregister

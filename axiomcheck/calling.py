@@ -1,7 +1,9 @@
-"""Calling user code under a guard: copies in, copies out, a time limit, isolation.
+"""Calling user code in a sandbox: copies in, copies out, a time limit, isolation.
 
 Everything a user hands to axiomcheck (the weight function, a safety predicate,
-an importance function) is called through a `Guard`.  A guard
+an importance function) is called through a `Sandbox` (the weight guard of
+`axiomcheck.kernels` is another thing: it watches weights inside a training step).
+A sandbox
 
 * gives each call fresh copies of its inputs and compares them afterwards, so an
   operator that writes into its arguments is *reported* ("wrote into its input")
@@ -75,7 +77,7 @@ def accepts_teachers(fn: Callable[..., Any]) -> bool:
 class KeywordCall:
     """`fn` called with its first `positional` arguments by position and the rest by keyword.
 
-    The guard and the worker call every operator as `f(*arrays)`; this is the one
+    The sandbox and the worker call every operator as `f(*arrays)`; this is the one
     place that turns the trailing arrays into the keyword inputs the function
     names (`keywords`) and adds the fixed ones (`teachers`, `params`).  Picklable
     when `fn` is, so an isolated worker can rebuild it.
@@ -139,7 +141,7 @@ def run_checked(fn: Callable[..., Any], args: Sequence[np.ndarray], names: Seque
 
 
 class _CallThread:
-    """One daemon thread that runs a guard's calls in turn (a thread per call costs more than the call)."""
+    """One daemon thread that runs a sandbox's calls in turn (a thread per call costs more than the call)."""
 
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
@@ -178,12 +180,12 @@ class _CallThread:
         self.thread.join(0.05)
 
 
-class Guard:
+class Sandbox:
     """Calls one user function on numpy arguments with copies and a time limit, on a call thread.
 
     `what` names the function in messages ("the operator", "the safety predicate");
     `names` are the argument names used in a mutation message.  Its subclass
-    `isolation.IsolatedGuard` makes the same calls in a worker process.
+    `isolation.IsolatedSandbox` makes the same calls in a worker process.
     """
 
     def __init__(self, fn: Callable[..., Any], *, what: str = "the operator", names: Sequence[str] = (),

@@ -42,6 +42,7 @@ from .cliargs import (
     normalize_argv,
     refuse_loose_certify,
 )
+from .data_stdout import DataStdout
 from .errors import (
     AxiomcheckError,
     BaselineError,
@@ -51,7 +52,6 @@ from .errors import (
     TargetError,
     UsageError,
 )
-from .streams import DataStdout
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 __all__ = ["COMMANDS", "EXIT_CODES", "FORMATS", "build_parser", "exit_code", "main"]
@@ -281,7 +281,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from . import repro
-    from .ensemble import verify_ensemble
+    from .ensemble_checks import verify_ensemble
     from .output.common import encodable
     from .output.text import Renderer
     from .registry import resolve

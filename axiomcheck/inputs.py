@@ -188,6 +188,10 @@ def _step(fam: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
     return np.asarray(value, dtype=np.int64), base
 
 
+#: Keyword names with a meaning of their own (not sampled per sample), which no keyword input may take.
+RESERVED = {"teachers": "K, the number of teachers", "params": "a declared parameter set"}
+
+
 @dataclasses.dataclass(frozen=True)
 class KeywordInput:
     """One input an operator may name: its layout, families, and place in the regularity metric.
@@ -206,6 +210,11 @@ class KeywordInput:
     #: its families at the edge of what it can be, most extreme first: the sweep puts every input an
     #: operator names at one of these at once (`domain_inputs.WithInputs.sweep`)
     extremes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.name in RESERVED:
+            raise ValueError(f"a keyword input cannot be named {self.name!r}: an operator's {self.name!r} keyword "
+                             f"already means {RESERVED[self.name]}")
 
     def draw(self, family: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
         return self.drawn(family, d, base)
@@ -236,9 +245,6 @@ INPUTS: dict[str, KeywordInput] = {
                      ("large", "zero")),
     )
 }
-
-#: Names with a meaning of their own (not sampled per sample): `teachers` is K, `params` a declared parameter set.
-RESERVED = ("teachers", "params")
 
 
 def named_parameters(fn: Callable[..., Any]) -> tuple[str, ...]:

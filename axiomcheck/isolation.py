@@ -1,4 +1,4 @@
-"""Process isolation for `Guard(isolate=True)`: a worker process per guarded function.
+"""Process isolation for `Sandbox(isolate=True)`: a worker process per sandboxed function.
 
 A portable function (one a fresh interpreter can find again by import: a
 module-level function, or a decorated operator by its module and name) runs in
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .calling import Guard, KeywordCall, OperatorMisbehaved, describe_exception, run_checked
+from .calling import KeywordCall, OperatorMisbehaved, Sandbox, describe_exception, run_checked
 from .frameworks import Adapted, adapt
 
 
@@ -214,8 +214,8 @@ def serve_fresh(read_fd: int, write_fd: int) -> None:
     _serve(conn, fn, names)
 
 
-class IsolatedGuard(Guard):
-    """A `Guard` whose calls run in a worker process (started on the first call, killed on a timeout)."""
+class IsolatedSandbox(Sandbox):
+    """A `Sandbox` whose calls run in a worker process (started on the first call, killed on a timeout)."""
 
     def __init__(self, fn: Callable[..., Any], **kwargs: Any):
         super().__init__(fn, **kwargs)

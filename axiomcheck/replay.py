@@ -25,7 +25,7 @@ from .worlds import World, fields
 
 
 @dataclasses.dataclass(frozen=True)
-class Case:
+class SavedCase:
     """One saved counterexample: the check, and the world, seed, tolerance and parameter set it was found with."""
 
     name: str  # the file's name, shown in the replayed result's message
@@ -38,7 +38,7 @@ class Case:
     arrays: dict[str, np.ndarray]
 
 
-def read_case(op: Operator, path: str | Path) -> Case:
+def read_case(op: Operator, path: str | Path) -> SavedCase:
     """The case saved in `path`, checked against `op` (a `SpecError` says what does not fit)."""
     meta, arrays = load(path)
     axiom = meta.get("axiom")
@@ -55,5 +55,5 @@ def read_case(op: Operator, path: str | Path) -> Case:
             raise SpecError(f"--replay {path}: the counterexample was found {label}, which {op.name!r} does not "
                             f"declare (it declares {', '.join(sets) or 'none'})")
         params = sets[label]
-    return Case(name=Path(path).name, axiom=axiom, world=world, seed=seed, tolerance=meta.get("tolerance"),
+    return SavedCase(name=Path(path).name, axiom=axiom, world=world, seed=seed, tolerance=meta.get("tolerance"),
                 params_label=label, params=params, arrays=arrays)

@@ -1,7 +1,7 @@
 """Adding an axiom takes one `Check` and one catalogue row, and the new check is reported.
 
 This is the extension recipe of docs/architecture.md done at run time: the
-check is registered in `checks.CHECKS` under its property, the row in
+check is registered in `checks.PROPERTY_CHECKS` under its property, the row in
 `axioms.AXIOMS` names that property, and nothing else in the engine changes.
 """
 
@@ -13,7 +13,7 @@ import pytest
 import axiomcheck as ac
 from axiomcheck import properties as P
 from axiomcheck.axioms import AXIOMS, Axiom
-from axiomcheck.checks import CHECKS
+from axiomcheck.checks import PROPERTY_CHECKS
 from axiomcheck.checks.base import fmt
 from axiomcheck.checks.pointwise import Case, Pointwise
 
@@ -36,7 +36,7 @@ class NoDominantTeacher(Pointwise):
 def extended(monkeypatch):
     axiom = Axiom("context.no_dominant_teacher", "context", "no_dominant_teacher", "example",
                   "max_k w_k ≤ 0.9", "Fails when one teacher gets more than 0.9 of the weight.")
-    monkeypatch.setitem(CHECKS, axiom.property, NoDominantTeacher())
+    monkeypatch.setitem(PROPERTY_CHECKS, axiom.property, NoDominantTeacher())
     monkeypatch.setitem(AXIOMS, axiom.id, axiom)
     return axiom.id
 

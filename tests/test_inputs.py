@@ -442,3 +442,14 @@ def test_joint_extremes_on_the_task_scale():
     d = WithInputs(DOMAINS["importance"], ("history", "step"))
     names = [f.name for f in d.sweep(np.random.default_rng(0), World(), 8)]
     assert "zero_losses+history=zeros+step=large" in names
+
+
+@pytest.mark.parametrize("name", ["teachers", "params"])
+def test_no_keyword_input_takes_a_reserved_name(name):
+    """`teachers` (K) and `params` (a parameter set) reach an operator by name already; a keyword
+    input of that name would be drawn per sample and clash with them."""
+    from axiomcheck.inputs import INPUTS, RESERVED, KeywordInput
+
+    with pytest.raises(ValueError, match=f"cannot be named '{name}'"):
+        KeywordInput(name, "int", ("token",), ("one",), lambda fam, d, base: (None, base), None)
+    assert not set(RESERVED) & set(INPUTS)

@@ -227,6 +227,36 @@ def test_import_axiomcheck_stays_light():
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def _module_level_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+@pytest.mark.parametrize("name", ["CHECKS", "SCALES", "_PROPS", "Guard", "ProgressHook", "Case", "_COLUMNS"])
+def test_a_name_means_one_thing(name):
+    """Names that meant two things: CHECKS (property -> Check, and id -> text), SCALES (a tuple and a
+    dict), _PROPS (catalogue prose and HTML columns), Guard (the call sandbox and the weight guard),
+    ProgressHook (verify's progress and a suite run's events)."""
+    homes = [n for n, p in _modules().items() if name in _module_level_names(p)]
+    assert len(homes) <= 1, homes
+
+
+def test_no_two_modules_share_a_name():
+    """`ensemble.py` beside `kernels/ensemble.py`, `streams.py` beside `engine/streaming.py` read as one thing."""
+    stems: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        if not path.stem.startswith("_"):
+            stems.setdefault(path.stem.rstrip("s").removesuffix("ing"), []).append(name)
+    assert {stem: names for stem, names in stems.items() if len(names) > 1} == {}
+
+
 def test_code_points_at_no_document_outside_the_repository():
     hits = [f"{p.relative_to(PACKAGE.parent)}:{i}" for p in PACKAGE.rglob("*.py")
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)

@@ -170,6 +170,25 @@ def test_html_escapes_every_user_string_and_embeds_plots():
     assert "http://" not in page and "https://" not in page  # self-contained
 
 
+def test_html_overview_has_a_column_for_every_check_of_a_run():
+    """`importance.nonnegativity` once had no column, so its verdict never showed in the overview."""
+    from axiomcheck.axioms import AXIOMS, for_scale
+
+    def overview_row(scale):
+        outs = [outcome(a.id, "fail", item=f"op_{scale}") for a in for_scale(scale)]
+        run = Run(suites=[SuiteRun(name="s", path=None, items=[ItemRun("s", f"op_{scale}", "x", None, outs, {})])])
+        page = to_html(run)
+        matrix = page[page.index("<table class='matrix'>"):]
+        heads = re.findall(r"<th class='p' title='([^']*)'>", matrix)
+        row = matrix[matrix.index(f"op_{scale}"):].split("</tr>")[0]
+        return heads, re.findall(r"<td class='st-fail' title='([^:]*):", row)
+
+    for scale in ("token", "task", "context", "unified", "importance", "runtime"):
+        heads, shown = overview_row(scale)
+        assert sorted(shown) == sorted(a.id for a in for_scale(scale)), scale
+        assert {AXIOMS[i].property.replace("_", " ") for i in shown} <= set(heads)
+
+
 def test_html_without_matplotlib_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)

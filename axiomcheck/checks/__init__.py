@@ -13,7 +13,7 @@ from .regularity import Regularity
 from .wellposed import BatchIndependent, Deterministic, Evaluated, Shape, SingleTeacher
 
 #: property name -> the check that decides it
-CHECKS: dict[str, Check] = {
+PROPERTY_CHECKS: dict[str, Check] = {
     **{c.property: c for c in POINTWISE},
     "shape": Shape(),
     "deterministic": Deterministic(),
@@ -22,5 +22,5 @@ CHECKS: dict[str, Check] = {
     "pareto": Pareto(),
 }
 
-__all__ = ["CHECKS", "POINTWISE", "BatchIndependent", "Check", "Deterministic", "Evaluated", "Pareto", "Pointwise",
+__all__ = ["PROPERTY_CHECKS", "POINTWISE", "BatchIndependent", "Check", "Deterministic", "Evaluated", "Pareto", "Pointwise",
            "Regularity", "Shape", "SingleTeacher", "Subject"]

@@ -4,7 +4,7 @@ A `Check` is one property (normalization, regularity, ...), like a chex
 assertion: `applies(subject)` says whether it can run (else why not), its
 `run`/`observe` method adds to the run's evidence, and its messages have one
 shape, "<what> must be X, got Y, at <input>".  The catalogue row of an axiom
-names its check by property (`checks.CHECKS`).
+names its check by property (`checks.PROPERTY_CHECKS`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 
 from .. import properties as P
 from .. import summary
-from ..calling import Guard, KeywordCall, OperatorMisbehaved, accepts_teachers
+from ..calling import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
 from ..domain_inputs import WithInputs
 from ..domains import Args, Domain, World, take
 from ..frameworks import adapt
-from ..isolation import IsolatedGuard
+from ..isolation import IsolatedSandbox
 from ..largev import for_world
 from ..operator import Operator, Safety
 from ..scales import Scale
@@ -59,7 +59,7 @@ class Subject:
     bounds: tuple[float, float] | None = None
     bounds_origin: str = "declared"  # or "derived" (a composition's, from its components' declared bounds)
     dtype: np.dtype | None = None
-    guards: dict[Any, Guard] = dataclasses.field(default_factory=dict)
+    sandboxes: dict[Any, Sandbox] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
     regularity_pairs: int = 256
     keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
@@ -90,11 +90,12 @@ class Subject:
     def id(self, prop: str) -> str | None:
         return self.ids.get(prop)
 
-    def guard(self, key: Any, fn: Callable[..., Any], what: str, names: tuple[str, ...] = ()) -> Guard:
-        if key not in self.guards:
-            kind = IsolatedGuard if self.isolate else Guard
-            self.guards[key] = kind(fn, what=what, names=names, timeout=self.timeout)
-        return self.guards[key]
+    def sandbox(self, key: Any, fn: Callable[..., Any], what: str, names: tuple[str, ...] = ()) -> Sandbox:
+        """The sandbox `fn` is called in (one per `key`, kept for the run)."""
+        if key not in self.sandboxes:
+            kind = IsolatedSandbox if self.isolate else Sandbox
+            self.sandboxes[key] = kind(fn, what=what, names=names, timeout=self.timeout)
+        return self.sandboxes[key]
 
     def bound_fn(self, world: World) -> Callable[..., Any]:
         """The operator's function in its framework (`frameworks.adapt`), told K (a `teachers` keyword),
@@ -117,7 +118,7 @@ class Subject:
         world = world or self.world
         if self.op_dead is not None:
             raise OperatorMisbehaved("not_run", f"not run: the operator {self.op_dead}")
-        g = self.guard(("op", world.teachers), self.bound_fn(world), "the operator", self.domain.arg_names)
+        g = self.sandbox(("op", world.teachers), self.bound_fn(world), "the operator", self.domain.arg_names)
         try:
             w = g(*args)
         except OperatorMisbehaved:
@@ -134,8 +135,8 @@ class Subject:
 
     def call_user(self, key: str, fn: Callable[..., Any], what: str, *args: Any,
                   names: tuple[str, ...] = ()) -> np.ndarray:
-        """Another function the user supplied (a safety predicate, task importance), under the same guard."""
-        return self.guard(key, fn, what, names)(*args)
+        """Another function the user supplied (a safety predicate, task importance), in a sandbox like the operator."""
+        return self.sandbox(key, fn, what, names)(*args)
 
     def safety_specs(self) -> list[tuple[str, Safety]]:
         if self.scale.safety_set == "components":
@@ -155,7 +156,7 @@ class Subject:
         return f"{verb} {exc.detail}".strip() + f", at {where} (inputs {shapes})"
 
     def close(self) -> None:
-        for g in self.guards.values():
+        for g in self.sandboxes.values():
             g.close()
 
 

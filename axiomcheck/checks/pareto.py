@@ -1,6 +1,6 @@
 """Task importance λ (III.14): on the simplex, and its scalarized minimizer Pareto-optimal.
 
-The declared `importance(losses, sizes)` is called (under the guard) on the task
+The declared `importance(losses, sizes)` is called (in a sandbox) on the task
 sweep; λ must be ≥ 0 with Σλ = 1.  Then random strictly convex quadratic
 multi-task problems are solved in closed form for each λ, and a point that
 lowers every task loss at once is searched for around the minimizer.

@@ -1,7 +1,7 @@
 """The verification engine: a vectorized sweep, then a Hypothesis search, over guarded calls.
 
 `verify(op)` draws seeded batches from every sweep family of the operator's
-scale, calls the operator once per batch (through `axiomcheck.calling`'s guard:
+scale, calls the operator once per batch (through `axiomcheck.calling`'s sandbox:
 copies in and out, a time limit, optional process isolation), and checks every
 property of the catalogue on whole arrays (`axiomcheck.checks`).  A Hypothesis
 search over small batches then steers toward the worst violation, and each
@@ -19,7 +19,7 @@ from typing import Any
 from .. import worlds
 from ..axioms import AXIOMS
 from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
-from ..calling import Guard, OperatorMisbehaved
+from ..calling import OperatorMisbehaved, Sandbox
 from ..operator import Operator
 from ..registry import resolve
 from ..replay import read_case
@@ -155,5 +155,5 @@ def _certify_request(op: Operator, certify: bool, domain: Any, gap: float | None
     return request
 
 
-__all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "Guard", "OperatorMisbehaved", "Settings",
+__all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SWEEP_SIZE", "DEFAULT_TIMEOUT", "OperatorMisbehaved", "Sandbox", "Settings",
            "Verifier", "certify", "verify"]

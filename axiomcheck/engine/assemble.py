@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import summary
 from ..axioms import AXIOMS, Axiom
-from ..checks import CHECKS, Subject
+from ..checks import PROPERTY_CHECKS, Subject
 from ..checks.base import count, fmt
 from ..decision import decide
 from ..evidence import CheckEvidence, Evidence
@@ -58,7 +58,7 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
     e = ev[axiom_id]
     record = functools.partial(decide, axiom_id, seed=subject.seed, samples=e.samples, estimate=e.estimate,
                                reproduce=reproduce, cut=cut, needs_samples=True)
-    check = CHECKS[a.property]
+    check = PROPERTY_CHECKS[a.property]
     if ev.fatal:
         # the first check carries the whole error; the others point at it, so it is read once per operator
         if subject.op_dead and lead is not None and axiom_id != lead:

@@ -78,7 +78,7 @@ def candidates(detail: str, current: int) -> list[int]:
 
 def _order() -> list[str]:
     names = list(fields())
-    return [n for n in names if n != "teachers"] + ["teachers"]  # a new K starts a new guard: last
+    return [n for n in names if n != "teachers"] + ["teachers"]  # a new K starts a new sandbox: last
 
 
 def _probe(subject: Subject, world: World, family: str) -> Args:

@@ -1,6 +1,6 @@
 """Running a saved counterexample's check again, on the saved input alone.
 
-`replay(op, case)` runs the one check a `replay.Case` names (read from the .npz
+`replay(op, case)` runs the one check a `replay.SavedCase` names (read from the .npz
 by `axiomcheck.replay.read_case`) with no sweep and no search: a value check,
 determinism or the K = 1 family on the saved sample, batch independence on the
 saved batch, regularity by bisecting the saved segment again.  `verify(op,
@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import CHECKS
+from ..checks import PROPERTY_CHECKS
 from ..checks.base import NO_PARAMS
 from ..domains import Family
 from ..errors import SpecError
 from ..operator import Operator
-from ..replay import Case
+from ..replay import SavedCase
 from ..results import Report
 from ..worlds import World
 from .settings import DEFAULT_TIMEOUT, Settings
@@ -57,12 +57,12 @@ class Replayer(Verifier):
         start, end = self._args("start"), self._args("end")
         a = self.catalogue[0]
         if a.property == "regularity" and start is not None and end is not None:
-            CHECKS["regularity"].measure(self.subject, self.evidence, start, end)  # type: ignore[attr-defined]
+            PROPERTY_CHECKS["regularity"].measure(self.subject, self.evidence, start, end)  # type: ignore[attr-defined]
             return
         super().checks()
 
 
-def replay(op: Operator, case: Case, *, timeout: float | None = None, isolate: bool = False) -> Report:
+def replay(op: Operator, case: SavedCase, *, timeout: float | None = None, isolate: bool = False) -> Report:
     """A `Report` with the one result of `case`'s check on `op`, run on the saved input alone.
 
     The world, seed, tolerance and parameter set are the case's; `timeout` and

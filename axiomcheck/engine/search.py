@@ -12,14 +12,14 @@ from typing import Any
 
 from ..budget import Clock, OutOfTime
 from ..calling import OperatorMisbehaved
-from ..checks import CHECKS, Pointwise, Subject
+from ..checks import PROPERTY_CHECKS, Pointwise, Subject
 from ..domains import Args
 from ..evidence import Evidence, Finding
 
 
 def value_checks(subject: Subject) -> list[Pointwise]:
     """The selected checks that read each returned weight vector (searched, targeted and shrunk)."""
-    return [c for p in subject.ids if isinstance(c := CHECKS[p], Pointwise) and c.applies(subject) is None]
+    return [c for p in subject.ids if isinstance(c := PROPERTY_CHECKS[p], Pointwise) and c.applies(subject) is None]
 
 
 def _settings(max_examples: int) -> Any:

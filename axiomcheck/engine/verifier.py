@@ -7,7 +7,7 @@ It only orchestrates: the sweep evaluates seeded family batches; the value check
 read every batch; determinism, batch independence, K = 1, regularity and Pareto
 make calls of their own; the Hypothesis search looks further; each failed value
 check is shrunk to a small counterexample.  Calls go through the subject's
-guards, findings go into `Evidence`, and nothing here edits a finding afterwards.
+sandboxes, findings go into `Evidence`, and nothing here edits a finding afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .. import repro
 from ..axioms import for_scale
 from ..budget import Clock, ProgressHook, plan_for
 from ..calling import OperatorMisbehaved
-from ..checks import CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
+from ..checks import PROPERTY_CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
 from ..checks.base import NO_PARAMS
 from ..domains import World
 from ..evidence import Evidence
@@ -126,7 +126,7 @@ class Verifier:
         """Every selected check that applies, in catalogue order; then the K = 1 family."""
         s = self.subject
         for i, a in enumerate(self.catalogue):
-            check = CHECKS[a.property]
+            check = PROPERTY_CHECKS[a.property]
             self.clock.tick("checks", i, len(self.catalogue))
             if not isinstance(check, Pointwise) and a.property != "shape" and self.clock.expired():
                 self.clock.not_run.add(a.property)
@@ -147,7 +147,7 @@ class Verifier:
 
     def shrink_failures(self) -> None:
         ev = self.evidence
-        failed = [a for a in self.catalogue if isinstance(CHECKS[a.property], Pointwise) and ev.found(a.id)]
+        failed = [a for a in self.catalogue if isinstance(PROPERTY_CHECKS[a.property], Pointwise) and ev.found(a.id)]
         for i, a in enumerate(failed):
             self.clock.tick("shrink", i, len(failed))
             if not self.subject.op_dead:
@@ -176,7 +176,7 @@ class Verifier:
             s.close()
         lead = self.catalogue[0].id if self.catalogue else None
         results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead,
-                          cut=self.clock.cut_short(a.id, a.property, isinstance(CHECKS[a.property], Pointwise)))
+                          cut=self.clock.cut_short(a.id, a.property, isinstance(PROPERTY_CHECKS[a.property], Pointwise)))
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,
                       world=dataclasses.asdict(s.world), spec=spec_of(s.op, s), derived=self.derived,

@@ -99,12 +99,18 @@ def scoped_css(css: str, scope: str = SCOPE) -> str:
 _STYLE = "<style>" + _FRAGMENT_BOX + scoped_css(_CSS + _FRAGMENT_CSS) + "</style>"
 
 
-_PROPS = ("normalization", "positivity", "bounds", "regularity", "safety", "pareto", "finite", "shape",
-          "deterministic", "batch_independent")
-# Column headings of the overview: the property each column shows (soft hyphens let the long ones wrap).
-_PROP_LABEL = {"normalization": "Normal\u00adization", "positivity": "Posi\u00adtivity", "bounds": "Bounds",
-               "regularity": "Regu\u00adlarity", "safety": "Safety", "pareto": "Pareto", "finite": "Finite",
-               "shape": "Shape", "deterministic": "Deter\u00administic", "batch_independent": "Batch inde\u00adpendent"}
+# The overview's columns: one per property a suite item's check can have (the catalogue's, of the
+# operators' scales and of what the weight guard observed), in this order, any property not named
+# here after them, so no check of a run is left out of the overview.
+_OVERVIEW_ORDER = ("normalization", "positivity", "nonnegativity", "bounds", "regularity", "safety", "pareto", "finite",
+          "shape", "deterministic", "batch_independent")
+_OVERVIEW_COLUMNS = (*_OVERVIEW_ORDER, *dict.fromkeys(a.property for a in AXIOMS.values()
+                                    if a.kind in ("axiom", "well-posedness", "runtime") and a.property not in _OVERVIEW_ORDER))
+# Column headings of the overview (soft hyphens let the long ones wrap); another property is headed by its name.
+_OVERVIEW_LABEL = {"normalization": "Normal\u00adization", "positivity": "Posi\u00adtivity",
+                 "nonnegativity": "Non\u00adnega\u00adtivity", "bounds": "Bounds", "regularity": "Regu\u00adlarity",
+                 "safety": "Safety", "pareto": "Pareto", "finite": "Finite", "shape": "Shape",
+                 "deterministic": "Deter\u00administic", "batch_independent": "Batch inde\u00adpendent"}
 _MARK = {"pass": "✓", "fail": "✗", "error": "!", "skipped": "–"}
 
 
@@ -288,13 +294,14 @@ def _sections(run: Run, plots: Plots | None, prefix: str) -> list[str]:
     body.append("<h2>Overview</h2><p class='muted'>✓ pass · ✗ fail · ! error · – not applicable; "
                 "<span class='key st-fail expfail'>✗<small>exp</small></span> "
                 "a failure the suite expects.</p>")
-    heads = "".join(f"<th class='p' title='{_e(p.replace('_', ' '))}'>{_PROP_LABEL[p]}</th>" for p in _PROPS)
+    heads = "".join(f"<th class='p' title='{_e(p.replace('_', ' '))}'>"
+                    f"{_OVERVIEW_LABEL.get(p) or _e(p.replace('_', ' ').capitalize())}</th>" for p in _OVERVIEW_COLUMNS)
     body.append(f"<div class='scroll'><table class='matrix'><tr><th>Suite</th><th>Operator</th><th>Scale</th>{heads}"
                 "<th>Verdict</th></tr>")
     for s in run.suites:
         for i in s.items:
             by_prop = {AXIOMS[o.axiom].property: o for o in i.outcomes if o.axiom in AXIOMS}
-            cells = "".join(_status_cell(by_prop[p]) if p in by_prop else "<td></td>" for p in _PROPS)
+            cells = "".join(_status_cell(by_prop[p]) if p in by_prop else "<td></td>" for p in _OVERVIEW_COLUMNS)
             scale = i.outcomes[0].scale if i.outcomes else ""
             body.append(f"<tr><td class='suite'>{_e(s.name)}</td><td class='name'><a "
                         f"href='#{_anchor(prefix, s.name, i.item)}'><code>{_breakable(i.item)}</code></a></td>"

@@ -36,9 +36,6 @@ STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "d
           "ok": "green", "unexpected": "bold red", "known": "yellow"}
 
 
-COLOR_CHOICES = ("auto", "always", "never")
-
-
 def wants_fancy(stream: IO[str], color: str | None = "auto") -> bool:
     """Whether output to `stream` gets colour (and rich tables): the one place this is decided.
 

@@ -14,7 +14,7 @@ from typing import Any
 from .. import boxes, repro, worlds
 from .. import options as O
 from ..axioms import AXIOMS, for_scale
-from ..budget import ProgressHook as VerifyProgress
+from ..budget import ProgressHook
 from ..engine import DEFAULT_TIMEOUT, verify
 from ..operator import Operator
 from ..results import ItemRun, Outcome, Report, Run, SuiteRun
@@ -102,7 +102,7 @@ def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mappin
     return out
 
 
-def verify_item(item: SuiteItem, settings: Mapping[str, Any], progress: VerifyProgress | None = None) -> Report:
+def verify_item(item: SuiteItem, settings: Mapping[str, Any], progress: ProgressHook | None = None) -> Report:
     """`verify()` of one item with its effective settings (may raise on an internal error)."""
     timeout = settings["timeout"] if settings.get("timeout") is not None else DEFAULT_TIMEOUT
     world = {k: settings[k] for k in _WORLD_KEYS if k in settings}
@@ -133,7 +133,7 @@ def item_run(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], 
 
 
 def run_item(suite: Suite | None, item: SuiteItem, overrides: Mapping[str, Any],
-             defaults: Mapping[str, Any] | None = None, progress: VerifyProgress | None = None) -> ItemRun:
+             defaults: Mapping[str, Any] | None = None, progress: ProgressHook | None = None) -> ItemRun:
     """Verify one item (never raises: an internal failure is recorded on the ItemRun)."""
     settings = effective(item, overrides, defaults)
     try:
@@ -156,11 +156,11 @@ def replay_item(op: Operator, source: str, path: str, overrides: Mapping[str, An
     return ir
 
 
-ProgressHook = Callable[[str, Suite, SuiteItem, "ItemRun | None"], None]
+SuiteEventHook = Callable[[str, Suite, SuiteItem, "ItemRun | None"], None]
 
 
 def run(suites: Sequence[Suite], overrides: Mapping[str, Any] | None = None, *,
-        on_event: ProgressHook | None = None) -> Run:
+        on_event: SuiteEventHook | None = None) -> Run:
     """Run every item of every suite; `on_event("start"|"done", suite, item, item_run)` reports progress."""
     overrides = dict(overrides or {})
     start = time.perf_counter()
