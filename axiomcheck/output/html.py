@@ -102,15 +102,18 @@ _STYLE = "<style>" + _FRAGMENT_BOX + scoped_css(_CSS + _FRAGMENT_CSS) + "</style
 # The overview's columns: one per property a suite item's check can have (the catalogue's, of the
 # operators' scales and of what the weight guard observed), in this order, any property not named
 # here after them, so no check of a run is left out of the overview.
-_OVERVIEW_ORDER = ("normalization", "positivity", "nonnegativity", "bounds", "regularity", "safety", "pareto", "finite",
-          "shape", "deterministic", "batch_independent")
-_OVERVIEW_COLUMNS = (*_OVERVIEW_ORDER, *dict.fromkeys(a.property for a in AXIOMS.values()
-                                    if a.kind in ("axiom", "well-posedness", "runtime") and a.property not in _OVERVIEW_ORDER))
+_OVERVIEW_ORDER = ("normalization", "positivity", "nonnegativity", "bounds", "regularity", "safety", "pareto",
+                   "finite", "shape", "deterministic", "batch_independent")
+_OVERVIEW_COLUMNS = (*_OVERVIEW_ORDER,
+                     *dict.fromkeys(a.property for a in AXIOMS.values()
+                                    if a.kind in ("axiom", "well-posedness", "runtime")
+                                    and a.property not in _OVERVIEW_ORDER))
 # Column headings of the overview (soft hyphens let the long ones wrap); another property is headed by its name.
 _OVERVIEW_LABEL = {"normalization": "Normal\u00adization", "positivity": "Posi\u00adtivity",
-                 "nonnegativity": "Non\u00adnega\u00adtivity", "bounds": "Bounds", "regularity": "Regu\u00adlarity",
-                 "safety": "Safety", "pareto": "Pareto", "finite": "Finite", "shape": "Shape",
-                 "deterministic": "Deter\u00administic", "batch_independent": "Batch inde\u00adpendent"}
+                   "nonnegativity": "Non\u00adnega\u00adtivity", "bounds": "Bounds",
+                   "regularity": "Regu\u00adlarity", "safety": "Safety", "pareto": "Pareto", "finite": "Finite",
+                   "shape": "Shape", "deterministic": "Deter\u00administic",
+                   "batch_independent": "Batch inde\u00adpendent"}
 _MARK = {"pass": "✓", "fail": "✗", "error": "!", "skipped": "–"}
 
 
