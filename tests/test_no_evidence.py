@@ -163,12 +163,12 @@ def nan_far_out(context):
 
 
 def _measure(pairs):
-    from axiomcheck.checks import CHECKS
+    from axiomcheck.checks import PROPERTY_CHECKS
 
     v = Verifier(nan_far_out, World(), Settings(), axioms=["context.continuity"])
     A = (np.array([a for a, _ in pairs], dtype=float),)
     B = (np.array([b for _, b in pairs], dtype=float),)
-    CHECKS["regularity"].measure(v.subject, v.evidence, A, B)
+    PROPERTY_CHECKS["regularity"].measure(v.subject, v.evidence, A, B)
     return v.evidence["context.continuity"]
 
 
