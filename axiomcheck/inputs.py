@@ -188,8 +188,9 @@ def _step(fam: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
     return np.asarray(value, dtype=np.int64), base
 
 
-#: Keyword names with a meaning of their own (not sampled per sample), which no keyword input may take.
-RESERVED = {"teachers": "K, the number of teachers", "params": "a declared parameter set"}
+#: Keyword names with a meaning of their own (not sampled per sample), which no keyword input may take:
+#: `teachers` is K, `params` a declared parameter set.
+RESERVED = ("teachers", "params")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,7 +215,7 @@ class KeywordInput:
     def __post_init__(self) -> None:
         if self.name in RESERVED:
             raise ValueError(f"a keyword input cannot be named {self.name!r}: an operator's {self.name!r} keyword "
-                             f"already means {RESERVED[self.name]}")
+                             f"already has a meaning of its own (reserved: {', '.join(RESERVED)})")
 
     def draw(self, family: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
         return self.drawn(family, d, base)
