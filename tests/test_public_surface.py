@@ -63,6 +63,8 @@ def test_exported_names():
         "importance_operator",
         "operators", "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
         "verify_ensemble",
+        # added with the weight guard for PyTorch training loops (imports torch only when called)
+        "torch_guard",
     ]
     assert len(set(ac.__all__)) == len(ac.__all__)
     assert [name for name in ac.__all__ if not hasattr(ac, name)] == []

@@ -6,7 +6,7 @@ weights' device and hands a `GuardState` of numpy arrays to the results.  `merge
 is written once for both numpy and `jax.numpy` (`xp`).
 
 >>> import numpy as np
->>> a = GuardState(*(np.asarray(v) for v in empty(2)))
+>>> a = GuardState(*(np.full(shape, fill, dtype) for shape, dtype, fill in empty(2)))
 >>> merge(a, a, np).first_step.tolist()
 [-1, -1, -1, -1]
 """
