@@ -40,7 +40,7 @@ def print_report(report: Report, stream: Any = None, *, fancy: bool | None = Non
 
 
 def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None = None, device: Any = None,
-                operator: str | None = None) -> Any:
+                operator: str | None = None, compile: bool = False) -> Any:
     """The weight guard for a PyTorch training loop: checks, in every step, the weights the loss receives.
 
     Args:
@@ -51,6 +51,8 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
         tolerance: the absolute tolerance (None: 8 ulps of the weights' dtype times K, as `verify` uses).
         device: where the state starts (the first `update` moves it to its weights' device).
         operator: the name the report gives (default: the operator's).
+        compile: run the guard's work in each update as one `torch.compile`d function (fused), for an
+            eager loop with large per-token weights; it compiles once per dtype and shape.
 
     Returns:
         A `TorchGuard`: `update(weights, step=None, positions=None)` in each training step
@@ -67,7 +69,7 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
             raise
         raise ImportError("axiomcheck.torch_guard needs PyTorch, which is not installed: "
                           "pip install 'axiomcheck[torch]'") from exc
-    return make(op, teachers, tolerance=tolerance, device=device, operator=operator)
+    return make(op, teachers, tolerance=tolerance, device=device, operator=operator, compile=compile)
 
 
 __all__ = [

@@ -60,7 +60,7 @@ def normalized(W: np.ndarray, tol: float) -> Violation:
         err = np.abs(W.sum(axis=-1, dtype=np.float64) - 1.0)
     else:
         err = np.abs(total - 1.0)
-    bad = ~rules.normalization_ok(total, lim)
+    bad = ~rules.normalization_ok(rules.sum_error(total), lim)
     return Violation(bad, np.where(np.isnan(err), np.inf, err))
 
 

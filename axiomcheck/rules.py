@@ -39,7 +39,7 @@ The rules, on a vector's sum `total` and its smallest and largest weight `vmin`,
 >>> import numpy as np
 >>> W = np.array([[0.5, 0.5], [0.7, 0.4]], np.float32)  # two vectors of K = 2
 >>> lim = limits(tolerance(W.dtype, 2), (0.1, 0.9), W.dtype)
->>> normalization_ok(teacher_sum(W, -1, np), lim).tolist()
+>>> normalization_ok(sum_error(teacher_sum(W, -1, np)), lim).tolist()
 [True, False]
 >>> bounds_ok(teacher_min(W, -1, np), teacher_max(W, -1, np), lim).tolist()
 [True, True]
@@ -218,6 +218,11 @@ def _slices(x: Any, axis: int) -> list[Any]:
 def teacher_sum(x: Any, axis: int, xp: Any) -> Any:
     """Σ_k w_k over `axis` in the compute dtype, a left fold in teacher order (the same rounding everywhere)."""
     ws = _slices(x, axis)
+    if xp.__name__ == "torch":  # in place: one temporary, not K − 1 (the same additions, in the same order)
+        total = ws[0].to(xp.promote_types(ws[0].dtype, xp.float32), copy=True)
+        for w in ws[1:]:
+            total.add_(w)
+        return total
     total = _widened(ws[0], xp)
     with _quiet(xp):
         for w in ws[1:]:
@@ -252,9 +257,9 @@ def sum_error(total: Any) -> Any:
     return abs(total - 1.0)
 
 
-def normalization_ok(total: Any, lim: Limits) -> Any:
-    """Σ_k w_k = 1 within the tolerance (False on NaN and ±inf)."""
-    return sum_error(total) <= lim.tol
+def normalization_ok(err: Any, lim: Limits) -> Any:
+    """Σ_k w_k = 1 within the tolerance, from the `sum_error` (False on NaN and ±inf)."""
+    return err <= lim.tol
 
 
 def positivity_ok(vmin: Any, lim: Limits) -> Any:

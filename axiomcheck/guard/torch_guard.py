@@ -28,6 +28,7 @@ host.  Its work is a few reductions over the weights, which `torch.compile` fuse
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -43,6 +44,8 @@ __all__ = ["TorchGuard", "torch_guard"]
 
 _DTYPES = {"int32": torch.int64, "float32": torch.float32}  # counts and indices in int64, torch's index type
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+#: weights per teacher in one piece of an eager update (16 MiB of float32)
+_PIECE = 1 << 22
 
 
 class TorchGuard:
@@ -54,10 +57,14 @@ class TorchGuard:
         scale: the operator's scale, as `report()` names it.
         device: where the state starts (default: the CPU); the first `update` moves it to its
             weights' device (under `torch.compile`, pass the device here to spare a recompile).
+        compile: run each update's tensor work as one `torch.compile`d function (fused: a few passes
+            over the weights instead of one per operation), for an eager training loop with large
+            per-token weights; it compiles once per weights' dtype and shape.  A step that is compiled
+            as a whole compiles the guard with it, and needs no such flag.
     """
 
     def __init__(self, spec: GuardSpec, *, operator: str = "weights", scale: str = "unified",
-                 device: Any = None) -> None:
+                 device: Any = None, compile: bool = False) -> None:
         if not isinstance(spec, GuardSpec):
             raise TypeError(f"TorchGuard needs a GuardSpec, got {type(spec).__name__}")
         self.spec = spec
@@ -66,6 +73,8 @@ class TorchGuard:
         # the host-side thresholds of every float dtype, computed here so that `update` only reads them
         self._limits = {dt: (spec.tol_for(dt), spec.limits(dt)) for dt in _FLOATS}
         self._state = self._empty(torch.device(device) if device is not None else torch.device("cpu"))
+        self._compile = bool(compile)
+        self._compiled: dict[tuple[Any, int, int], Any] = {}
 
     def _empty(self, device: Any) -> dict[str, torch.Tensor]:
         return {name: torch.full(shape, fill, dtype=_DTYPES[dt], device=device)
@@ -92,65 +101,38 @@ class TorchGuard:
         Args:
             weights: what the loss receives this step, `[K, N]` or `[K, N, V]`, any float dtype
                 (compared in float32 or wider); detached, so it may require grad.
-            step: this step's number (an int or a 0-d integer tensor); default: the number of
-                updates before this one.
+            step: this step's number (an int or a 0-d integer tensor; under `torch.compile` a tensor,
+                as a new int recompiles); default: the number of updates before this one.
             positions: `[N]` integers, the position (e.g. the sample index in the data set) of each
                 column, as the first violation will report it; default 0..N−1.
         """
-        spec, k = self.spec, self.spec.teachers
         if not isinstance(weights, torch.Tensor):
             raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
-        n, v = spec.check_shape(tuple(weights.shape))
+        n, v = self.spec.check_shape(tuple(weights.shape))
         if weights.device != self.device:
             self._state = {name: t.to(weights.device) for name, t in self._state.items()}
         s, dev = self._state, weights.device
-        tol, lim = self._limits_for(weights.dtype)
-        x = weights.detach().reshape(k, n, v)  # [K, B, R]: R = V, or 1 for token-independent weights
-        flat = x.reshape(k, n * v)
         pos = (torch.arange(n, device=dev) if positions is None
                else torch.as_tensor(positions, device=dev).to(torch.int64).reshape(n))
         at = s["steps"].clone() if step is None else torch.as_tensor(step, device=dev).to(torch.int64).reshape(())
-
-        total, vmin, vmax = (f(flat, 0, torch) for f in (rules.teacher_sum, rules.teacher_min, rules.teacher_max))
-        err = rules.sum_error(total)
-        masks = [~rules.normalization_ok(total, lim), ~rules.positivity_ok(vmin, lim)]
-        masks.append(~rules.bounds_ok(vmin, vmax, lim) if spec.bounds is not None else None)
-        nonfinite = torch.count_nonzero(~rules.finite_ok(vmin, vmax))
-        found = [_first(m, x, None, v, p, spec) for p, m in enumerate(masks)]
-        checked = [n * v, n * v, n * v if spec.bounds is not None else 0, 0]
-
-        low_margin = torch.full((), math.inf, device=dev)
-        if spec.has_safety:
-            toks = spec.safety_tokens if v > 1 else None
-            xs = x if toks is None else x.index_select(2, torch.tensor(toks, device=dev))  # [K, B, |S|]
-            margin = _fold_min([rules.order_margin(xs[a], xs[b], torch) for a, b in spec.safety_pairs])
-            found.append(_first(~rules.order_ok(margin, lim), xs, toks, v, 3, spec))
-            low_margin = torch.where(torch.isnan(margin), -math.inf, margin).amin().float()
-            checked[3] = n * xs.shape[2]
-        else:
-            found.append(_first(None, x, None, v, 3, spec))
-
-        counts, anys, rows, tokens, details, values, vectors = (torch.stack(c) for c in zip(*found, strict=True))
-        new = anys & (s["first_step"] < 0)
-        # the observed range keeps the finite weights only: NaN and ±inf are moved out of the way
-        w_min = flat.nan_to_num(nan=math.inf, posinf=math.inf, neginf=math.inf).amin(1).float()
-        w_max = flat.nan_to_num(nan=-math.inf, posinf=-math.inf, neginf=-math.inf).amax(1).float()
-        worst = torch.where(nonfinite > 0, math.inf, err.amax().float())
-        s["steps"].add_(1)
-        s["w_min"].copy_(torch.minimum(s["w_min"], w_min))
-        s["w_max"].copy_(torch.maximum(s["w_max"], w_max))
-        s["max_norm_error"].copy_(torch.maximum(s["max_norm_error"], worst))
-        s["min_safety_margin"].copy_(torch.minimum(s["min_safety_margin"], low_margin))
-        s["nonfinite"].add_(nonfinite)
+        tol, lim = self._limits_for(weights.dtype)
+        w = weights.detach()
+        state = tuple(s[name] for name in GuardState._fields)
+        kernel = functools.partial(_update, self.spec, lim)
+        if self._compile:
+            key = (w.dtype, n, v)
+            if key not in self._compiled:
+                self._compiled[key] = torch.compile(kernel, fullgraph=True, dynamic=False)
+            state = self._compiled[key](state, w, at, pos)
+        elif torch.compiler.is_compiling():  # traced into the caller's graph: one piece, which it fuses
+            state = kernel(state, w, at, pos)
+        else:  # eagerly, in pieces of positions: every temporary stays small, and memory is reused
+            per = max(1, _PIECE // v)
+            for i in range(0, n, per):
+                state = kernel(state, w[:, i:i + per], at, pos[i:i + per], count_step=i == 0)
+        for name, value in zip(GuardState._fields, state, strict=True):
+            s[name].copy_(value)
         s["tolerance"].fill_(tol)
-        s["checked"].add_(torch.tensor(checked, device=dev))
-        s["violations"].add_(counts)
-        s["first_step"].copy_(torch.where(new, at, s["first_step"]))
-        s["first_position"].copy_(torch.where(new, pos[rows], s["first_position"]))
-        s["first_token"].copy_(torch.where(new, tokens, s["first_token"]))
-        s["first_detail"].copy_(torch.where(new, details, s["first_detail"]))
-        s["first_value"].copy_(torch.where(new, values.float(), s["first_value"]))
-        s["first_weights"].copy_(torch.where(new[:, None], vectors.float(), s["first_weights"]))
 
     def state(self) -> GuardState:
         """The state on the host, as numpy arrays (what `guard_results` reads)."""
@@ -167,6 +149,53 @@ class TorchGuard:
 
     def __repr__(self) -> str:
         return f"TorchGuard({self.operator!r}, {self.spec!r}, device={str(self.device)!r})"
+
+
+def _update(spec: GuardSpec, lim: rules.Limits, state: tuple[torch.Tensor, ...], weights: torch.Tensor,
+            at: torch.Tensor, pos: torch.Tensor, count_step: bool = True) -> tuple[torch.Tensor, ...]:
+    """The next state after one step's `weights` [K, N] or [K, N, V] at positions `pos` [N], or after a
+    piece of a step's positions (`count_step` False but for the first piece): a pure function of
+    tensors, run eagerly or compiled, that reads no value on the host."""
+    s = GuardState(*state)
+    k, dev = spec.teachers, weights.device
+    n, v = weights.shape[1], weights.shape[2] if weights.dim() == 3 else 1
+    x = weights.reshape(k, n, v)  # [K, B, R]: R = V, or 1 for token-independent weights
+    flat = x.reshape(k, n * v)
+    total, vmin, vmax = (f(flat, 0, torch) for f in (rules.teacher_sum, rules.teacher_min, rules.teacher_max))
+    err = rules.sum_error(total)
+    masks = [rules.normalization_ok(err, lim).logical_not_(), rules.positivity_ok(vmin, lim).logical_not_()]
+    masks.append(rules.bounds_ok(vmin, vmax, lim).logical_not_() if spec.bounds is not None else None)
+    nonfinite = torch.count_nonzero(rules.finite_ok(vmin, vmax).logical_not_())
+    found = [_first(m, x, None, v, p, spec) for p, m in enumerate(masks)]
+    checked = [n * v, n * v, n * v if spec.bounds is not None else 0, 0]
+
+    low_margin = torch.full((), math.inf, device=dev)
+    if spec.has_safety:
+        toks = spec.safety_tokens if v > 1 else None
+        xs = x if toks is None else x.index_select(2, torch.tensor(toks, device=dev))  # [K, B, |S|]
+        margin = _fold_min([rules.order_margin(xs[a], xs[b], torch) for a, b in spec.safety_pairs])
+        found.append(_first(rules.order_ok(margin, lim).logical_not_(), xs, toks, v, 3, spec))
+        low_margin = torch.where(torch.isnan(margin), -math.inf, margin).amin().float()
+        checked[3] = n * xs.shape[2]
+    else:
+        found.append(_first(None, x, None, v, 3, spec))
+
+    counts, anys, rows, tokens, details, values, vectors = (torch.stack(c) for c in zip(*found, strict=True))
+    new = anys & (s.first_step < 0)
+    # the observed range keeps the finite weights only: NaN and ±inf are moved out of the way (one
+    # teacher at a time, so that the temporary stays the size of one teacher's weights)
+    w_min = torch.stack([xk.nan_to_num(math.inf, math.inf, math.inf).amin() for xk in flat]).float()
+    w_max = torch.stack([xk.nan_to_num(-math.inf, -math.inf, -math.inf).amax() for xk in flat]).float()
+    worst = torch.where(nonfinite > 0, math.inf, err.amax().float())
+    return GuardState(
+        steps=s.steps + int(count_step), w_min=torch.minimum(s.w_min, w_min), w_max=torch.maximum(s.w_max, w_max),
+        max_norm_error=torch.maximum(s.max_norm_error, worst),
+        min_safety_margin=torch.minimum(s.min_safety_margin, low_margin), nonfinite=s.nonfinite + nonfinite,
+        tolerance=s.tolerance, checked=s.checked + torch.tensor(checked, device=dev), violations=s.violations + counts,
+        first_step=torch.where(new, at, s.first_step), first_position=torch.where(new, pos[rows], s.first_position),
+        first_token=torch.where(new, tokens, s.first_token), first_detail=torch.where(new, details, s.first_detail),
+        first_value=torch.where(new, values.float(), s.first_value),
+        first_weights=torch.where(new[:, None], vectors.float(), s.first_weights))
 
 
 def _fold_min(xs: list[torch.Tensor]) -> torch.Tensor:
@@ -186,17 +215,26 @@ def _first(mask: torch.Tensor | None, src: torch.Tensor, toks: tuple[int, ...] |
         zero = torch.zeros((), dtype=torch.int64, device=dev)
         return (zero, zero > 0, zero, zero - 1, zero - 1, torch.full((), math.nan, dtype=cdt, device=dev),
                 torch.full((k,), math.nan, dtype=cdt, device=dev))
-    grid = mask.reshape(b, r)
-    count = torch.count_nonzero(grid)
-    row = grid.any(1).to(torch.uint8).argmax()  # the first row holding a violation (0 if none)
-    col = grid.index_select(0, row.reshape(1)).reshape(r).to(torch.uint8).argmax()
-    w = src.index_select(1, row.reshape(1)).index_select(2, col.reshape(1)).reshape(k).to(cdt)
+    flat = mask.reshape(b * r)
+    count = torch.count_nonzero(flat)
+    first = _first_index(flat)  # the first violating vector, position-major (0 if none)
+    row, col = first // r, first % r
+    # gather reads the K weights in place (index_select would first copy a non-contiguous src whole)
+    w = src.reshape(k, b * r).gather(1, first.reshape(1, 1).expand(k, 1)).reshape(k).to(cdt)
     if toks is not None:
         token = _at(torch.tensor(toks, device=dev), col)
     else:
         token = col if v > 1 else torch.full((), -1, dtype=torch.int64, device=dev)
     detail, value = _detail(prop, w, spec)
     return count, count > 0, row, token, detail, value, w
+
+
+def _first_index(mask: torch.Tensor) -> torch.Tensor:
+    """The index of the first True of the 1-d `mask`, 0 when there is none."""
+    if torch.compiler.is_compiling():  # a smallest index, which the compiler fuses into its reduction
+        size = mask.shape[0]  # (inductor 2.13 miscompiles an argmax over bytes: lanes past the end win ties)
+        return torch.where(mask, torch.arange(size, device=mask.device), size).amin().clamp(max=size - 1)
+    return mask.view(torch.uint8).argmax()  # eagerly: no index array, and argmax returns the first maximum
 
 
 def _at(x: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
@@ -222,7 +260,7 @@ def _detail(prop: int, w: torch.Tensor, spec: GuardSpec) -> tuple[torch.Tensor, 
 
 
 def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None = None, device: Any = None,
-                operator: str | None = None) -> TorchGuard:
+                operator: str | None = None, compile: bool = False) -> TorchGuard:
     """A `TorchGuard` for `op`: an `Operator` (its declared bounds, or a composition's derived ones,
     and its token safety order, as `GuardSpec.from_operator` reads them), a registered operator's
     name, or a `GuardSpec`."""
@@ -231,7 +269,7 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
             raise ValueError(f"teachers={teachers} disagrees with the GuardSpec's K = {op.teachers}")
         if tolerance is not None:
             raise ValueError("give the tolerance in the GuardSpec (GuardSpec(tolerance=...))")
-        return TorchGuard(op, operator=operator or "weights", device=device)
+        return TorchGuard(op, operator=operator or "weights", device=device, compile=compile)
     if isinstance(op, str):
         from ..registry import get
 
@@ -239,4 +277,4 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
     if teachers is None:
         raise ValueError("torch_guard needs teachers=K, the number of teachers the weights hold")
     spec = GuardSpec.from_operator(op, int(teachers), tolerance=tolerance)
-    return TorchGuard(spec, operator=operator or op.name, scale=op.scale, device=device)
+    return TorchGuard(spec, operator=operator or op.name, scale=op.scale, device=device, compile=compile)

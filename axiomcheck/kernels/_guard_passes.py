@@ -47,7 +47,7 @@ def _verdicts(flat: jax.Array, spec: GuardSpec, lim: rules.Limits) -> tuple[jax.
     """(Σ_k w_k, min_k w_k, max_k w_k, and the masks of the vectors that break normalization, positivity
     and, with declared bounds, the bounds) of the vectors `flat[:, j]`, by the shared rules."""
     total, vmin, vmax = (f(flat, 0, jnp) for f in (rules.teacher_sum, rules.teacher_min, rules.teacher_max))
-    masks = [~rules.normalization_ok(total, lim), ~rules.positivity_ok(vmin, lim)]
+    masks = [~rules.normalization_ok(rules.sum_error(total), lim), ~rules.positivity_ok(vmin, lim)]
     if spec.bounds is not None:
         masks.append(~rules.bounds_ok(vmin, vmax, lim))
     return total, vmin, vmax, masks
