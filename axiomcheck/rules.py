@@ -6,8 +6,9 @@ decide with these functions, so a weight vector that one of them calls a
 violation is one the others call a violation.  Each rule is written once, in
 array operators and in names numpy, `jax.numpy` and `torch` share (`minimum`,
 `maximum`, `where`); only the reduction over the teacher axis has a form per
-framework (`teacher_min`, `teacher_max`: numpy's and torch's own reductions, an
-elementwise fold for JAX, which XLA:CPU runs many times faster), and min and max
+framework (`teacher_min`, `teacher_max`: numpy's and eager torch's own reductions,
+an elementwise fold for JAX, which XLA:CPU runs many times faster, and for
+`torch.compile`, which fuses it into its pass over the vectors), and min and max
 are exact, so every form gives the same numbers.
 
 The arithmetic, which makes those numbers the same in every framework:
@@ -234,9 +235,9 @@ def teacher_min(x: Any, axis: int, xp: Any) -> Any:
     """min_k w_k over `axis`, NaN if any w_k is NaN, in the compute dtype."""
     if xp is np:
         low = np.min(x, axis=axis)
-    elif xp.__name__ == "torch":
+    elif xp.__name__ == "torch" and not xp.compiler.is_compiling():
         low = x.amin(dim=axis)
-    else:  # JAX: XLA:CPU runs a reduction over a short axis many times slower than this fold
+    else:  # JAX, and torch.compile: an elementwise fold fuses into the pass over the vectors
         low = functools.reduce(xp.minimum, _slices(x, axis))
     return _widened(low, xp)
 
@@ -245,7 +246,7 @@ def teacher_max(x: Any, axis: int, xp: Any) -> Any:
     """max_k w_k over `axis`, NaN if any w_k is NaN, in the compute dtype."""
     if xp is np:
         high = np.max(x, axis=axis)
-    elif xp.__name__ == "torch":
+    elif xp.__name__ == "torch" and not xp.compiler.is_compiling():
         high = x.amax(dim=axis)
     else:
         high = functools.reduce(xp.maximum, _slices(x, axis))

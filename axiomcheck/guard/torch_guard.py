@@ -165,7 +165,8 @@ def _update(spec: GuardSpec, lim: rules.Limits, state: tuple[torch.Tensor, ...],
     err = rules.sum_error(total)
     masks = [rules.normalization_ok(err, lim).logical_not_(), rules.positivity_ok(vmin, lim).logical_not_()]
     masks.append(rules.bounds_ok(vmin, vmax, lim).logical_not_() if spec.bounds is not None else None)
-    nonfinite = torch.count_nonzero(rules.finite_ok(vmin, vmax).logical_not_())
+    fin = rules.finite_ok(vmin, vmax)
+    nonfinite = _count(~fin)
     found = [_first(m, x, None, v, p, spec) for p, m in enumerate(masks)]
     checked = [n * v, n * v, n * v if spec.bounds is not None else 0, 0]
 
@@ -182,10 +183,14 @@ def _update(spec: GuardSpec, lim: rules.Limits, state: tuple[torch.Tensor, ...],
 
     counts, anys, rows, tokens, details, values, vectors = (torch.stack(c) for c in zip(*found, strict=True))
     new = anys & (s.first_step < 0)
-    # the observed range keeps the finite weights only: NaN and ±inf are moved out of the way (one
-    # teacher at a time, so that the temporary stays the size of one teacher's weights)
-    w_min = torch.stack([xk.nan_to_num(math.inf, math.inf, math.inf).amin() for xk in flat]).float()
-    w_max = torch.stack([xk.nan_to_num(-math.inf, -math.inf, -math.inf).amax() for xk in flat]).float()
+    # the observed range keeps the vectors free of NaN and ±inf; compiled, one reduction per teacher over
+    # the vectors, which the compiler fuses into its one pass over them
+    if torch.compiler.is_compiling():
+        w_min = torch.stack([torch.where(fin, xk, math.inf).amin() for xk in flat]).float()
+        w_max = torch.stack([torch.where(fin, xk, -math.inf).amax() for xk in flat]).float()
+    else:
+        w_min = torch.where(fin, flat, math.inf).amin(1).float()
+        w_max = torch.where(fin, flat, -math.inf).amax(1).float()
     worst = torch.where(nonfinite > 0, math.inf, err.amax().float())
     return GuardState(
         steps=s.steps + int(count_step), w_min=torch.minimum(s.w_min, w_min), w_max=torch.maximum(s.w_max, w_max),
@@ -216,7 +221,7 @@ def _first(mask: torch.Tensor | None, src: torch.Tensor, toks: tuple[int, ...] |
         return (zero, zero > 0, zero, zero - 1, zero - 1, torch.full((), math.nan, dtype=cdt, device=dev),
                 torch.full((k,), math.nan, dtype=cdt, device=dev))
     flat = mask.reshape(b * r)
-    count = torch.count_nonzero(flat)
+    count = _count(flat)
     first = _first_index(flat)  # the first violating vector, position-major (0 if none)
     row, col = first // r, first % r
     # gather reads the K weights in place (index_select would first copy a non-contiguous src whole)
@@ -229,11 +234,19 @@ def _first(mask: torch.Tensor | None, src: torch.Tensor, toks: tuple[int, ...] |
     return count, count > 0, row, token, detail, value, w
 
 
+def _count(mask: torch.Tensor) -> torch.Tensor:
+    """The number of True in `mask`, as int64 (a compiler sums int32: twice the lanes)."""
+    if torch.compiler.is_compiling():
+        return mask.sum(dtype=torch.int32).to(torch.int64)
+    return torch.count_nonzero(mask)
+
+
 def _first_index(mask: torch.Tensor) -> torch.Tensor:
     """The index of the first True of the 1-d `mask`, 0 when there is none."""
     if torch.compiler.is_compiling():  # a smallest index, which the compiler fuses into its reduction
         size = mask.shape[0]  # (inductor 2.13 miscompiles an argmax over bytes: lanes past the end win ties)
-        return torch.where(mask, torch.arange(size, device=mask.device), size).amin().clamp(max=size - 1)
+        iota = torch.arange(size, device=mask.device, dtype=torch.int32 if size < 2 ** 31 else torch.int64)
+        return torch.where(mask, iota, size).amin().clamp(max=size - 1).to(torch.int64)
     return mask.view(torch.uint8).argmax()  # eagerly: no index array, and argmax returns the first maximum
 
 

@@ -72,8 +72,8 @@ def one_pass(x: jax.Array, spec: GuardSpec, lim: rules.Limits) -> tuple[jax.Arra
 
 
 def located(x: jax.Array, spec: GuardSpec, lim: rules.Limits, v: int) -> Found:
-    """Counts and first violations of normalization, positivity and bounds, the finite range per
-    teacher, the worst error and the non-finite count: one variadic reduction over the vectors."""
+    """Counts and first violations of normalization, positivity and bounds, the range per teacher of
+    the finite vectors, the worst error and the non-finite count: one variadic reduction over the vectors."""
     k = x.shape[0]
     flat = x.reshape(k, -1)
     xs = [flat[i] for i in range(k)]
@@ -82,11 +82,11 @@ def located(x: jax.Array, spec: GuardSpec, lim: rules.Limits, v: int) -> Found:
     err = jnp.abs(total - 1.0)
     finite = jnp.isfinite(err)  # the worst error is inf once a sum is not finite
     iota = lax.iota(jnp.int32, size)
-    fin = [jnp.isfinite(xk) for xk in xs]
+    fin = rules.finite_ok(vmin, vmax)  # the observed range keeps the vectors free of NaN and ±inf
     # (operand, initial value, combine) of each quantity, all reduced in one pass
-    parts = ([(jnp.where(f, xk, jnp.inf), jnp.inf, jnp.minimum) for xk, f in zip(xs, fin, strict=True)]
-             + [(jnp.where(f, xk, -jnp.inf), -jnp.inf, jnp.maximum) for xk, f in zip(xs, fin, strict=True)]
-             + [(jnp.where(finite, err, jnp.inf), 0.0, jnp.maximum), (~rules.finite_ok(vmin, vmax), 0, jnp.add)]
+    parts = ([(jnp.where(fin, xk, jnp.inf), jnp.inf, jnp.minimum) for xk in xs]
+             + [(jnp.where(fin, xk, -jnp.inf), -jnp.inf, jnp.maximum) for xk in xs]
+             + [(jnp.where(finite, err, jnp.inf), 0.0, jnp.maximum), (~fin, 0, jnp.add)]
              + [(m, 0, jnp.add) for m in masks] + [(jnp.where(m, iota, size), size, jnp.minimum) for m in masks])
     ops = tuple(op.astype(jnp.int32) if op.dtype == bool else op for op, _, _ in parts)
     inits = tuple(jnp.asarray(i, op.dtype) for op, (_, i, _) in zip(ops, parts, strict=True))
