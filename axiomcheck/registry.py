@@ -67,7 +67,7 @@ def _load_builtins_and_plugins() -> None:
     before = set(_REGISTRY)
     importlib.import_module("axiomcheck.library")
     _BUILTIN_NAMES.update(n for n, op in _REGISTRY.items()
-                          if n not in before or getattr(op.fn, "__module__", "").startswith("axiomcheck."))
+                          if n not in before or (getattr(op.fn, "__module__", None) or "").startswith("axiomcheck."))
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
