@@ -9,7 +9,10 @@ array operators and in names numpy, `jax.numpy` and `torch` share (`minimum`,
 framework (`teacher_min`, `teacher_max`: numpy's and eager torch's own reductions,
 an elementwise fold for JAX, which XLA:CPU runs many times faster, and for
 `torch.compile`, which fuses it into its pass over the vectors), and min and max
-are exact, so every form gives the same numbers.
+are exact, so every form gives the same numbers.  `positivity_ok`, `bounds_ok` and
+`finite_ok` are threshold tests, so applying them to each w_k and and-ing the
+results decides exactly as applying them to (min_k w_k, max_k w_k) does; the JAX
+guard does the former, which XLA:CPU runs faster.
 
 The arithmetic, which makes those numbers the same in every framework:
 

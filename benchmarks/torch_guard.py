@@ -7,7 +7,8 @@ with the student's log-softmax) and its gradient wrt the student logits
 `guard.update(weights, step)` inside (declared bounds and a safety order on two
 tokens, so all four properties are checked).  Shapes K = 4, N = 2048, V = 32000,
 teacher logits in bfloat16, weights float32, token-independent [K, N] and per-token
-[K, N, V].  Each layout runs eagerly and, with `--compile`, with the loss (and the
+[K, N, V].  Each layout runs eagerly and, with `--compile`, eagerly with the guard
+compiled on its own (`ac.torch_guard(..., compile=True)`) and with the loss (and the
 guard) under `torch.compile` (inductor; the backward is compiled with it).  Timings are
 interleaved (every repeat runs both steps, in alternating order); wall and CPU medians
 and the median of the per-repeat ratios are reported, with the load average, since
@@ -68,9 +69,14 @@ def kd_loss(student: torch.Tensor, teacher: torch.Tensor, weights: torch.Tensor)
     return -(q * torch.log_softmax(student, dim=-1)).sum(-1).mean()
 
 
-def steps(spec: GuardSpec, compiled: bool) -> tuple[Callable[..., Any], Callable[..., Any], Any]:
+#: how the steps run: the step eager or compiled; the guard in it, or compiled on its own (compile=True)
+MODES = ("eager", "eager, guard compile=True", "torch.compile")
+
+
+def steps(spec: GuardSpec, mode: str) -> tuple[Callable[..., Any], Callable[..., Any], Any]:
     """(plain step, guarded step, the guard): each step returns (loss, d loss / d student)."""
-    guard = ac.torch_guard(spec)
+    compiled = mode == "torch.compile"
+    guard = ac.torch_guard(spec, compile=mode == "eager, guard compile=True")
 
     def guarded_loss(student, teacher, weights, at):
         guard.update(weights, step=at)
@@ -113,20 +119,20 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
     return float(np.median(np.asarray(b) / np.asarray(a)))
 
 
-def run(k: int, n: int, v: int, repeats: int, modes: tuple[bool, ...]) -> list[dict[str, Any]]:
+def run(k: int, n: int, v: int, repeats: int, modes: tuple[str, ...]) -> list[dict[str, Any]]:
     rows = []
     spec = demo_spec(k)
-    for compiled in modes:
+    for mode in modes:
         for per_token in (False, True):
             args = make_inputs(k, n, v, per_token)
-            plain, guarded, guard = steps(spec, compiled)
+            plain, guarded, guard = steps(spec, mode)
             at = torch.zeros((), dtype=torch.int64)
             t = time_steps({"plain": (plain, (*args, at)), "guarded": (guarded, (*args, at))}, repeats)
             loss_p, grad_p = plain(*args, at)
             loss_g, grad_g = guarded(*args, at)
             res = guard.results()
             label = f"[K, N, V] = {list(args[2].shape)}" if per_token else f"[K, N] = {list(args[2].shape)}"
-            rows.append({"weights": label, "mode": "torch.compile" if compiled else "eager",
+            rows.append({"weights": label, "mode": mode,
                          "plain_s": float(np.median(t["plain"]["wall"])),
                          "guarded_s": float(np.median(t["guarded"]["wall"])),
                          "ratio": paired_ratio(t["plain"]["wall"], t["guarded"]["wall"]),
@@ -148,12 +154,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N=256, V=4000, fewer repeats")
     ap.add_argument("--repeats", type=int, default=None)
-    ap.add_argument("--compile", action="store_true", help="also time both steps under torch.compile")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time the guard compiled on its own (compile=True) and both steps under torch.compile")
     ap.add_argument("--no-eager", action="store_true", help="leave out the eager rows")
     args = ap.parse_args(argv)
     k, n, v = (4, 256, 4000) if args.quick else (4, 2048, 32000)
     repeats = args.repeats or (5 if args.quick else 11)
-    modes = tuple(m for m in (False, True) if (m and args.compile) or (not m and not args.no_eager))
+    modes = tuple(m for m in MODES if (m != "eager" and args.compile) or (m == "eager" and not args.no_eager))
     load_before = os.getloadavg()
     rows = run(k, n, v, repeats, modes)
     load_after = os.getloadavg()

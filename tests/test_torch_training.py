@@ -73,7 +73,7 @@ def train(router, guard, break_at=None):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses
 
 
