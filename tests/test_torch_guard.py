@@ -108,6 +108,15 @@ def test_same_results_as_the_jax_guard(torch, scenario):
         assert "fail" in {r["status"] for r in got}
 
 
+def test_an_eager_update_in_pieces_adds_up_to_the_whole(torch, monkeypatch):
+    from axiomcheck.guard import torch_guard as tg
+
+    monkeypatch.setattr(tg, "_PIECE", 2)  # one position per piece of per-token weights, two of [K, N]
+    for name, steps in SCENARIOS.items():
+        want, got = run_both(torch, steps)
+        assert got == want, name
+
+
 def test_same_results_with_positions_bfloat16_and_nothing_declared(torch):
     steps = _normalization()
     want, got = run_both(torch, steps, positions=np.arange(100, 100 + N))

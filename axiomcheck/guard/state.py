@@ -33,8 +33,8 @@ class GuardState(NamedTuple):
     """
 
     steps: Any  # int32[]: updates seen
-    w_min: Any  # float32[K]: smallest finite weight per teacher (+inf before any)
-    w_max: Any  # float32[K]: largest finite weight per teacher (−inf before any)
+    w_min: Any  # float32[K]: smallest weight per teacher over the finite vectors (+inf before any)
+    w_max: Any  # float32[K]: largest weight per teacher over the finite vectors (−inf before any)
     max_norm_error: Any  # float32[]: worst |Σ_k w_k − 1| (inf once a sum is not finite)
     min_safety_margin: Any  # float32[]: smallest w_safer − w_less_safe on S (+inf before any)
     nonfinite: Any  # int32[]: weight vectors holding a NaN or ±inf

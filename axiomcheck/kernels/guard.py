@@ -20,7 +20,7 @@ and the PyTorch guard use: the same compute dtype, tolerance, thresholds and
 order of summation, so the three call the same weights a violation.  A NaN weight
 breaks every property it takes part in; ±inf breaks normalization and the bounds
 (−inf positivity too); a subnormal weight counts as 0.  The state keeps per-teacher running
-min/max of the finite weights, the worst normalization error, the smallest
+min/max of the weights of the finite vectors, the worst normalization error, the smallest
 safety margin, per-property counts of checked and violating vectors (int32,
 saturating at 2³¹ − 1), and for each property the step, position and token of
 the first violation with its value.  The weights pass through `stop_gradient`,
