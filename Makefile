@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 TORCH_STAMP := $(VENV)/.torch-installed
-# The torch extra's tests (tests/test_frameworks.py) run when PyTorch is installed;
+# The torch extra's tests (tests/test_frameworks.py, test_torch_guard.py, test_torch_training.py)
+# run when PyTorch is installed;
 # `make torch` installs this release (a CPU build; an unpinned torch pulls a CUDA one of several GB).
 TORCH  ?= torch==2.13.0
 
@@ -42,7 +43,8 @@ test: $(STAMP) $(DOCS_STAMP)
 	$(BIN)/python -m pytest -q -n 2
 	$(MKDOCS)
 
-# Without the tests that build the package and install it into fresh environments.
+# Without the slow tests: those that build the package and install it into fresh
+# environments, and those that compile the PyTorch weight guard with torch.compile.
 quick-test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
@@ -57,6 +59,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kd_kernel.py
 	$(BIN)/python benchmarks/kd_fused_linear.py
 	$(BIN)/python benchmarks/weight_guard.py
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then $(BIN)/python benchmarks/torch_guard.py --compile; \
+	else echo "benchmarks/torch_guard.py skipped: PyTorch is not installed (make torch)"; fi
 
 # The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
 # package); conformance_suites/ holds the same files for `make demo`, pytest and CI.

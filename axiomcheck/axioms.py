@@ -172,9 +172,10 @@ _ENSEMBLE = [
 ]
 
 
-# What the weight guard (`axiomcheck.kernels.guard_update`) observes inside the training step,
+# What the weight guard (`axiomcheck.kernels.guard_update`, `ac.torch_guard`) observes inside the training step,
 # on the weights the KD kernel receives: (property, paper ref, statement, what is done).
-_GUARD = ("The weight guard (`axiomcheck.kernels.guard_update`), called inside the training step, looks at "
+_GUARD = ("The weight guard (`axiomcheck.kernels.guard_update` in JAX, `ac.torch_guard` in PyTorch), called inside "
+          "the training step, looks at "
           "every weight vector the KD kernel receives (the K weights of a position, or of a position and token "
           "for per-token weights), counts those that break the property, and keeps the step, position and token "
           "of the first one. ")
@@ -183,7 +184,8 @@ _RUNTIME = [
      _GUARD + "Fails when some |Σ_k w_k − 1| exceeds the tolerance (8 ulps of the weights' dtype times K unless "
      "set); reports the worst error."),
     ("positivity", "III.2", "w_k > 0 for every teacher, on the weights the KD kernel receives in training",
-     _GUARD + "Fails on any weight ≤ 0 (or NaN); reports the smallest weight per teacher."),
+     _GUARD + "Fails on any weight ≤ 0 (or NaN, or subnormal: an underflow); reports the smallest weight per "
+     "teacher."),
     ("bounds", "III.3", "w_min ≤ w_k ≤ w_max, the declared bounds, on the weights the KD kernel receives in training",
      _GUARD + "Fails on a weight outside the declared bounds (derived bounds for a composition) beyond the "
      "tolerance; reports the observed range per teacher. Skipped, with the range, when no bounds are declared."),

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import worlds
+from . import rules, worlds
 from .calling import describe_exception
 from .decision import decide
 from .domains import DOMAINS
@@ -90,7 +90,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
     verifier = Verifier(op, world, settings)
     start = time.perf_counter()
     rng = np.random.default_rng(seed + 7)
-    tol = tolerance if tolerance is not None else 8 * float(np.finfo(np.float32).eps) * max(world.vocab, world.teachers)
+    tol = tolerance if tolerance is not None else rules.tolerance(np.float32, max(world.vocab, world.teachers))
     found: dict[str, tuple[float, str, dict[str, Any]]] = {}
     error: str | None = None
     per_token_seen = independent_seen = 0

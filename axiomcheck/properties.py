@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import rules
+
 
 @dataclasses.dataclass(frozen=True)
 class Violation:
@@ -37,27 +39,35 @@ class Violation:
         return divmod(flat, self.bad.shape[1])
 
 
-def tolerance_for(dtype: np.dtype, teachers: int, factor: float = 8.0) -> float:
-    """Default absolute tolerance: `factor` ulps of the returned dtype, times K.
+def tolerance_for(dtype: np.dtype, teachers: int, factor: float = rules.ULPS) -> float:
+    """Default absolute tolerance: `factor` ulps of the returned dtype, times K (`rules.tolerance`).
 
     >>> tolerance_for(np.dtype(np.float32), 4) == 8 * 4 * float(np.finfo(np.float32).eps)
     True
     """
-    eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
-    return factor * eps * max(teachers, 1)
+    return rules.tolerance(dtype, teachers, factor)
+
+
+# Each predicate decides with `axiomcheck.rules` (the weight guards decide with the same functions);
+# its severity, which ranks findings and steers the search, is measured in float64 as it always was.
 
 
 def normalized(W: np.ndarray, tol: float) -> Violation:
     """Σ_k w_k = 1 within `tol`."""
-    err = np.abs(W.sum(axis=-1, dtype=np.float64) - 1.0)
-    bad = ~(err <= tol)
+    lim = rules.limits(tol, None, W.dtype)
+    total = rules.teacher_sum(W, -1, np)
+    if total.dtype != np.float64:
+        err = np.abs(W.sum(axis=-1, dtype=np.float64) - 1.0)
+    else:
+        err = np.abs(total - 1.0)
+    bad = ~rules.normalization_ok(rules.sum_error(total), lim)
     return Violation(bad, np.where(np.isnan(err), np.inf, err))
 
 
 def positive(W: np.ndarray) -> Violation:
-    """Every w_k > 0 (an underflow to 0.0 is a violation)."""
-    low = W.min(axis=-1)
-    bad = ~(low > 0)
+    """Every w_k > 0 (an underflow to 0.0, or to a subnormal number, is a violation)."""
+    low = rules.teacher_min(W, -1, np)
+    bad = ~rules.positivity_ok(low, rules.limits(0.0, None, W.dtype))
     return Violation(bad, np.where(np.isnan(low), np.inf, -low.astype(np.float64)))
 
 
@@ -70,10 +80,9 @@ def nonnegative(W: np.ndarray) -> Violation:
 
 def bounded(W: np.ndarray, lo: float, hi: float, tol: float) -> Violation:
     """lo − tol ≤ w_k ≤ hi + tol for every k."""
-    below = lo - W.min(axis=-1).astype(np.float64)
-    above = W.max(axis=-1).astype(np.float64) - hi
-    excess = np.maximum(below, above)
-    bad = ~(excess <= tol)
+    low, high = rules.teacher_min(W, -1, np), rules.teacher_max(W, -1, np)
+    bad = ~rules.bounds_ok(low, high, rules.limits(tol, (lo, hi), W.dtype))
+    excess = np.maximum(lo - low.astype(np.float64), high.astype(np.float64) - hi)
     return Violation(bad, np.where(np.isnan(excess), np.inf, excess))
 
 
@@ -85,18 +94,22 @@ def finite(W: np.ndarray) -> Violation:
 
 def ordered(W: np.ndarray, pairs: Sequence[tuple[int, int]], where: np.ndarray, tol: float) -> Violation:
     """w_safer ≥ w_less_safe − tol for each pair, on the rows selected by `where[B, R]`."""
+    lim = rules.limits(tol, None, W.dtype)
     sev = np.zeros(W.shape[:2])
+    broken = np.zeros(W.shape[:2], bool)
     for a, b in pairs:
+        broken |= ~rules.order_ok(rules.order_margin(W[..., a], W[..., b], np), lim)
         sev = np.fmax(sev, W[..., b].astype(np.float64) - W[..., a].astype(np.float64))
         sev = np.where(np.isnan(W[..., a]) | np.isnan(W[..., b]), np.inf, sev)
-    bad = where & ~(sev <= tol)
+    bad = where & broken
     return Violation(bad, np.where(where, sev, 0.0))
 
 
 def pair_breaking(W: np.ndarray, pairs: Sequence[tuple[int, int]], b: int, r: int, tol: float) -> tuple[int, int] | None:
     """The first declared pair that row (b, r) breaks, for the message."""
+    lim = rules.limits(tol, None, W.dtype)
     for a, c in pairs:
-        if not (W[b, r, a] >= W[b, r, c] - tol):
+        if not rules.order_ok(rules.order_margin(W[b, r, a], W[b, r, c], np), lim):
             return a, c
     return None
 
@@ -145,7 +158,7 @@ def nonfinite_rows(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for ref, masks in _MASKS:
         if ref() is W:
             return masks
-    bad = ~np.isfinite(W).all(axis=-1)
+    bad = ~rules.finite_ok(np.min(W, axis=-1), np.max(W, axis=-1)) if W.size else np.zeros(W.shape[:-1], bool)
     if bad.any():
         nan, inf = np.isnan(W).any(axis=-1), np.isinf(W).any(axis=-1)
     else:

@@ -18,7 +18,8 @@ MAX_LINES = 400
 #: modules that compute; none of them may import an output module
 COMPUTING = ("axiomcheck.engine", "axiomcheck.checks", "axiomcheck.properties", "axiomcheck.domains",
              "axiomcheck.families", "axiomcheck.strategies", "axiomcheck.scales", "axiomcheck.axioms",
-             "axiomcheck.compose", "axiomcheck.kernels", "axiomcheck.operator", "axiomcheck.results")
+             "axiomcheck.compose", "axiomcheck.kernels", "axiomcheck.operator", "axiomcheck.results",
+             "axiomcheck.rules", "axiomcheck.guard")
 RENDERERS = ("axiomcheck.output", "rich", "matplotlib")
 
 

@@ -103,3 +103,17 @@ def test_operator_is_callable_and_immutable():
         op.name = "other"
     assert op.replace(bounds=(0.25, 0.25)).bounds == (0.25, 0.25)
     assert "fn(context[B,D])" in op.signature
+
+
+def test_the_registry_lists_an_operator_whose_function_has_no_module():
+    """A function made by exec() without a __name__ has __module__ None; registering one before the first
+    listing used to make `ac.operators()` raise AttributeError (the built-ins load once per process)."""
+    import subprocess
+    import sys
+
+    code = ("import axiomcheck as ac\nns = {}\nexec('def f(context):\\n    return context', ns)\n"
+            "ac.context_operator(ns['f'], name='no_module_op')\n"
+            "print([o.name for o in ac.operators() if o.name == 'no_module_op'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['no_module_op']"

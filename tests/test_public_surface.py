@@ -64,8 +64,10 @@ def test_exported_names():
         "compose", "context_operator", "derived_bounds", "explain", "get",
         # added with task importance as its own kind of operator (importance.* checks)
         "importance_operator",
-        "operators", "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
-        "verify_ensemble",
+        "operators", "print_report", "register", "task_operator", "token_operator",
+        # added with the weight guard for PyTorch training loops (imports torch only when called)
+        "torch_guard",
+        "unregister", "verify", "verify_ensemble",
     ]
     assert len(set(ac.__all__)) == len(ac.__all__)
     assert [name for name in ac.__all__ if not hasattr(ac, name)] == []

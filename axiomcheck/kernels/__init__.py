@@ -7,6 +7,7 @@ Layout: teacher logits [K, N, V], weights [K, N] (token-independent) or [K, N, V
 [N, d] and head [V, d]; float32 accumulation. Everything is jit-, vmap- and grad-safe.
 """
 
+from axiomcheck.guard.results import GuardResults, guard_report, guard_results, training_run
 from axiomcheck.kernels.divergences import DIVERGENCES
 from axiomcheck.kernels.ensemble import ensemble_log_probs, entropy_weights
 from axiomcheck.kernels.formulation import pick_formulation, textbook_bytes
@@ -19,7 +20,6 @@ from axiomcheck.kernels.guard import (
     guard_merge_runs,
     guard_update,
 )
-from axiomcheck.kernels.guard_results import GuardResults, guard_report, guard_results, training_run
 from axiomcheck.kernels.kd_loss import entropy_kd_loss_and_grad, kd_loss, kd_loss_and_grad
 from axiomcheck.kernels.sharding import sharded_kd_loss_and_grad
 

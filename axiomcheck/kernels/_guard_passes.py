@@ -2,25 +2,27 @@
 
 `one_pass` reads the weights once (one variadic reduction) and says whether any
 vector breaks normalization, positivity or the bounds; only then does `located`
-count and locate the violations, also in one pass.  Both fold over the short
-teacher axis K with elementwise ops on its slices: XLA:CPU runs a reduction over a
-short leading axis many times slower than the same elementwise ops.
+count and locate the violations, also in one pass.  Both decide with the rules of
+`axiomcheck.rules` (the checker's and the PyTorch guard's), whose JAX form folds
+over the short teacher axis K with elementwise ops on its slices: XLA:CPU runs a
+reduction over a short leading axis many times slower than the same elementwise ops.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-if TYPE_CHECKING:
-    from .guard import GuardSpec
+from .. import rules
 
-__all__ = ["Found", "first_violation", "located", "no_violation", "one_pass", "over_k"]
+if TYPE_CHECKING:
+    from ..guard.spec import GuardSpec
+
+__all__ = ["Found", "first_violation", "located", "no_violation", "one_pass"]
 
 _NORM, _POS, _BOUNDS = range(3)
 
@@ -41,27 +43,32 @@ class Found(NamedTuple):
     nonfinite: jax.Array
 
 
-def over_k(op: Any, x: jax.Array) -> jax.Array:
-    """`op` folded over the short leading axis as elementwise ops on its slices (XLA:CPU runs a
-    reduction over a short major axis many times slower than the same elementwise ops)."""
-    return functools.reduce(op, [x[i] for i in range(x.shape[0])])
+def _all_k(ok: Any, xs: list[jax.Array]) -> jax.Array:
+    """A threshold rule applied to every teacher's weight and and-ed: the rule on (min_k, max_k) w_k,
+    without the NaN-aware min and max (several instructions each on XLA:CPU)."""
+    return functools.reduce(jnp.logical_and, [ok(xk) for xk in xs])
 
 
-def _in_range(xk: jax.Array, spec: GuardSpec, tol: float) -> jax.Array:
-    """w_k > 0 and, with declared bounds, w_min − tol ≤ w_k ≤ w_max + tol (False on NaN)."""
-    ok = xk > 0
+def _verdicts(flat: jax.Array, spec: GuardSpec, lim: rules.Limits) -> tuple[jax.Array, list[jax.Array], jax.Array]:
+    """(Σ_k w_k, the masks of the vectors that break normalization, positivity and, with declared bounds,
+    the bounds, and the mask of the finite vectors) of the vectors `flat[:, j]`, by the shared rules."""
+    xs = [flat[i] for i in range(flat.shape[0])]
+    total = rules.teacher_sum(flat, 0, jnp)
+    masks = [~rules.normalization_ok(rules.sum_error(total), lim),
+             ~_all_k(lambda xk: rules.positivity_ok(xk, lim), xs)]
     if spec.bounds is not None:
-        ok = ok & (xk >= spec.bounds[0] - tol) & (xk <= spec.bounds[1] + tol)
-    return ok
+        masks.append(~_all_k(lambda xk: rules.bounds_ok(xk, xk, lim), xs))
+    return total, masks, _all_k(lambda xk: rules.finite_ok(xk, xk), xs)
 
 
-def one_pass(x: jax.Array, spec: GuardSpec, tol: float) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(per-teacher min [K], per-teacher max [K], worst |Σ_k w_k − 1|, +inf if some vector is not
-    positive and in bounds) from one variadic reduction that reads the weights once."""
+def one_pass(x: jax.Array, spec: GuardSpec, lim: rules.Limits) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(per-teacher min [K], per-teacher max [K], worst |Σ_k w_k − 1|, +inf if some vector breaks a
+    rule) from one variadic reduction that reads the weights once."""
     k = x.shape[0]
-    xs = [x[i].reshape(-1) for i in range(k)]
-    ok = functools.reduce(operator.and_, [_in_range(xk, spec, tol) for xk in xs])
-    err = jnp.where(ok, jnp.abs(functools.reduce(operator.add, xs) - 1.0), jnp.inf)
+    flat = x.reshape(k, -1)
+    xs = [flat[i] for i in range(k)]
+    total, masks, _ = _verdicts(flat, spec, lim)
+    err = jnp.where(~functools.reduce(jnp.logical_or, masks), jnp.abs(total - 1.0), jnp.inf)
     inf = jnp.asarray(jnp.inf, x.dtype)
 
     def combine(a: tuple, b: tuple) -> tuple:
@@ -72,23 +79,22 @@ def one_pass(x: jax.Array, spec: GuardSpec, tol: float) -> tuple[jax.Array, jax.
     return jnp.stack(out[:k]), jnp.stack(out[k:2 * k]), out[2 * k]
 
 
-def located(x: jax.Array, spec: GuardSpec, tol: float, v: int) -> Found:
-    """Counts and first violations of normalization, positivity and bounds, the finite range per
-    teacher, the worst error and the non-finite count: one variadic reduction over the vectors."""
+def located(x: jax.Array, spec: GuardSpec, lim: rules.Limits, v: int) -> Found:
+    """Counts and first violations of normalization, positivity and bounds, the range per teacher of
+    the finite vectors, the worst error and the non-finite count: one variadic reduction over the vectors."""
     k = x.shape[0]
-    xs = [x[i].reshape(-1) for i in range(k)]
+    flat = x.reshape(k, -1)
+    xs = [flat[i] for i in range(k)]
     size = xs[0].shape[0]
-    err = jnp.abs(functools.reduce(operator.add, xs) - 1.0)
-    finite = jnp.isfinite(err)  # a NaN or ±inf among the K weights makes the sum non-finite
-    masks = [~(err <= tol), ~functools.reduce(operator.and_, [xk > 0 for xk in xs])]
-    if spec.bounds is not None:
-        masks.append(~functools.reduce(operator.and_, [_in_range(xk, spec, tol) for xk in xs]))
+    total, masks, fin = _verdicts(flat, spec, lim)
+    err = jnp.abs(total - 1.0)
+    finite = jnp.isfinite(err)  # the worst error is inf once a sum is not finite
     iota = lax.iota(jnp.int32, size)
-    fin = [jnp.isfinite(xk) for xk in xs]
+    # the observed range keeps the vectors free of NaN and ±inf
     # (operand, initial value, combine) of each quantity, all reduced in one pass
-    parts = ([(jnp.where(f, xk, jnp.inf), jnp.inf, jnp.minimum) for xk, f in zip(xs, fin, strict=True)]
-             + [(jnp.where(f, xk, -jnp.inf), -jnp.inf, jnp.maximum) for xk, f in zip(xs, fin, strict=True)]
-             + [(jnp.where(finite, err, jnp.inf), 0.0, jnp.maximum), (~finite, 0, jnp.add)]
+    parts = ([(jnp.where(fin, xk, jnp.inf), jnp.inf, jnp.minimum) for xk in xs]
+             + [(jnp.where(fin, xk, -jnp.inf), -jnp.inf, jnp.maximum) for xk in xs]
+             + [(jnp.where(finite, err, jnp.inf), 0.0, jnp.maximum), (~fin, 0, jnp.add)]
              + [(m, 0, jnp.add) for m in masks] + [(jnp.where(m, iota, size), size, jnp.minimum) for m in masks])
     ops = tuple(op.astype(jnp.int32) if op.dtype == bool else op for op, _, _ in parts)
     inits = tuple(jnp.asarray(i, op.dtype) for op, (_, i, _) in zip(ops, parts, strict=True))
@@ -136,7 +142,7 @@ def first_row(prop: int, first: jax.Array, rows: jax.Array, toks: tuple[int, ...
     token = jnp.asarray(toks, jnp.int32)[col] if toks is not None else (col if v > 1 else jnp.int32(-1))
     nan_hi = jnp.asarray(jnp.inf, w.dtype)
     if prop == _NORM:
-        detail, value = jnp.int32(-1), jnp.abs(jnp.sum(w) - 1.0)
+        detail, value = jnp.int32(-1), jnp.abs(rules.teacher_sum(w, 0, jnp) - 1.0)
     elif prop == _POS:
         detail = jnp.argmin(jnp.where(jnp.isnan(w), -nan_hi, w)).astype(jnp.int32)
         value = w[detail]
@@ -146,7 +152,7 @@ def first_row(prop: int, first: jax.Array, rows: jax.Array, toks: tuple[int, ...
         detail = jnp.argmax(jnp.where(jnp.isnan(out), nan_hi, out)).astype(jnp.int32)
         value = w[detail]
     else:  # safety: the pair with the smallest margin
-        gaps = jnp.stack([w[a] - w[b] for a, b in spec.safety_pairs])
+        gaps = jnp.stack([rules.order_margin(w[a], w[b], jnp) for a, b in spec.safety_pairs])
         detail = jnp.argmin(jnp.where(jnp.isnan(gaps), -nan_hi, gaps)).astype(jnp.int32)
         value = gaps[detail]
     return first < size, idx // r, token, detail, value, w

@@ -1,7 +1,8 @@
 """The weight guard's state as `Result`s (`runtime.*`), and a `Run` the report writers show.
 
-`guard_results(state, spec)` reads a `GuardState` (leaves on any device, or with
-a leading run axis from vmap: the runs are merged) into four plain-data
+`guard_results(state, spec)` reads a `GuardState` (of the JAX guard, leaves on any
+device, or with a leading run axis from vmap: the runs are merged; or of the
+PyTorch guard, brought to numpy by its `state()`) into four plain-data
 `Result`s: `runtime.normalization`, `runtime.positivity`, `runtime.bounds` and
 `runtime.safety`, each with a "must be X, got Y" message, a `RuntimeEstimate`
 (counts, worst value, first violation, observed range per teacher) and, when it
@@ -26,7 +27,8 @@ import numpy as np
 from ..decision import stated
 from ..displayable import Displayable
 from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
-from .guard import PROPERTIES, GuardSpec, GuardState, guard_merge_runs
+from .spec import PROPERTIES, GuardSpec
+from .state import GuardState, merge_runs
 
 __all__ = ["GuardResults", "guard_results", "guard_report", "training_run"]
 
@@ -48,7 +50,7 @@ def _host(state: GuardState) -> tuple[dict[str, np.ndarray], int]:
     if np.ndim(state.steps) > 0:
         flat = GuardState(*(np.reshape(np.asarray(leaf), (-1,) + np.shape(leaf)[np.ndim(state.steps):])
                             for leaf in state))
-        state = guard_merge_runs(flat)
+        state = merge_runs(flat, np)
     return {name: np.asarray(leaf) for name, leaf in zip(GuardState._fields, state, strict=True)}, runs
 
 
