@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from axiomcheck.guard.results import GuardResults
+from axiomcheck.guard.runtime import GuardResults
 from axiomcheck.output import display
 from axiomcheck.output.html import SCOPE, overview_html, scoped_css
 from axiomcheck.output.text import Renderer, print_report

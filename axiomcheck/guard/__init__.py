@@ -12,7 +12,7 @@ here imports JAX or torch.
 * `results`: a state as `runtime.*` `Result`s, a `Report`, and a `Run` for the writers.
 """
 
-from .results import guard_report, guard_results, training_run
+from .runtime import guard_report, guard_results, training_run
 from .spec import PROPERTIES, GuardSpec
 from .state import GuardState
 

@@ -10,7 +10,7 @@ Python branch on a tensor), so a training step that calls it runs without
 synchronising and compiles with `torch.compile(fullgraph=True)`; the weights are
 detached, so the guard adds nothing to the autograd graph.  `guard.results()`
 brings the state to the host once, as the same `runtime.*` `Result`s as
-`axiomcheck.guard.results`; `guard.report()` wraps them in a `Report`.
+`axiomcheck.guard.runtime`; `guard.report()` wraps them in a `Report`.
 
 Unlike the JAX guard, which locates violations only when a step holds some
 (`lax.cond`), this one counts and locates in every step: a branch would need the
@@ -38,7 +38,7 @@ import torch
 
 from .. import rules
 from ..results import Report, Result
-from .results import guard_report, guard_results
+from .runtime import guard_report, guard_results
 from .spec import GuardSpec
 from .state import GuardState, empty
 
@@ -142,7 +142,7 @@ class TorchGuard:
 
     def results(self, *, reproduce: str | None = None, seed: int | None = None) -> tuple[Result, ...]:
         """One `Result` per guarded property (`runtime.normalization`, `.positivity`, `.bounds`,
-        `.safety`), as `axiomcheck.guard.results` gives them for the JAX guard."""
+        `.safety`), as `axiomcheck.guard.runtime` gives them for the JAX guard."""
         return guard_results(self.state(), self.spec, reproduce=reproduce, seed=seed)
 
     def report(self, **kwargs: Any) -> Report:

@@ -7,7 +7,7 @@ Layout: teacher logits [K, N, V], weights [K, N] (token-independent) or [K, N, V
 [N, d] and head [V, d]; float32 accumulation. Everything is jit-, vmap- and grad-safe.
 """
 
-from axiomcheck.guard.results import GuardResults, guard_report, guard_results, training_run
+from axiomcheck.guard.runtime import GuardResults, guard_report, guard_results, training_run
 from axiomcheck.kernels.divergences import DIVERGENCES
 from axiomcheck.kernels.ensemble import ensemble_log_probs, entropy_weights
 from axiomcheck.kernels.formulation import pick_formulation, textbook_bytes

@@ -25,7 +25,7 @@ safety margin, per-property counts of checked and violating vectors (int32,
 saturating at 2³¹ − 1), and for each property the step, position and token of
 the first violation with its value.  The weights pass through `stop_gradient`,
 so the guard can sit inside a differentiated loss (as its aux output).
-`axiomcheck.guard.results` turns a state into `Result`s.  `GuardSpec` and
+`axiomcheck.guard.runtime` turns a state into `Result`s.  `GuardSpec` and
 `GuardState` live in the framework-free `axiomcheck.guard`, and are re-exported here.
 
 >>> import jax.numpy as jnp

@@ -47,7 +47,7 @@ _INTRO = {
         "Observed in training",
         "What the weight guard saw inside a training step: the weights a KD kernel really received, step after "
         "step, checked by `axiomcheck.kernels.guard_update` (JAX) or `ac.torch_guard` (PyTorch) and turned into "
-        "results by `axiomcheck.guard.results`. See [The weight guard](../guard.md).",
+        "results by `axiomcheck.guard.runtime`. See [The weight guard](../guard.md).",
     ),
     "dynamics": (
         "Training-time checks",
