@@ -96,3 +96,18 @@ def test_suites_and_ci_lists_every_pytest_option():
     flags = [s for a in parser._actions for s in a.option_strings if s.startswith("--axiomcheck")]
     missing = [f for f in flags if f not in text]
     assert flags and not missing, f"docs/suites-and-ci.md does not mention {missing}"
+
+
+def test_the_misbehaving_table_states_the_regularity_verdicts_the_engine_gives():
+    """docs/checks/index.md's table: a batch-dependent or non-deterministic operator's regularity
+    cannot be judged (`error`), never `fail`; the row says what the engine gives."""
+    from axiomcheck.library.misbehaving import MISBEHAVING
+
+    text = page("docs/checks/index.md")
+    for name, axiom in (("bad_batch_dependent", "context.continuity"), ("bad_nondeterministic", "token.regularity")):
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}`"))
+        status = ac.verify(MISBEHAVING[name], max_examples=10, sweep_size=32)[axiom].status
+        assert status == "error"
+        said = row.split("|")[-2]
+        assert "error" in said and "cannot be judged" in said, row
+        assert f"(and `{axiom}`)" not in said, row  # the old wording counted it among the failures
