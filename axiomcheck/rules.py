@@ -104,7 +104,9 @@ def tolerance(dtype: Any, teachers: int, factor: float = ULPS, fallback: Any = n
     eps = _eps(dtype)
     if eps is None:
         eps = _eps(fallback)
-    return factor * float(eps) * max(int(teachers), 1)
+    if eps is None:
+        raise ValueError(f"the fallback dtype of the tolerance must be a floating type, got {fallback!r}")
+    return factor * eps * max(int(teachers), 1)
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
