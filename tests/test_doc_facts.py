@@ -111,3 +111,13 @@ def test_the_misbehaving_table_states_the_regularity_verdicts_the_engine_gives()
         said = row.split("|")[-2]
         assert "error" in said and "cannot be judged" in said, row
         assert f"(and `{axiom}`)" not in said, row  # the old wording counted it among the failures
+
+
+def test_every_benchmark_table_carries_its_command_and_date():
+    text = page("docs/benchmarks.md")
+    for section in re.split(r"(?m)^## ", text)[1:]:
+        title = section.splitlines()[0]
+        if "\n|" not in section:
+            continue
+        assert re.search(r"benchmarks/\w+\.py", section), f"section {title!r} has a table but no command"
+        assert re.search(r"20\d\d-\d\d-\d\d", section), f"section {title!r} has a table but no date"
