@@ -59,6 +59,7 @@ class Subject:
     bounds: tuple[float, float] | None = None
     bounds_origin: str = "declared"  # or "derived" (a composition's, from its components' declared bounds)
     dtype: np.dtype | None = None
+    float32_valued: bool = True  # every float64 weight seen so far is a float32 value (engine.verifier)
     sandboxes: dict[Any, Sandbox] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
     regularity_pairs: int = 256

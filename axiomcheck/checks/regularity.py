@@ -55,6 +55,8 @@ class Regularity(Check):
         """Bisect the segments from `A` to `Bq` (in batches of `subject.pair_chunk`) and judge what they show."""
         rid = subject.id(self.property)
         dtype = subject.dtype if subject.dtype is not None else np.dtype(np.float64)
+        if dtype == np.float64 and subject.float32_valued:  # float32 results cast to float64: float32's resolution
+            dtype = np.dtype(np.float32)
         eps = float(np.finfo(dtype).eps)
         r_floor = {8: 1e-9, 4: 2e-5}.get(dtype.itemsize, 5e-2)
         levels = int(np.ceil(np.log2(1.0 / r_floor)))

@@ -49,6 +49,15 @@ def derived_of(op: Operator, world: World) -> dict[str, Any]:
     return {}
 
 
+def _float32_values(w: np.ndarray) -> bool:
+    """Whether float64 weights are all float32 values (a float32 result cast to float64): they then
+    resolve their inputs no finer than float32 does, whatever their dtype says."""
+    if w.dtype != np.float64:
+        return False
+    finite = w[np.isfinite(w)]
+    return bool(finite.size) and bool((finite == finite.astype(np.float32)).all())
+
+
 class Verifier:
     """Every applicable check of the catalogue for one operator in one world."""
 
@@ -108,6 +117,7 @@ class Verifier:
                     break
                 continue
             s.dtype = w.dtype if s.dtype is None else s.dtype
+            s.float32_valued = s.float32_valued and _float32_values(w)
             ev.count(s.id("shape"), fam.size)
             e = Evaluated(fam, w, s.domain.canonical(w))
             if self.plan.binding:  # the value checks read it now; a few samples stay (engine.streaming)
