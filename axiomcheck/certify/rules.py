@@ -1,0 +1,521 @@
+"""Structured rules: softmax, x / Σx, and the facts that survive rearrangement (a proven sum, an order).
+
+Plain interval arithmetic on `e / e.sum()` forgets that numerator and
+denominator move together; these rules recognise the patterns as the operator
+computes them (numpy, a jaxpr or torch alike) and enclose them as wholes:
+
+* softmax — `exp(y − m) / Σ exp(y − m)` along an axis with `m` constant along
+  it (`jax.nn.softmax`, the max-subtracted numpy idiom): through logit
+  differences, p_k = 1 / Σ_j exp(y_j − y_k), and the Jacobian
+  p_k Σ_j p_j (J_k − J_j);
+* x / Σx of nonnegative x — monotone in each entry, so exact at the corners.
+
+Both give the output a proven sum along the axis (`norm`, [1 − ε, 1 + ε] for
+the float results) and pairwise lower bounds on differences (`order`, from the
+logit differences for a softmax).  Those facts are carried through what keeps
+them: a permutation, a sort (which adds its own order), slices, broadcasts,
+repeats, casts (widened), a write-back of a permutation of an array's own
+entries (the sort-into-the-safety-order idiom), products with factors constant
+along the axis, and convex mixes (1 − g) a + g b.
+
+Positional facts are stored with a *probe*: an integer array holding, for
+every entry, its index along the axis the fact is about when it was made.
+Every rearrangement is applied to the probe too, so the axis and the
+numbering are found again afterwards, whatever happened in between.
+
+The separable sums over the probability simplex live in `simplex.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import ivmath as iv
+from . import rounding as R
+from .interval import Interval, Unenclosable
+
+
+def _index_probe(shape: tuple[int, ...], ax: int) -> np.ndarray:
+    n = shape[ax]
+    return np.broadcast_to(np.arange(n).reshape((n,) + (1,) * (len(shape) - ax - 1)), shape)
+
+
+def locate(P: np.ndarray) -> int | None:
+    """The axis along which probe `P` varies (and varies only), else None."""
+    for t in range(P.ndim):
+        if P.shape[t] < 2:
+            continue
+        base = P[tuple(slice(None) if i == t else slice(0, 1) for i in range(P.ndim))]
+        if np.all(P == base) and not np.all(base == base.reshape(-1)[0]):
+            return t
+    return None
+
+
+def numbering(P: np.ndarray, t: int) -> np.ndarray:
+    return P[tuple(slice(None) if i == t else 0 for i in range(P.ndim))]
+
+
+# ----------------------------------------------------------------------------- elementwise hooks
+
+
+def _redo(name: str) -> Any:
+    from . import ops
+
+    table = {"add": ops.add, "subtract": ops.subtract, "multiply": ops.multiply, "divide": ops.divide,
+             "negative": ops.negative, "maximum": lambda a, b: ops.extremum("max", a, b),
+             "minimum": lambda a, b: ops.extremum("min", a, b), "absolute": ops.absolute}
+    if name in table:
+        return table[name]
+    if name in ops.MONOTONE:
+        return lambda a: ops.unary(name, a)
+    if name.startswith("cmp_"):
+        return lambda a, b: ops.compare(name[4:], a, b)
+    if name.startswith("pow_"):
+        k = int(name[4:])
+        return lambda a: ops.integer_pow(a, k)
+    return None
+
+
+def chain(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> None:
+    """Extend a separable chain over the simplex input through an elementwise operation."""
+    seps = [x.tags.get("sep") for x in ivs]
+    srcs = {id(s["src"]) for s in seps if s is not None}
+    if len(srcs) != 1:
+        return
+    sep = next(s for s in seps if s is not None)
+    src = sep["src"]
+    if out.shape != src.shape or any(s is not None and x.shape != src.shape for x, s in zip(ivs, seps)):
+        return
+    redo = redo or _redo(name)
+    if redo is None:
+        return
+    parts = [s["fn"] if s is not None else _const(x) for x, s in zip(ivs, seps)]
+    out.tags["sep"] = {"src": src, "ax": sep["ax"], "fn": lambda q: redo(*(p(q) for p in parts))}
+
+
+def _const(x: Interval) -> Any:
+    lo, hi, nan, dtype = x.lo, x.hi, x.nan, x.dtype
+    return lambda q: Interval(lo, hi, dtype=dtype, trace=q.trace, nan=nan, rowdep=False)
+
+
+def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> None:
+    chain(name, ivs, out, redo)
+    if name == "exp":
+        out.tags["exp_of"] = ivs[0]
+    elif name == "subtract":
+        y, m = ivs
+        out.tags["shift"] = (y, m)
+        if not y.rowdep and y.jlo is None and y.ndim == 0 and y.lo == 1.0 and y.hi == 1.0:
+            out.tags["complement"] = m
+    if name in ("multiply", "add"):
+        _carry_norm(name, ivs, out)
+        _carry_order(name, ivs, out)
+
+
+def after_where(C: Interval, A: Interval, B: Interval, out: Interval, t: np.ndarray, f: np.ndarray) -> None:
+    from . import ops
+
+    chain("where", [C, A, B], out, lambda c, a, b: ops.where(c, a, b))
+    # where(m > 0, m, c > 0) with m = max |x| along an axis: a divisor that is never 0 and never below |x|
+    cmp = C.tags.get("cmp")
+    ma = A.tags.get("maxabs")
+    if (cmp is not None and cmp[0] == "greater" and cmp[1] is A and ma is not None and out.shape == A.shape
+            and np.all(cmp[2].lo == 0) and np.all(cmp[2].hi == 0) and not B.rowdep and np.all(B.lo > 0)):
+        out.tags["maxabs"] = {**ma, "safe": True}
+
+
+def after_cast(x: Interval, out: Interval) -> None:
+    from .structure import astype
+
+    chain("cast", [x], out, lambda a: astype(a, out.dtype))
+    u = R.eps(out.dtype)
+    norm = x.tags.get("norm")
+    if norm is not None:
+        out.tags["norm"] = {**norm, "slo": R.down(norm["slo"] * (1 - u)), "shi": R.up(norm["shi"] * (1 + u))}
+    order = x.tags.get("order")
+    if order is not None:
+        slack = 4 * u * np.maximum(1.0, x.mag())
+        out.tags["order"] = {**order, "D": {k: np.where(d >= 0, d, d - slack) for k, d in order["D"].items()}}
+
+
+# ----------------------------------------------------------------------------- proven sums (norm)
+
+
+def along(x: Interval, other: Any) -> int | None:
+    """The axis of x's norm / order tag when `other` is constant along it (broadcast size 1), else None."""
+    tag = x.tags.get("norm") or x.tags.get("order")
+    if tag is None:
+        return None
+    t = locate(tag["probe"])
+    if t is None:
+        return None
+    shape = (1,) * (x.ndim - np.ndim(other)) + tuple(np.shape(other))
+    return t if len(shape) == x.ndim and shape[t] == 1 else None
+
+
+def _carry_norm(name: str, ivs: list[Interval], out: Interval) -> None:
+    a, b = ivs
+    u = R.eps(out.dtype)
+    if name == "multiply":
+        for x, c in ((a, b), (b, a)):
+            norm = x.tags.get("norm")
+            if norm is not None and x.shape == out.shape and along(x, c.lo) is not None and np.all(c.lo >= 0):
+                lo, hi = iv.mul(norm["slo"], norm["shi"], np.broadcast_to(c.lo, out.shape),
+                                np.broadcast_to(c.hi, out.shape))
+                out.tags["norm"] = {**norm, "slo": R.down(lo * (1 - u)), "shi": R.up(hi * (1 + u))}
+                out.tags["scaled"] = (c, norm)
+        return
+    # add: a constant scalar to every entry, or two scaled normalized arrays whose factors are g and 1 − g
+    for x, c in ((a, b), (b, a)):
+        norm = x.tags.get("norm")
+        if norm is not None and x.shape == out.shape and c.ndim == 0 and not c.rowdep and np.all(c.lo >= 0):
+            t = locate(norm["probe"])
+            k = out.shape[t]
+            lo, hi = iv.add(norm["slo"], norm["shi"], k * c.lo, k * c.hi)
+            out.tags["norm"] = {**norm, "slo": R.down(lo * (1 - 2 * u)), "shi": R.up(hi * (1 + 2 * u))}
+            return
+    sa, sb = a.tags.get("scaled"), b.tags.get("scaled")
+    if sa is None or sb is None or a.shape != out.shape or b.shape != out.shape:
+        return
+    (ca, na), (cb, nb) = sa, sb
+    if ca.tags.get("complement") is cb or cb.tags.get("complement") is ca:
+        g = cb if ca.tags.get("complement") is cb else ca
+        if np.all(g.lo >= 0) and np.all(g.hi <= 1) and locate(na["probe"]) == locate(nb["probe"]):
+            lo, hi = iv.hull(na["slo"], na["shi"], nb["slo"], nb["shi"])
+            out.tags["norm"] = {**na, "slo": R.down(lo * (1 - 6 * u)), "shi": R.up(hi * (1 + 6 * u))}
+
+
+# ----------------------------------------------------------------------------- order relations
+
+
+def _carry_order(name: str, ivs: list[Interval], out: Interval) -> None:
+    a, b = ivs
+    if name == "multiply":
+        for x, c in ((a, b), (b, a)):
+            order = x.tags.get("order")
+            if order is not None and x.shape == out.shape and along(x, c.lo) is not None and np.all(c.lo >= 0):
+                clo, chi = np.broadcast_to(c.lo, out.shape), np.broadcast_to(c.hi, out.shape)
+                D = {k: np.where(d >= 0, d * clo, d * chi) for k, d in order["D"].items()}
+                out.tags["order"] = {**order, "D": {k: R.down(d) for k, d in D.items()}}
+        return
+    oa, ob = a.tags.get("order"), b.tags.get("order")
+    if oa is None and ob is None:
+        return
+    base = oa if oa is not None else ob
+    t = locate(base["probe"])
+    if t is None or a.shape != out.shape or b.shape != out.shape:
+        return
+    num = numbering(base["probe"], t)
+    D = {}
+    for (i, j) in base["D"]:
+        pi, pj = int(np.where(num == i)[0][0]), int(np.where(num == j)[0][0])
+        parts = []
+        for x, o in ((a, oa), (b, ob)):
+            d = _pair_bound(x, o, t, pi, pj)
+            parts.append(d)
+        d = parts[0] + parts[1]
+        slack = 2 * R.eps(out.dtype) * np.maximum(np.abs(_take(out.hi, t, pi)), np.abs(_take(out.lo, t, pj)))
+        D[(i, j)] = np.broadcast_to(np.expand_dims(np.where(d >= 0, d, d - slack), t), out.shape)
+    out.tags["order"] = {"probe": base["probe"], "D": D}
+
+
+def _take(a: np.ndarray, t: int, i: int) -> np.ndarray:
+    return np.take(a, i, axis=t)
+
+
+def _pair_bound(x: Interval, order: dict | None, t: int, pi: int, pj: int) -> np.ndarray:
+    """Lower bound on x[.., pi, ..] − x[.., pj, ..] along axis t: from x's order tag, else from its values."""
+    lo_i, hi_j = _take(np.broadcast_to(x.lo, x.shape), t, pi), _take(np.broadcast_to(x.hi, x.shape), t, pj)
+    with np.errstate(invalid="ignore"):
+        d = R.down(lo_i - hi_j)
+    d = np.where(np.isnan(d), -np.inf, d)
+    if order is not None and locate(order["probe"]) == t:
+        num = numbering(order["probe"], t)
+        key = (int(num[pi]), int(num[pj]))
+        if key in order["D"]:
+            d = np.maximum(d, _take(order["D"][key], t, pi))
+    return d
+
+
+def pair_lower(x: Interval, t: int, a: int, b: int) -> np.ndarray:
+    """A proven lower bound on x[.., a, ..] − x[.., b, ..] (positions along axis t), per remaining index."""
+    return _pair_bound(x, x.tags.get("order"), t, a, b)
+
+
+# ----------------------------------------------------------------------------- rearrangements
+
+
+def transport(x: Interval, out: Interval, fn: Any) -> None:
+    """Carry x's positional tags through a rearrangement `fn` (applied to every tag array)."""
+    for key in ("norm", "order", "sum", "maxabs"):
+        tag = x.tags.get(key)
+        if tag is None:
+            continue
+        try:
+            moved = _move(tag, fn)
+        except (ValueError, IndexError, TypeError):
+            continue
+        if moved is None:
+            continue
+        if key == "norm":
+            t = locate(moved["probe"])
+            if t is None or sorted(numbering(moved["probe"], t).tolist()) != list(range(x.shape[locate(tag["probe"])])):
+                continue
+        out.tags[key] = moved
+
+
+def _move(tag: dict, fn: Any) -> dict | None:
+    moved: dict = {}
+    for k, v in tag.items():
+        if k in ("probe", "slo", "shi"):
+            moved[k] = np.asarray(fn(v))
+        elif k == "D":
+            moved[k] = {p: np.asarray(fn(d)) for p, d in v.items()}
+        elif k == "probes":
+            moved[k] = {a: np.asarray(fn(p)) for a, p in v.items()}
+        else:
+            moved[k] = v
+    if "probe" in moved and locate(moved["probe"]) is None:
+        return None
+    return moved
+
+
+def after_getitem(x: Interval, key: tuple, out: Interval) -> None:
+    transport(x, out, lambda a: np.broadcast_to(a, x.shape)[key])
+    simple = _axis_selection(x, key)
+    if simple is not None:
+        t, sel = simple
+        out.tags["multiset"] = {"content": x.tags.get("content", x.uid), "t": t,
+                                "positions": tuple(sorted(sel.tolist()))}
+        ms = x.tags.get("multiset")
+        if ms is not None and ms["t"] == t and sorted(sel.tolist()) == list(range(x.shape[t])):
+            out.tags["multiset"] = ms  # a permutation of a multiset is the same multiset
+    if "sep" in x.tags and out.shape == x.shape and all(isinstance(k, slice) and k == slice(None) for k in key):
+        out.tags["sep"] = x.tags["sep"]
+
+
+def _axis_selection(x: Interval, key: tuple) -> tuple[int, np.ndarray] | None:
+    """`key` = full slices except one 1-d selection on axis t: (t, the selected positions)."""
+    if any(k is None or k is Ellipsis for k in key) or len(key) > x.ndim:
+        return None
+    picks = [(i, k) for i, k in enumerate(key) if not (isinstance(k, slice) and k == slice(None))]
+    if len(picks) != 1:
+        return None
+    t, k = picks[0]
+    sel = np.arange(x.shape[t])[k]
+    if np.ndim(sel) != 1:
+        return None
+    return t, np.asarray(sel)
+
+
+def after_reshape(x: Interval, out: Interval) -> None:
+    shape = out.shape
+    transport(x, out, lambda a: np.broadcast_to(a, x.shape).reshape(shape) if np.size(a) == out.size
+              else np.broadcast_to(np.broadcast_to(a, x.shape).reshape(_align(x.shape, shape)), shape))
+
+
+def _align(src: tuple[int, ...], dst: tuple[int, ...]) -> tuple[int, ...]:
+    """src's shape padded with size-1 axes so it broadcasts to dst (expand_dims, broadcast_to)."""
+    if len(src) == len(dst):
+        return src
+    out, i = [], 0
+    for d in dst:
+        if i < len(src) and (src[i] == d or src[i] == 1):
+            out.append(src[i])
+            i += 1
+        else:
+            out.append(1)
+    if i != len(src):
+        raise ValueError("no alignment")
+    return tuple(out)
+
+
+def after_repeat(x: Interval, ax: int, out: Interval) -> None:
+    reps = out.shape[ax] // max(x.shape[ax], 1)
+    transport(x, out, lambda a: np.repeat(np.broadcast_to(a, x.shape), reps, axis=ax))
+
+
+def after_copy(x: Interval, out: Interval) -> None:
+    out.tags["content"] = x.tags.get("content", x.uid)
+
+
+def after_sort(x: Interval, ax: int, out: Interval) -> None:
+    k = x.shape[ax]
+    probe = _index_probe(x.shape, ax)
+    zero = np.zeros(x.shape)
+    out.tags["order"] = {"probe": probe, "D": {(i, j): zero for i in range(k) for j in range(i)}}
+    norm = x.tags.get("norm")
+    if norm is not None and locate(norm["probe"]) == ax:
+        out.tags["norm"] = {**norm, "probe": probe}
+    ms = x.tags.get("multiset")
+    if ms is not None and ms["t"] == ax:
+        out.tags["multiset"] = ms
+
+
+def after_setitem(old: Interval, key: tuple, v: Interval, x: Interval) -> None:
+    """Keep a proven sum and order through writing back a permutation of the array's own entries."""
+    sel = _axis_selection(old, key)
+    ms = v.tags.get("multiset")
+    content = old.tags.get("content", old.uid)
+    if sel is not None and ms is not None:
+        t, idx = sel
+        if ms["content"] == content and ms["t"] == t and tuple(sorted(idx.tolist())) == ms["positions"]:
+            if "norm" in old.tags and locate(old.tags["norm"]["probe"]) == t:
+                x.tags["norm"] = old.tags["norm"]
+            _write_order(old, v, t, idx, x)
+            return
+    full = _full_on(old, key)
+    if full is not None:
+        t = full
+        _write_order_full(old, key, v, t, x)
+
+
+def _full_on(x: Interval, key: tuple) -> int | None:
+    """The order axis of v's tag when `key` leaves that axis whole, else None."""
+    return None if not key else next((t for t in range(x.ndim) if _keeps(key, t, x.ndim)), None)
+
+
+def _keeps(key: tuple, t: int, ndim: int) -> bool:
+    if any(k is None or k is Ellipsis for k in key):
+        return False
+    k = key[t] if t < len(key) else slice(None)
+    return isinstance(k, slice) and k == slice(None)
+
+
+def _write_order(old: Interval, v: Interval, t: int, idx: np.ndarray, x: Interval) -> None:
+    vo = v.tags.get("order")
+    if vo is None:
+        return
+    tv = locate(vo["probe"])
+    if tv != t:
+        return
+    num = numbering(vo["probe"], t)
+    probe = _index_probe(x.shape, t)
+    D: dict = {}
+    oo = old.tags.get("order")
+    if oo is not None and locate(oo["probe"]) == t:
+        onum = numbering(oo["probe"], t)
+        for (i, j), d in oo["D"].items():
+            pi, pj = int(np.where(onum == i)[0][0]), int(np.where(onum == j)[0][0])
+            if pi not in idx and pj not in idx:
+                D[(pi, pj)] = d
+    for (i, j), d in vo["D"].items():
+        vi, vj = int(np.where(num == i)[0][0]), int(np.where(num == j)[0][0])
+        dv = np.take(d, 0, axis=t)
+        D[(int(idx[vi]), int(idx[vj]))] = np.broadcast_to(np.expand_dims(dv, t), x.shape)
+    x.tags["order"] = {"probe": probe, "D": D}
+
+
+def _write_order_full(old: Interval, key: tuple, v: Interval, t: int, x: Interval) -> None:
+    vo = v.tags.get("order")
+    if vo is None:
+        return
+    tv = locate(vo["probe"])
+    target_probe = _index_probe(old.shape, t)[key]
+    if tv is None or locate(target_probe) != tv:
+        return
+    vnum, tnum = numbering(vo["probe"], tv), numbering(target_probe, tv)
+    probe = _index_probe(x.shape, t)
+    oo = old.tags.get("order")
+    D = {}
+    for (i, j), d in vo["D"].items():
+        a, b = int(tnum[np.where(vnum == i)[0][0]]), int(tnum[np.where(vnum == j)[0][0]])
+        base = np.full(x.shape, -np.inf)
+        if oo is not None and locate(oo["probe"]) == t and (a, b) in oo["D"]:
+            base = np.array(np.broadcast_to(oo["D"][(a, b)], x.shape))
+        base[key] = np.broadcast_to(d, base[key].shape)
+        D[(a, b)] = base
+    x.tags["order"] = {"probe": probe, "D": D}
+
+
+# ----------------------------------------------------------------------------- sums and the division rules
+
+
+def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval) -> None:
+    if len(axes) != 1:
+        return
+    ax = axes[0]
+    probes = {a: np.take(_index_probe(x.shape, a), [0] if keepdims else 0, axis=ax)
+              for a in range(x.ndim) if a != ax}
+    out.tags["sum"] = {"src": x, "ax": ax, "probes": probes}
+    if "sep" in x.tags and x.tags["sep"]["ax"] == ax:
+        from . import simplex
+
+        simplex.separable_sum(x, ax, keepdims, out)
+
+
+def after_extreme(x: Interval, axes: tuple[int, ...], keepdims: bool, kind: str, out: Interval) -> None:
+    if kind == "max" and len(axes) == 1 and "abs_of" in x.tags and np.all(out.lo >= 0):
+        ax = axes[0]
+        probes = {a: np.take(_index_probe(x.shape, a), [0] if keepdims else 0, axis=ax)
+                  for a in range(x.ndim) if a != ax}
+        out.tags["maxabs"] = {"src": x.tags["abs_of"], "ax": ax, "probes": probes, "safe": False}
+    sim = x.tags.get("simplex")
+    if sim is not None and axes == (sim["ax"],) and kind == "max":
+        floor = (1.0 - sim["slack"]) / x.shape[sim["ax"]]
+        out.lo = np.maximum(out.lo, R.down(np.asarray(floor)))
+
+
+def _is_sum_of(B: Interval, A: Interval, shape: tuple[int, ...]) -> int | None:
+    return _is_reduced(B, A, shape, "sum")
+
+
+def _is_reduced(B: Interval, A: Interval, shape: tuple[int, ...], kind: str) -> int | None:
+    """The axis when B is (a broadcast of) a reduction of A along one axis (`kind` tag), else None."""
+    tag = B.tags.get(kind)
+    if tag is None or tag["src"] is not A or A.shape != shape:
+        return None
+    for a, p in tag["probes"].items():
+        want = _index_probe(shape, a)
+        try:
+            if not np.array_equal(np.broadcast_to(p, shape) if p.ndim == len(shape) else None, want):
+                return None
+        except ValueError:
+            return None
+    return tag["ax"]
+
+
+def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) -> Interval | None:
+    """The softmax or x / Σx rule when B is (a broadcast of) A's sum along one axis, else None."""
+    if _is_reduced(B, A, shape, "maxabs") is not None and B.tags["maxabs"]["safe"]:
+        # x / where(m > 0, m, c) with m = max |x|: |x| ≤ m, and x = 0 wherever m = 0
+        one = np.ones(shape)
+        return Interval(-one, one, dtype=dtype, trace=A.trace, rowdep=A.rowdep, tags={"no_nan": True})
+    ax = _is_sum_of(B, A, shape)
+    if ax is None or not np.all(B.lo > 0) or B.nan is not None or A.nan is not None:
+        return None
+    from . import softmax
+
+    y = A.tags.get("exp_of")
+    if y is not None:
+        z = y
+        shift = y.tags.get("shift")
+        if shift is not None:
+            base, m = shift
+            mshape = (1,) * (y.ndim - m.ndim) + m.shape
+            if base.shape == y.shape and len(mshape) == y.ndim and mshape[ax] == 1:
+                z = base
+        return softmax.softmax_rule(z, y, ax, dtype)
+    if np.all(A.lo >= 0) and np.all(np.isfinite(A.hi)):
+        return softmax.ratio_rule(A, ax, dtype)
+    return None
+
+
+def intersect(natural: Interval, ruled: Interval) -> Interval:
+    """Both enclose the same values: keep the tighter of each (an empty meet means a broken rule)."""
+    lo, hi = np.maximum(natural.lo, ruled.lo), np.minimum(natural.hi, ruled.hi)
+    if np.any(lo > hi):
+        raise Unenclosable("internal: a structured rule and interval arithmetic disagree (empty intersection)")
+    jlo = jhi = None
+    if natural.jlo is not None and ruled.jlo is not None:
+        jlo, jhi = np.maximum(natural.jlo, ruled.jlo), np.minimum(natural.jhi, ruled.jhi)
+        if np.any(jlo > jhi):
+            raise Unenclosable("internal: a structured rule's Jacobian and the chain rule's disagree")
+    elif natural.jlo is not None:
+        jlo, jhi = natural.jlo, natural.jhi
+    nan = None if ruled.tags.pop("no_nan", False) else natural.nan
+    out = Interval(lo, hi, jlo, jhi, dtype=natural.dtype, trace=natural.trace, nan=nan,
+                   rowdep=natural.rowdep, tags={**natural.tags, **ruled.tags})
+    return out

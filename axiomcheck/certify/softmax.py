@@ -1,0 +1,158 @@
+"""The softmax and x / Σx rules: tight enclosures of a normalization as a whole, with their float error.
+
+softmax through logit differences: p_k = 1 / Σ_j exp(z_j − z_k) is increasing
+in z_k and decreasing in every other z_j, so on a box of logits it is exact at
+the corners; its Jacobian is p_k Σ_j p_j (J_k − J_j).  The float result the
+operator computes, w̃_k = fl(ẽ_k / fl(Σ ẽ_j)) with ẽ_j = exp(fl(z_j − m)), lies
+within a relative ε of the exact one:
+
+    ε = 2uΔ  (the shift z − m rounded, Δ = the largest |z − m|)
+      + 4uk  (exp in numerator and denominator, k ulps each)
+      + u + γ_{K−1}  (the division and the sum),
+
+u the unit roundoff of the dtype the operator computes in.  An argument of exp
+below log(smallest normal) may underflow (to a subnormal or to 0.0 with flush
+to zero): the weights there get a lower bound of 0, never a positive one.
+
+x / Σx of x ≥ 0 is increasing in x_k and decreasing in the others; its float
+error is u + γ_{K−1}.  Both rules prove Σ_k w̃_k ∈ [(1 − u)/(1 + γ), (1 + u)/(1 − γ)]
+(the `norm` tag) and bound every difference w̃_a − w̃_b from below (`order`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ivmath as iv
+from . import rounding as R
+from .interval import Interval
+from .rules import _index_probe, pair_lower
+
+MAX_ORDER_K = 16
+
+
+def _norm_tag(shape: tuple[int, ...], ax: int, dtype: np.dtype) -> dict:
+    k = shape[ax]
+    u, g = R.eps(dtype), R.gamma(k - 1, dtype)
+    tiny = k * R._tiny(dtype)
+    slo = R.down(np.full(shape, (1.0 - u) / (1.0 + g) - tiny))
+    shi = R.up(np.full(shape, (1.0 + u) / (1.0 - g) + tiny))
+    return {"probe": _index_probe(shape, ax), "slo": slo, "shi": shi}
+
+
+def _widen_rel(lo: np.ndarray, hi: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    return R.down(lo * (1.0 - eps)), R.up(hi * (1.0 + eps))
+
+
+def _order_tag(zl: np.ndarray, zh: np.ndarray, plo: np.ndarray, phi: np.ndarray, eps: float, shape: tuple[int, ...],
+               ax: int) -> dict | None:
+    """Lower bounds on w_a − w_b = w_b (exp(z_a − z_b) − 1), minus the float error (last axis = the softmax axis)."""
+    k = zl.shape[-1]
+    if k > MAX_ORDER_K:
+        return None
+    D = {}
+    with np.errstate(invalid="ignore", over="ignore"):
+        for a in range(k):
+            for b in range(k):
+                if a == b:
+                    continue
+                d = R.down(zl[..., a] - zh[..., b])
+                e_lo, _ = iv.exp(d, d)
+                em1 = R.down(e_lo - 1.0)
+                low = np.where(em1 >= 0, R.down(plo[..., b] * em1), R.down(phi[..., b] * em1))
+                low = R.down(low - eps * (phi[..., a] + phi[..., b]) * 1.01)
+                low = np.where(np.isnan(low), -np.inf, low)
+                D[(a, b)] = np.broadcast_to(np.expand_dims(low, ax), shape)
+    return {"probe": _index_probe(shape, ax), "D": D}
+
+
+def softmax_rule(z: Interval, y: Interval, ax: int, dtype: np.dtype) -> Interval | None:
+    """exp(y) / Σ exp(y) along `ax`, where y = z − (something constant along ax) or y = z."""
+    if z.nan is not None or y.nan is not None:
+        return None
+    shape = y.shape
+    zl, zh = np.moveaxis(z.lo, ax, -1), np.moveaxis(z.hi, ax, -1)
+    k = zl.shape[-1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        dl = R.down(zl[..., :, None] - zh[..., None, :])  # [.., j, k]: z_j − z_k, lower
+        dh = R.up(zh[..., :, None] - zl[..., None, :])
+    eye = np.eye(k, dtype=bool)
+    dl, dh = np.where(eye, 0.0, dl), np.where(eye, 0.0, dh)
+    dl, dh = np.where(np.isnan(dl), -np.inf, dl), np.where(np.isnan(dh), np.inf, dh)
+    elo, _ = iv.exp(dl, dl)
+    _, ehi = iv.exp(dh, dh)
+    s_lo, _ = iv.sum_axis(elo, elo, -2, False, np.dtype(np.float64))
+    _, s_hi = iv.sum_axis(ehi, ehi, -2, False, np.dtype(np.float64))
+    plo, _ = iv.recip(s_hi, s_hi)
+    _, phi = iv.recip(s_lo, s_lo)
+    plo, phi = np.clip(plo, 0.0, 1.0), np.clip(phi, 0.0, 1.0)
+    u = R.eps(dtype)
+    kexp = R.TRANSCENDENTAL_ULPS.get(np.dtype(dtype).name, 16.0)
+    delta = float(np.max(np.moveaxis(y.mag(), ax, -1), initial=0.0)) if z is not y else 0.0
+    eps = 1.1 * (2 * u * delta + 4 * u * kexp + u) + R.gamma(k - 1, dtype)
+    wlo, whi = _widen_rel(plo, phi, eps)
+    # exp arguments that may underflow: no positive lower bound there
+    ylo = np.moveaxis(np.broadcast_to(y.lo, shape), ax, -1)
+    under = ylo < np.log(R._tiny(dtype)) + 1.0
+    wlo = np.where(under, 0.0, wlo)
+    whi = whi + np.where(under.any(axis=-1, keepdims=True), k * R._tiny(dtype), 0.0)
+    wlo, whi = R.to_dtype(np.moveaxis(wlo, -1, ax), np.moveaxis(np.minimum(whi, 1.0), -1, ax), dtype)
+    jlo = jhi = None
+    if z.jlo is not None:
+        Jl, Jh = np.moveaxis(z.jlo, ax, -2), np.moveaxis(z.jhi, ax, -2)  # [.., K, n]
+        Dl, Dh = iv.sub(Jl[..., :, None, :], Jh[..., :, None, :], Jl[..., None, :, :], Jh[..., None, :, :])  # [k, j]
+        Pl, Ph = plo[..., None, :, None], phi[..., None, :, None]  # p_j
+        Sl, Sh = iv.mul(Pl, Ph, Dl, Dh)
+        Sl, Sh = iv.sum_axis(Sl, Sh, -2, False, np.dtype(np.float64))  # Σ_j -> [.., k, n]
+        Ml, Mh = iv.mul(plo[..., :, None], phi[..., :, None], Sl, Sh)
+        jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
+    tags = {"norm": _norm_tag(shape, ax, dtype), "softmax": (z, ax)}
+    order = _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), eps, shape, ax)
+    if order is not None:
+        tags["order"] = order
+    return Interval(wlo, whi, jlo, jhi, dtype=dtype, trace=y.trace, rowdep=y.rowdep or z.rowdep, tags=tags)
+
+
+def ratio_rule(A: Interval, ax: int, dtype: np.dtype) -> Interval | None:
+    """x / Σx along `ax` for x ≥ 0: exact at the corners."""
+    shape = A.shape
+    al, ah = np.moveaxis(A.lo, ax, -1), np.moveaxis(A.hi, ax, -1)
+    k = al.shape[-1]
+    off = ~np.eye(k, dtype=bool)
+    ol, _ = iv.sum_axis(np.where(off, al[..., None, :], 0.0), np.where(off, al[..., None, :], 0.0), -1, False,
+                        np.dtype(np.float64))
+    _, oh = iv.sum_axis(np.where(off, ah[..., None, :], 0.0), np.where(off, ah[..., None, :], 0.0), -1, False,
+                        np.dtype(np.float64))
+    _, den_hi = iv.add(al, al, oh, oh)
+    den_lo, _ = iv.add(ah, ah, ol, ol)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wlo, _ = iv.div(al, al, den_hi, den_hi)
+        _, whi = iv.div(ah, ah, den_lo, den_lo)
+    wlo = np.where(np.isfinite(wlo), np.clip(wlo, 0.0, 1.0), 0.0)
+    whi = np.where(np.isfinite(whi), np.clip(whi, 0.0, 1.0), 1.0)
+    u = R.eps(dtype)
+    eps = 1.1 * u + R.gamma(k - 1, dtype)
+    xlo, xhi = _widen_rel(wlo, whi, eps)
+    xlo, xhi = R.to_dtype(np.moveaxis(xlo, -1, ax), np.moveaxis(np.minimum(xhi, 1.0), -1, ax), dtype)
+    S = iv.sum_axis(al, ah, -1, True, np.dtype(np.float64))
+    jlo = jhi = None
+    if A.jlo is not None:
+        Jl, Jh = np.moveaxis(A.jlo, ax, -2), np.moveaxis(A.jhi, ax, -2)
+        Tl, Th = iv.sum_axis(Jl, Jh, -2, True, np.dtype(np.float64))
+        Ul, Uh = iv.mul(wlo[..., None], whi[..., None], Tl, Th)
+        Vl, Vh = iv.sub(Jl, Jh, Ul, Uh)
+        rl, rh = iv.recip(*S)
+        Ml, Mh = iv.mul(Vl, Vh, rl[..., None], rh[..., None])
+        jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
+    tags = {"norm": _norm_tag(shape, ax, dtype)}
+    if k <= MAX_ORDER_K:
+        D = {}
+        for a in range(k):
+            for b in range(k):
+                if a != b:
+                    d = pair_lower(A, ax, a, b)
+                    q = np.where(d >= 0, d / S[1][..., 0], d / S[0][..., 0])
+                    q = R.down(q - eps * (whi[..., a] + whi[..., b]) * 1.01)
+                    D[(a, b)] = np.broadcast_to(np.expand_dims(np.where(np.isnan(q), -np.inf, q), ax), shape)
+        tags["order"] = {"probe": _index_probe(shape, ax), "D": D}
+    return Interval(xlo, xhi, jlo, jhi, dtype=dtype, trace=A.trace, rowdep=A.rowdep, tags=tags)
