@@ -1,8 +1,14 @@
 """Certified verdicts: sound proofs over a stated input domain, beside the sampled ones.
 
-`Certificate` is the plain-data record each certified check yields.
+`certify_operator(op, world, ...)` returns one `Certificate` per check it
+covers (finite, normalization, positivity, bounds, the safety order, the
+Lipschitz bound); `Certificate` is the plain-data record; `region(...)` is a
+safety set of contexts the certifier can read.  The interval core and its
+front ends live in the private modules of this package.
 """
 
 from .certificate import CERTIFICATE_STATUSES, Certificate
+from .certifier import DEFAULT_TIME, certify_operator
+from .region import Region, region
 
-__all__ = ["CERTIFICATE_STATUSES", "Certificate"]
+__all__ = ["CERTIFICATE_STATUSES", "DEFAULT_TIME", "Certificate", "Region", "certify_operator", "region"]

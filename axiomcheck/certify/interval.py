@@ -52,9 +52,25 @@ class Trace:
         self.disc = np.zeros(self.rows, bool)
         self.poison = np.zeros(self.rows, bool)
         self.reasons: dict[str, list[str]] = {"disc": [], "poison": [], "jac": []}
+        # kinks: (site, undecided entries) of every continuous choice left open (max, min, abs, a meeting where);
+        # `force` = {site: bool array} re-runs the evaluation with each open choice made (True: the second branch)
+        self.site = 0
+        self.kinks: list[tuple[int, np.ndarray]] = []
+        self.force: dict[int, np.ndarray] | None = None
+        self.want_order = True  # compute pairwise order relations (only the safety check reads them)
         # a univariate chain evaluated on pieces: findings are kept per entry of this shape, not per row
         self.elementwise = elementwise
         self.elem_bad = None if elementwise is None else np.zeros(elementwise, bool)
+
+    def choice(self, undecided: np.ndarray) -> np.ndarray | None:
+        """At a continuous choice site: the forced choices (True = second branch), or None (take the hull)."""
+        site = self.site
+        self.site += 1
+        if self.force is not None and site in self.force:
+            return np.broadcast_to(self.force[site], undecided.shape)
+        if undecided.any() and self.elem_bad is None:
+            self.kinks.append((site, np.array(undecided, bool)))
+        return None
 
     def jump(self, mask: np.ndarray, reason: str) -> None:
         """Entries where the function may jump (per row, or per entry for a chain on pieces)."""

@@ -53,7 +53,7 @@ def jac_terms(terms: list[tuple[np.ndarray, np.ndarray, Interval]], shape: tuple
         if dlo is None:  # a partial derivative of exactly 1
             plo, phi = x.jlo, x.jhi
         else:
-            plo, phi = iv.mul(np.asarray(dlo)[..., None], np.asarray(dhi)[..., None], x.jlo, x.jhi)
+            plo, phi = iv.mul_fast(np.asarray(dlo)[..., None], np.asarray(dhi)[..., None], x.jlo, x.jhi)
         if lo is None:
             lo, hi = plo, phi
         else:
@@ -323,8 +323,13 @@ def absolute(a: Any) -> Interval:
     hi = A.mag()
     dlo = np.where(A.lo >= 0, 1.0, -1.0)
     dhi = np.where(A.hi <= 0, -1.0, 1.0)
-    dlo = np.where(z, -1.0, dlo)
-    dhi = np.where(z, 1.0, dhi)
+    forced = tr.choice(z & (A.lo < 0) & (A.hi > 0)) if A.jlo is not None else None
+    if forced is not None:
+        dlo = np.where(z, np.where(forced, 1.0, -1.0), dlo)
+        dhi = np.where(z, np.where(forced, 1.0, -1.0), dhi)
+    else:
+        dlo = np.where(z, -1.0, dlo)
+        dhi = np.where(z, 1.0, dhi)
     out = make(lo, hi, A.dtype, tr, [A], jac_terms([(dlo, dhi, A)], shape, tr, "abs"), rounded="none")
     out.tags["abs_of"] = A
     return _tags("absolute", [A], out)
@@ -371,10 +376,8 @@ def extremum(kind: str, a: Any, b: Any, *, ignore_nan: bool = False) -> Interval
     jac: Any = (None, None)
     if A.jlo is not None or B.jlo is not None:
         ja, jb = A.jac_or_zero(tr.n), B.jac_or_zero(tr.n)
-        aw, bw = np.broadcast_to(a_wins, shape)[..., None], np.broadcast_to(b_wins, shape)[..., None]
-        jlo = np.where(aw, ja[0], np.where(bw, jb[0], np.minimum(ja[0], jb[0])))
-        jhi = np.where(aw, ja[1], np.where(bw, jb[1], np.maximum(ja[1], jb[1])))
-        jac = (np.broadcast_to(jlo, shape + (tr.n,)), np.broadcast_to(jhi, shape + (tr.n,)))
+        aw, bw = np.broadcast_to(a_wins, shape), np.broadcast_to(b_wins, shape)
+        jac = _choose(tr, ~aw & ~bw, aw, bw, ja, jb, shape)
     nan = None
     if ignore_nan and (A.nan is not None or B.nan is not None):
         nan = A.may_nan() & B.may_nan()
@@ -495,14 +498,12 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
     na, nb = np.broadcast_to(A.may_nan(), shape), np.broadcast_to(B.may_nan(), shape)
     nan = np.where(t, na, np.where(f, nb, na | nb))
     jac: Any = (None, None)
+    meet = _meet(C, A, B, shape) if u.any() else np.zeros(shape, bool)
     if A.jlo is not None or B.jlo is not None:
         ja, jb = A.jac_or_zero(tr.n), B.jac_or_zero(tr.n)
-        tt, ff = t[..., None], f[..., None]
-        jlo = np.where(tt, ja[0], np.where(ff, jb[0], np.minimum(ja[0], jb[0])))
-        jhi = np.where(tt, ja[1], np.where(ff, jb[1], np.maximum(ja[1], jb[1])))
-        jac = (np.broadcast_to(jlo, shape + (tr.n,)), np.broadcast_to(jhi, shape + (tr.n,)))
+        jac = _choose(tr, u & meet, t, f, ja, jb, shape, hull_also=u & ~meet)
     if u.any() and (C.rowdep or A.rowdep or B.rowdep or tr.elem_bad is not None):
-        jump = u & ~_meet(C, A, B, shape)
+        jump = u & ~meet
         if jump.any():
             tr.jump(jump, f"{what}(...) with a condition undecided on the box (the two branches may not meet)")
     out = Interval(lo, hi, jac[0], jac[1], dtype=dtype, trace=tr, nan=nan,
@@ -511,6 +512,26 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
 
     rules.after_where(C, A, B, out, t, f)
     return out
+
+
+def _choose(tr: Trace, open_: np.ndarray, first: np.ndarray, second: np.ndarray, ja: Pair, jb: Pair,
+            shape: tuple[int, ...], hull_also: np.ndarray | None = None) -> Pair:
+    """The Jacobian where one of two branches is taken: decided entries take theirs; open ones (a kink) take the
+    hull of both (Clarke), or the branch a forced re-evaluation asks for."""
+    forced = tr.choice(open_)
+    n = tr.n
+    fa, fb = np.broadcast_to(first, shape)[..., None], np.broadcast_to(second, shape)[..., None]
+    hlo, hhi = np.minimum(ja[0], jb[0]), np.maximum(ja[1], jb[1])
+    if forced is not None:
+        o = np.broadcast_to(open_, shape)[..., None]
+        fc = np.broadcast_to(forced, shape)[..., None]
+        fa, fb = fa | (o & ~fc), fb | (o & fc)
+    jlo = np.where(fa, ja[0], np.where(fb, jb[0], hlo))
+    jhi = np.where(fa, ja[1], np.where(fb, jb[1], hhi))
+    if hull_also is not None:
+        h = np.broadcast_to(hull_also, shape)[..., None]
+        jlo, jhi = np.where(h, hlo, jlo), np.where(h, hhi, jhi)
+    return np.broadcast_to(jlo, shape + (n,)), np.broadcast_to(jhi, shape + (n,))
 
 
 def _meet(C: Interval, A: Interval, B: Interval, shape: tuple[int, ...]) -> np.ndarray:

@@ -283,7 +283,6 @@ def _move(tag: dict, fn: Any) -> dict | None:
 
 
 def after_getitem(x: Interval, key: tuple, out: Interval) -> None:
-    transport(x, out, lambda a: np.broadcast_to(a, x.shape)[key])
     simple = _axis_selection(x, key)
     if simple is not None:
         t, sel = simple
@@ -308,33 +307,6 @@ def _axis_selection(x: Interval, key: tuple) -> tuple[int, np.ndarray] | None:
     if np.ndim(sel) != 1:
         return None
     return t, np.asarray(sel)
-
-
-def after_reshape(x: Interval, out: Interval) -> None:
-    shape = out.shape
-    transport(x, out, lambda a: np.broadcast_to(a, x.shape).reshape(shape) if np.size(a) == out.size
-              else np.broadcast_to(np.broadcast_to(a, x.shape).reshape(_align(x.shape, shape)), shape))
-
-
-def _align(src: tuple[int, ...], dst: tuple[int, ...]) -> tuple[int, ...]:
-    """src's shape padded with size-1 axes so it broadcasts to dst (expand_dims, broadcast_to)."""
-    if len(src) == len(dst):
-        return src
-    out, i = [], 0
-    for d in dst:
-        if i < len(src) and (src[i] == d or src[i] == 1):
-            out.append(src[i])
-            i += 1
-        else:
-            out.append(1)
-    if i != len(src):
-        raise ValueError("no alignment")
-    return tuple(out)
-
-
-def after_repeat(x: Interval, ax: int, out: Interval) -> None:
-    reps = out.shape[ax] // max(x.shape[ax], 1)
-    transport(x, out, lambda a: np.repeat(np.broadcast_to(a, x.shape), reps, axis=ax))
 
 
 def after_copy(x: Interval, out: Interval) -> None:

@@ -102,12 +102,13 @@ def softmax_rule(z: Interval, y: Interval, ax: int, dtype: np.dtype) -> Interval
         Jl, Jh = np.moveaxis(z.jlo, ax, -2), np.moveaxis(z.jhi, ax, -2)  # [.., K, n]
         Dl, Dh = iv.sub(Jl[..., :, None, :], Jh[..., :, None, :], Jl[..., None, :, :], Jh[..., None, :, :])  # [k, j]
         Pl, Ph = plo[..., None, :, None], phi[..., None, :, None]  # p_j
-        Sl, Sh = iv.mul(Pl, Ph, Dl, Dh)
+        Sl, Sh = iv.mul_fast(Pl, Ph, Dl, Dh)
         Sl, Sh = iv.sum_axis(Sl, Sh, -2, False, np.dtype(np.float64))  # Σ_j -> [.., k, n]
-        Ml, Mh = iv.mul(plo[..., :, None], phi[..., :, None], Sl, Sh)
+        Ml, Mh = iv.mul_fast(plo[..., :, None], phi[..., :, None], Sl, Sh)
         jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
     tags = {"norm": _norm_tag(shape, ax, dtype), "softmax": (z, ax)}
-    order = _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), eps, shape, ax)
+    order = None if not y.trace.want_order else \
+        _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), eps, shape, ax)
     if order is not None:
         tags["order"] = order
     return Interval(wlo, whi, jlo, jhi, dtype=dtype, trace=y.trace, rowdep=y.rowdep or z.rowdep, tags=tags)
@@ -139,13 +140,13 @@ def ratio_rule(A: Interval, ax: int, dtype: np.dtype) -> Interval | None:
     if A.jlo is not None:
         Jl, Jh = np.moveaxis(A.jlo, ax, -2), np.moveaxis(A.jhi, ax, -2)
         Tl, Th = iv.sum_axis(Jl, Jh, -2, True, np.dtype(np.float64))
-        Ul, Uh = iv.mul(wlo[..., None], whi[..., None], Tl, Th)
+        Ul, Uh = iv.mul_fast(wlo[..., None], whi[..., None], Tl, Th)
         Vl, Vh = iv.sub(Jl, Jh, Ul, Uh)
         rl, rh = iv.recip(*S)
-        Ml, Mh = iv.mul(Vl, Vh, rl[..., None], rh[..., None])
+        Ml, Mh = iv.mul_fast(Vl, Vh, rl[..., None], rh[..., None])
         jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
     tags = {"norm": _norm_tag(shape, ax, dtype)}
-    if k <= MAX_ORDER_K:
+    if k <= MAX_ORDER_K and A.trace.want_order:
         D = {}
         for a in range(k):
             for b in range(k):

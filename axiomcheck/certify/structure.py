@@ -59,6 +59,10 @@ def _derived(x: Interval, fn: Any, jfn: Any, what: str, *, view: bool = False) -
     if x.rowdep:
         check_rows(np.asarray(fn(_probe(x))), x.trace, what)
     out = Interval(lo, hi, jlo, jhi, dtype=x.dtype, trace=x.trace, nan=nan, rowdep=x.rowdep)
+    if x.tags:
+        from . import rules
+
+        rules.transport(x, out, lambda a: fn(np.broadcast_to(a, x.shape)))
     return _view_of(x, out) if view else out
 
 
@@ -165,11 +169,7 @@ def reshape(x: Interval, shape: Any, order: str = "C") -> Interval:
     if order != "C":
         raise Unenclosable(f"reshape with order={order!r}")
     new = _resolve(shape, x)
-    out = _derived(x, lambda a: a.reshape(new), lambda j: j.reshape(new + (j.shape[-1],)), "reshape", view=True)
-    from . import rules
-
-    rules.after_reshape(x, out)
-    return out
+    return _derived(x, lambda a: a.reshape(new), lambda j: j.reshape(new + (j.shape[-1],)), "reshape", view=True)
 
 
 def transpose(x: Interval, axes: Any) -> Interval:
@@ -205,21 +205,13 @@ def expand_dims(x: Interval, axis: Any) -> Interval:
     axes = np.atleast_1d(axis)
     nd = x.ndim + len(axes)
     axes = tuple(sorted(int(a) % nd for a in axes))
-    out = _derived(x, lambda a: np.expand_dims(a, axes), lambda j: np.expand_dims(j, axes), "expand_dims", view=True)
-    from . import rules
-
-    rules.after_reshape(x, out)
-    return out
+    return _derived(x, lambda a: np.expand_dims(a, axes), lambda j: np.expand_dims(j, axes), "expand_dims", view=True)
 
 
 def broadcast_to(x: Interval, shape: Any) -> Interval:
     shape = tuple(int(s) for s in np.atleast_1d(shape)) if not isinstance(shape, tuple) else shape
-    out = _derived(x, lambda a: np.broadcast_to(a, shape), lambda j: np.broadcast_to(j, shape + (j.shape[-1],)),
-                   "broadcast_to")
-    from . import rules
-
-    rules.after_reshape(x, out)
-    return out
+    return _derived(x, lambda a: np.broadcast_to(a, shape), lambda j: np.broadcast_to(j, shape + (j.shape[-1],)),
+                    "broadcast_to")
 
 
 def concatenate(seq: Sequence[Any], axis: Any = 0, dtype: Any = None) -> Interval:
@@ -263,11 +255,7 @@ def repeat(x: Interval, repeats: Any, axis: Any = None) -> Interval:
         x = reshape(x, (-1,))
         axis = 0
     ax = int(axis) % x.ndim
-    out = _derived(x, lambda a: np.repeat(a, repeats, axis=ax), lambda j: np.repeat(j, repeats, axis=ax), "repeat")
-    from . import rules
-
-    rules.after_repeat(x, ax, out)
-    return out
+    return _derived(x, lambda a: np.repeat(a, repeats, axis=ax), lambda j: np.repeat(j, repeats, axis=ax), "repeat")
 
 
 def tile(x: Interval, reps: Any) -> Interval:
