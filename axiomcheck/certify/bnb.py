@@ -29,6 +29,7 @@ from .domains import Domain, points, tighten
 
 BATCH = 256
 MIN_WIDTH = 1e-9  # relative to the root box: a box this narrow that is still undecided is not split again
+MIN_WIDTH_INF = 1e-6  # a box this narrow whose Lipschitz bound is still infinite ends the search (no finite bound)
 
 
 @dataclasses.dataclass
@@ -100,10 +101,10 @@ def split(dom: Domain, boxes: Boxes, smear: np.ndarray, scale: np.ndarray) -> tu
     return Boxes(lo[ok], hi[ok], None if labels is None else labels[ok]), parent[ok]
 
 
-def splittable(boxes: Boxes, scale: np.ndarray) -> np.ndarray:
+def splittable(boxes: Boxes, scale: np.ndarray, min_width: float = MIN_WIDTH) -> np.ndarray:
     width = boxes.hi - boxes.lo
     rel = np.where(scale > 0, width / np.where(scale > 0, scale, 1.0), 0.0)
-    return np.any(rel > MIN_WIDTH, axis=1)
+    return np.any(rel > min_width, axis=1)
 
 
 # ----------------------------------------------------------------------------- proving a property
@@ -212,9 +213,11 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
         settled = max(settled, float(np.max(upper[~keep], initial=-np.inf)))
         pending, upper, smear = pending.take(keep), upper[keep], smear[keep]
         order = np.argsort(-upper, kind="stable")
-        now, rest = order[:BATCH], order[BATCH:]
+        n_inf = int(np.sum(~np.isfinite(upper)))
+        cut = min(n_inf, BATCH) if n_inf else BATCH  # boxes without a finite bound first: they decide "inf"
+        now, rest = order[:cut], order[cut:]
         batch = pending.take(now)
-        can = splittable(batch, scale)
+        can = splittable(batch, scale, MIN_WIDTH_INF if n_inf else MIN_WIDTH)
         if not can.all():
             stuck = float(np.max(upper[now][~can]))
             settled = max(settled, stuck)
@@ -237,7 +240,7 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
     if np.isfinite(top) and best_lower > 0:
         g = top / best_lower - 1.0
     elif np.isfinite(top) and top == 0.0:
-        g = 0.0
+        g = 0.0  # a constant: both bounds are 0
     reason = "; ".join(reasons) if not np.isfinite(top) else None
     return LipschitzBound(top, best_lower, g, seen, reason)
 

@@ -15,9 +15,8 @@ from ..domain_inputs import WithInputs
 from ..domains import DOMAINS, World
 from ..params import param_sets
 from ..scales import SCALES
-from . import bnb
+from . import bnb, replay
 from . import properties as C
-from . import replay
 from .certificate import Certificate
 from .domains import build
 from .evaluate import NO_PARAMS
@@ -26,8 +25,9 @@ from .evaluate import NO_PARAMS
 CERTIFIED = ("finite", "normalization", "positivity", "nonnegativity", "bounds", "safety", "regularity")
 #: The time budget of one operator when `max_time` is not given, in seconds.
 DEFAULT_TIME = 10.0
-#: Share of the budget each value check may use before the Lipschitz search gets the rest.
-VALUE_SHARE = 0.1
+#: Share of the budget the value checks (everything but the Lipschitz bound) may use together; each takes
+#: its part of what is left of it, and the Lipschitz search gets whatever they leave.
+VALUE_SHARE = 0.5
 
 
 def _metric(op: Any, dom: Any) -> str:
@@ -118,15 +118,23 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     sets = param_sets(op, seed) if op.params is not None else [("", NO_PARAMS)]
     blocker = _sampled_blocker(sampled, op.scale)
     out: dict[str, Certificate] = {}
-    for axiom in ids:
+    cache: dict = {}
+    ordered = sorted(ids, key=lambda a: a.property == "regularity")  # value checks first
+    n_values = sum(a.property != "regularity" for a in ids)
+    for axiom in ordered:
         if blocker is not None:
             out[axiom.id] = Certificate(status="unknown", domain=dom.text(), domain_data=dom.data(), reason=blocker)
             continue
-        left = budget - (time.perf_counter() - t_start)
-        share = left if axiom.property == "regularity" else min(left, max(budget * VALUE_SHARE, 0.5))
+        used = time.perf_counter() - t_start
+        left = max(budget - used, 0.0)
+        if axiom.property == "regularity":
+            share = left
+        else:
+            share = max(budget * VALUE_SHARE - used, 0.0) / max(n_values, 1)
+            n_values -= 1
         parts = []
         for label, params in sets:
-            job = _job(op, dom, world, params, tolerance, gap, share / len(sets), sampled, axiom.id)
+            job = _job(op, dom, world, params, tolerance, gap, share / len(sets), sampled, axiom.id, cache)
             cert = C.timed(lambda job=job, prop=axiom.property: _run(prop, job, op, world))
             if label:
                 cert = dataclasses.replace(cert, reason=(f"{label}: " + cert.reason) if cert.reason else None)
@@ -138,30 +146,27 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
         if sampled is not None and axiom.id in sampled:
             cert = replay.with_sampled(cert, sampled[axiom.id], op, dom, world, sets, tolerance, axiom.property)
         out[axiom.id] = cert
-    return out
+    return {a.id: out[a.id] for a in ids}
 
 
 def _job(op: Any, dom: Any, world: World, params: Any, tolerance: float | None, gap: float, budget: float,
-         sampled: Mapping[str, Any] | None, axiom_id: str) -> C.Job:
-    from .evaluate import on_boxes
-
+         sampled: Mapping[str, Any] | None, axiom_id: str, cache: dict) -> C.Job:
+    job = C.Job(op, dom, params, 0.0, bnb.Clock(budget), gap, 0.0, _metric(op, dom), cache=cache)
     tol = tolerance
     if tol is None:
         dtype = np.dtype(np.float64)
         try:
-            probe = bnb.roots(dom)
-            u = probe.lo[:1]
-            dtype = on_boxes(op, dom, u, u.copy(), None if probe.labels is None else probe.labels[:1], params).W.dtype
+            dtype = job.evaluate(bnb.roots(dom)).W.dtype  # the returned dtype sets the default tolerance
         except Exception:  # noqa: BLE001 - the dtype probe is a courtesy; float64's tolerance otherwise
             pass
         tol = _tolerance(None, op, world, dtype)
-    lower = 0.0
+    job.tol = float(tol)
     if sampled is not None and axiom_id in sampled:
         est = getattr(sampled[axiom_id], "estimate", None)
         value = getattr(est, "lipschitz_lower_bound", None) if est is not None and not isinstance(est, dict) \
             else (est or {}).get("lipschitz_lower_bound")
-        lower = float(value) if value is not None and np.isfinite(value) else 0.0
-    return C.Job(op, dom, params, float(tol), bnb.Clock(budget), gap, lower, _metric(op, dom))
+        job.lipschitz_lower = float(value) if value is not None and np.isfinite(value) else 0.0
+    return job
 
 
 def _run(prop: str, job: C.Job, op: Any, world: World) -> Certificate:

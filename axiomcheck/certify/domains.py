@@ -12,7 +12,7 @@ coordinates the branch and bound splits):
 | history | [0, 1e6] per entry | H·M |
 | step | [0, 1e9], a real interval holding every step; held fixed in the metric (as the sampled engine does) | 1 |
 | teacher_logits | [-30, 30] per entry; probs is then softmax(teacher_logits), as the sampled engine makes it | K·V |
-| probs | each teacher's row on the probability simplex (entries in [0, 1], Σ_v = 1 within V ulps) | K·V |
+| probs | each teacher's row on the probability simplex (entries in [0, 1], |Σ_v p_v − 1| ≤ V·2⁻⁵³) | K·V |
 | student | the probability simplex (as probs) | V |
 | labels | enumerated: every label 0 … V−1 is its own case | none |
 
@@ -133,8 +133,9 @@ class Domain:
 
 
 def simplex_slack(v: int) -> float:
-    """|Σ_v p_v − 1| allowed for a float probability row: V ulps of 1."""
-    return float(v) * float(np.finfo(np.float64).eps)
+    """|Σ_v p_v − 1| allowed for a float probability row: V half-ulps of 1 (V·2⁻⁵³, what normalizing
+    V float64 entries by their float sum leaves)."""
+    return float(v) * float(np.finfo(np.float64).eps) / 2.0
 
 
 def _compact(a: np.ndarray) -> Any:
@@ -150,7 +151,7 @@ def _describe(c: Coord) -> str:
     if c.simplex:
         rows = c.size // c.shape[-1]
         who = f"each of the {rows} teachers' rows" if c.name == "probs" else "the row"
-        return f"{c.name}: {who} on the probability simplex over V = {c.shape[-1]} (Σ = 1 within V ulps)"
+        return f"{c.name}: {who} on the probability simplex over V = {c.shape[-1]} (|Σ − 1| ≤ V·2⁻⁵³)"
     lo, hi = (np.exp(c.lo), np.exp(c.hi)) if c.log else (c.lo, c.hi)
     lo, hi = lo.reshape(-1), hi.reshape(-1)
     dims = "×".join(str(s) for s in c.shape) if c.shape else "1"

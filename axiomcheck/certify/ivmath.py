@@ -118,7 +118,7 @@ def square(lo, hi) -> Pair:
 
 def exp(lo, hi) -> Pair:
     with np.errstate(over="ignore", under="ignore"):
-        a, b = R.widen_ulps(np.exp(lo), np.exp(hi), 2 * R.TRANSCENDENTAL_ULPS["float64"])
+        a, b = R.widen_ulps(np.exp(lo), np.exp(hi), R.ulps("exp", R.F64))
     return np.maximum(a, 0.0), b
 
 
@@ -126,7 +126,7 @@ def log(lo, hi) -> Pair:
     """log x for x ≥ 0 (negative parts are ignored: the caller marks NaN)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         a, b = np.log(np.maximum(lo, 0.0)), np.log(np.maximum(hi, 0.0))
-    return R.widen_ulps(a, b, 2 * R.TRANSCENDENTAL_ULPS["float64"])
+    return R.widen_ulps(a, b, R.ulps("log", R.F64))
 
 
 def hull(alo, ahi, blo, bhi) -> Pair:

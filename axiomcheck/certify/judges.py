@@ -146,18 +146,19 @@ def lipschitz_bound(metric: np.ndarray) -> Callable[[Evaluated, Boxes], tuple[np
         W, tr = ev.W, ev.trace
         m = np.maximum(np.abs(W.jlo), np.abs(W.jhi))
         m = np.where(np.isnan(m), np.inf, m)
-        rowsum, _ = iv.sum_axis(m[..., metric], m[..., metric], -1, False, np.dtype(np.float64))
+        _, rowsum = iv.sum_axis(m[..., metric], m[..., metric], -1, False, np.dtype(np.float64))
+        rowsum = np.where(m[..., metric].max(axis=-1, initial=0.0) == 0, 0.0, rowsum)  # exact zeros stay 0
         B = len(boxes)
         up = rowsum.reshape(B, -1).max(axis=1)
         bad = tr.disc | tr.poison | np.broadcast_to(W.may_nan(), W.shape).reshape(B, -1).any(axis=1)
         up = np.where(bad, np.inf, up)
         why: list[str] = []
-        if (tr.disc & ~tr.poison).any():
-            why += tr.reasons["disc"]
-        if tr.poison.any():
-            why += tr.reasons["poison"]
         if not np.all(np.isfinite(up)):
-            why += [f"unbounded derivative: {r}" for r in tr.reasons["jac"]] if not why else []
+            why += [f"unbounded derivative: {r}" for r in tr.reasons["jac"]]
+            if (tr.disc & ~tr.poison).any():
+                why += tr.reasons["disc"]
+            if tr.poison.any():
+                why += tr.reasons["poison"]
         mm = m.max(axis=(1, 2))
         sm = (boxes.hi - boxes.lo) * np.where(np.isfinite(mm), mm, 1e300)
         return up, sm, why

@@ -66,12 +66,13 @@ def jac_terms(terms: list[tuple[np.ndarray, np.ndarray, Interval]], shape: tuple
 
 
 def make(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype, tr: Trace, ivs: list[Interval],
-         jac: Pair | tuple[None, None] = (None, None), nan: Any = None, rounded: str = "exact") -> Interval:
+         jac: Pair | tuple[None, None] = (None, None), nan: Any = None, rounded: str = "exact",
+         fn: str | None = None) -> Interval:
     """The result interval, NaN flags merged.  `lo`, `hi` enclose the exact result and its float64 rounding
     (`ivmath` widens inexact results by one step); "exact" and "none" then round them outwards to the
     operator's dtype, "transcendental" first widens for the operator's own implementation of the function."""
     if rounded == "transcendental":
-        lo, hi = R.transcendental(lo, hi, dtype)
+        lo, hi = R.transcendental(lo, hi, dtype, fn)
     else:
         lo, hi = R.to_dtype(lo, hi, dtype)
     for x in ivs:
@@ -302,9 +303,7 @@ def unary(name: str, a: Any) -> Interval:
         lo_in, hi_in = np.maximum(A.lo, floor), np.maximum(A.hi, floor)
     with np.errstate(all="ignore"):
         lo, hi = fn(lo_in), fn(hi_in)
-        if rounding == "transcendental":
-            lo, hi = R.widen_ulps(lo, hi, R.TRANSCENDENTAL_ULPS["float64"])
-        else:
+        if rounding != "transcendental":
             lo, hi = R.outward(lo, hi)
         dlo, dhi = deriv(lo_in, hi_in, lo, hi)
     if name in ("tanh", "logistic"):
@@ -312,7 +311,7 @@ def unary(name: str, a: Any) -> Interval:
     if name in ("exp", "sqrt"):
         lo = np.maximum(lo, 0.0)
     out = make(lo, hi, dtype, tr, [A], jac_terms([(dlo, dhi, A)], shape, tr, f"{name} (its derivative is "
-               f"unbounded on the box)"), nan, rounded=rounding)
+               f"unbounded on the box)"), nan, rounded=rounding, fn=name)
     return _tags(name, [A], out)
 
 
@@ -443,8 +442,9 @@ def compare(name: str, a: Any, b: Any) -> Interval:
         f = f & ~nan
     else:
         t = t & ~nan
-    return boolean(np.broadcast_to(t, shape), np.broadcast_to(f, shape), tr, A.rowdep or B.rowdep,
-                   {"cmp": (name, A, B)})
+    out = boolean(np.broadcast_to(t, shape), np.broadcast_to(f, shape), tr, A.rowdep or B.rowdep,
+                  {"cmp": (name, A, B)})
+    return _tags("cmp_" + name, [A, B], out)
 
 
 def logical(kind: str, a: Any, b: Any) -> Interval:
@@ -557,7 +557,6 @@ def logaddexp(a: Any, b: Any) -> Interval:
     dtype = result_dtype(a, b)
     with np.errstate(all="ignore"):
         lo, hi = np.logaddexp(A.lo, B.lo), np.logaddexp(A.hi, B.hi)
-        lo, hi = R.widen_ulps(lo, hi, R.TRANSCENDENTAL_ULPS["float64"])
         dlo_a, dhi_a = iv.sub(A.lo, A.hi, B.lo, B.hi)
         sa = R.widen_ulps(_np_logistic(dlo_a), _np_logistic(dhi_a), 8)
         sb = R.widen_ulps(_np_logistic(-dhi_a), _np_logistic(-dlo_a), 8)

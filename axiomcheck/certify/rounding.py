@@ -4,19 +4,23 @@ The interval core computes endpoints in float64 with numpy and then widens them:
 
 * `+ − × ÷ sqrt` are correctly rounded (IEEE 754), so one step of `np.nextafter`
   outwards covers both the exact value and the float64 result of the operation;
-* transcendental functions (exp, log, log1p, expm1, tanh, logistic, ...) are
-  assumed accurate to `TRANSCENDENTAL_ULPS[dtype]` units in the last place of
-  the dtype they run in: 4 ulps in float64 (numpy's own measure under 1.1 ulps
-  on this machine), 16 ulps in float32 (XLA's float32 tanh, expm1 and log1p
-  measure up to ~4.3 ulps, its clamp of tanh at |x| ≈ 7.9 included), 4 in half
-  precision; `tests/test_certify_rounding.py` measures both against mpmath;
+* transcendental functions are assumed accurate to `ulps(name, dtype)` units
+  in the last place of the dtype they run in: in float64 (numpy) 2 ulps for
+  exp, log, log1p and expm1 and 3 for tanh, arctan, sinh, arcsinh (measured
+  here under 0.7 and 1.1 ulps), 4 for the rest; in float32 16 ulps (XLA's
+  float32 tanh, expm1 and log1p measure up to ~4.3 ulps, its clamp of tanh at
+  |x| ≈ 7.9 included); 4 in half precision.  Our own float64 evaluation gets
+  the float64 allowance, the operator's evaluation the allowance of its dtype;
+  `tests/test_certify_rounding.py` measures both against mpmath;
 * a sum of n terms in any order (pairwise, BLAS, a fused multiply-add) is within
   γ_{n−1} Σ|x_i| of the exact sum, γ_k = k u / (1 − k u);
 * each operation's enclosure is then rounded outwards to the dtype the
   operation runs in (`to_dtype`), so an underflow to 0.0 or an overflow to inf
-  that a float32 operator really performs stays inside the enclosure; values
-  below the smallest normal number may be flushed to zero (XLA on CPU does), so
-  such an endpoint is moved to 0.0 (`flush`).
+  that a float32 operator really performs stays inside the enclosure; below
+  float64, values under the smallest normal number may be flushed to zero
+  (XLA on CPU does), so such an endpoint is moved to 0.0 (`flush`); float64
+  arithmetic is assumed to keep IEEE 754's gradual underflow (numpy's default:
+  no flush-to-zero mode set in the process).
 
 Endpoints are float64 arrays; the float32 grid is a subset of float64, so an
 enclosure rounded to float32 is still held in float64 arrays.
@@ -34,8 +38,19 @@ import numpy as np
 F64 = np.dtype(np.float64)
 _TINY = {F64: float(np.finfo(np.float64).tiny)}
 
-#: Accuracy assumed of a transcendental function, in ulps of the dtype it runs in.
+#: Accuracy assumed of a transcendental function, in ulps of the dtype it runs in (default per dtype).
 TRANSCENDENTAL_ULPS = {"float64": 4.0, "float32": 16.0, "float16": 4.0, "bfloat16": 4.0}
+#: Tighter float64 allowances for the functions numpy computes to well under an ulp.
+FLOAT64_ULPS = {"exp": 2.0, "log": 2.0, "log1p": 2.0, "expm1": 2.0, "tanh": 3.0, "arctan": 3.0, "sinh": 3.0,
+                "arcsinh": 3.0}
+
+
+def ulps(name: str | None, dtype: np.dtype) -> float:
+    """The accuracy assumed of function `name` computed in `dtype`, in ulps of that dtype."""
+    dname = np.dtype(dtype).name
+    if dname == "float64" and name in FLOAT64_ULPS:
+        return FLOAT64_ULPS[name]
+    return TRANSCENDENTAL_ULPS.get(dname, 16.0)
 
 
 def eps(dtype: np.dtype) -> float:
@@ -86,7 +101,9 @@ def widen_ulps(lo: np.ndarray, hi: np.ndarray, ulps: float, dtype: np.dtype = F6
 
 
 def flush(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Allow a result below the dtype's smallest normal number to be flushed to zero."""
+    """Allow a result below the dtype's smallest normal number to be flushed to zero (below float64)."""
+    if np.dtype(dtype) == F64:
+        return lo, hi
     tiny = _tiny(dtype)
     lo = np.where((lo > 0) & (lo < tiny), 0.0, lo)
     hi = np.where((hi < 0) & (hi > -tiny), 0.0, hi)
@@ -120,16 +137,13 @@ def to_dtype(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype) -> tuple[np.ndarra
     return flush(lo, hi, dtype)
 
 
-def transcendental(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Widen float64 endpoints of a transcendental function computed by numpy, for an operator running in `dtype`.
-
-    Our own float64 evaluation is within the float64 allowance of the exact
-    value; the operator's own evaluation within the allowance of its dtype.
-    """
-    lo, hi = widen_ulps(lo, hi, TRANSCENDENTAL_ULPS["float64"])
+def transcendental(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype, name: str | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Endpoints of a transcendental function computed by numpy in float64, widened to enclose the exact
+    value and the operator's own evaluation in `dtype`, then rounded to that dtype."""
+    lo, hi = widen_ulps(lo, hi, ulps(name, F64))  # our float64 evaluation
     lo, hi = to_dtype(lo, hi, dtype)
-    name = np.dtype(dtype).name
     if is_float(dtype):
-        lo, hi = widen_ulps(lo, hi, TRANSCENDENTAL_ULPS.get(name, 16.0), dtype)
+        lo, hi = widen_ulps(lo, hi, ulps(name, dtype), dtype)  # the operator's
         lo, hi = to_dtype(lo, hi, dtype)
     return lo, hi

@@ -159,13 +159,18 @@ def _carry_norm(name: str, ivs: list[Interval], out: Interval) -> None:
     a, b = ivs
     u = R.eps(out.dtype)
     if name == "multiply":
+        scaled = []
         for x, c in ((a, b), (b, a)):
             norm = x.tags.get("norm")
             if norm is not None and x.shape == out.shape and along(x, c.lo) is not None and np.all(c.lo >= 0):
                 lo, hi = iv.mul(norm["slo"], norm["shi"], np.broadcast_to(c.lo, out.shape),
                                 np.broadcast_to(c.hi, out.shape))
                 out.tags["norm"] = {**norm, "slo": R.down(lo * (1 - u)), "shi": R.up(hi * (1 + u))}
-                out.tags["scaled"] = (c, norm)
+            else:
+                norm = None
+            if x.shape == out.shape:
+                scaled.append((c, norm, x))  # out = c · x (either operand may be the factor)
+        out.tags["scaled"] = scaled
         return
     # add: a constant scalar to every entry, or two scaled normalized arrays whose factors are g and 1 − g
     for x, c in ((a, b), (b, a)):
@@ -176,15 +181,33 @@ def _carry_norm(name: str, ivs: list[Interval], out: Interval) -> None:
             lo, hi = iv.add(norm["slo"], norm["shi"], k * c.lo, k * c.hi)
             out.tags["norm"] = {**norm, "slo": R.down(lo * (1 - 2 * u)), "shi": R.up(hi * (1 + 2 * u))}
             return
-    sa, sb = a.tags.get("scaled"), b.tags.get("scaled")
-    if sa is None or sb is None or a.shape != out.shape or b.shape != out.shape:
+    if a.shape != out.shape or b.shape != out.shape:
         return
-    (ca, na), (cb, nb) = sa, sb
+    for ca, na, xa in a.tags.get("scaled", ()):
+        for cb, nb, xb in b.tags.get("scaled", ()):
+            _mix(ca, na, xa, cb, nb, xb, out, u)
+
+
+def _mix(ca: Interval, na: Any, xa: Interval, cb: Interval, nb: Any, xb: Interval, out: Interval, u: float) -> None:
+    """(1 − g) a + g b: the proven sum and the values of a convex mix."""
     if ca.tags.get("complement") is cb or cb.tags.get("complement") is ca:
         g = cb if ca.tags.get("complement") is cb else ca
-        if np.all(g.lo >= 0) and np.all(g.hi <= 1) and locate(na["probe"]) == locate(nb["probe"]):
-            lo, hi = iv.hull(na["slo"], na["shi"], nb["slo"], nb["shi"])
-            out.tags["norm"] = {**na, "slo": R.down(lo * (1 - 6 * u)), "shi": R.up(hi * (1 + 6 * u))}
+        if np.all(g.lo >= 0) and np.all(g.hi <= 1):
+            convex_mix(xa, xb, out)
+            if na is not None and nb is not None and locate(na["probe"]) == locate(nb["probe"]):
+                lo, hi = iv.hull(na["slo"], na["shi"], nb["slo"], nb["shi"])
+                out.tags["norm"] = {**na, "slo": R.down(lo * (1 - 6 * u)), "shi": R.up(hi * (1 + 6 * u))}
+
+
+def convex_mix(x: Interval, y: Interval, out: Interval) -> None:
+    """out = (1 − g) x + g y with g ∈ [0, 1]: each entry lies between x's and y's (plus the float error)."""
+    u = R.eps(out.dtype)
+    lo, hi = iv.hull(np.broadcast_to(x.lo, out.shape), np.broadcast_to(x.hi, out.shape),
+                     np.broadcast_to(y.lo, out.shape), np.broadcast_to(y.hi, out.shape))
+    slack = 6 * u * np.maximum(np.abs(lo), np.abs(hi))
+    new_lo, new_hi = np.maximum(out.lo, R.down(lo - slack)), np.minimum(out.hi, R.up(hi + slack))
+    if np.all(new_lo <= new_hi):
+        out.lo, out.hi = new_lo, new_hi
 
 
 # ----------------------------------------------------------------------------- order relations
@@ -327,7 +350,9 @@ def after_sort(x: Interval, ax: int, out: Interval) -> None:
 
 
 def after_setitem(old: Interval, key: tuple, v: Interval, x: Interval) -> None:
-    """Keep a proven sum and order through writing back a permutation of the array's own entries."""
+    """Keep a proven sum and order through a write: a permutation of the array's own entries written back
+    (the sort-into-the-safety-order idiom), or whole slices along the fact's axis written from an array
+    that has the same fact."""
     sel = _axis_selection(old, key)
     ms = v.tags.get("multiset")
     content = old.tags.get("content", old.uid)
@@ -338,22 +363,38 @@ def after_setitem(old: Interval, key: tuple, v: Interval, x: Interval) -> None:
                 x.tags["norm"] = old.tags["norm"]
             _write_order(old, v, t, idx, x)
             return
-    full = _full_on(old, key)
-    if full is not None:
-        t = full
-        _write_order_full(old, key, v, t, x)
+    _write_norm_full(old, key, v, x)
+    _write_order_full(old, key, v, x)
 
 
-def _full_on(x: Interval, key: tuple) -> int | None:
-    """The order axis of v's tag when `key` leaves that axis whole, else None."""
-    return None if not key else next((t for t in range(x.ndim) if _keeps(key, t, x.ndim)), None)
-
-
-def _keeps(key: tuple, t: int, ndim: int) -> bool:
+def _keeps(key: tuple, t: int) -> bool:
+    """Whether `key` (no Ellipsis, no newaxis) takes axis t whole."""
     if any(k is None or k is Ellipsis for k in key):
         return False
     k = key[t] if t < len(key) else slice(None)
     return isinstance(k, slice) and k == slice(None)
+
+
+def _target_axis(old: Interval, key: tuple, t: int) -> int | None:
+    """Where axis t of `old` lands in old[key]."""
+    return locate(_index_probe(old.shape, t)[key])
+
+
+def _write_norm_full(old: Interval, key: tuple, v: Interval, x: Interval) -> None:
+    on, vn = old.tags.get("norm"), v.tags.get("norm")
+    if on is None or vn is None:
+        return
+    t = locate(on["probe"])
+    if t is None or not _keeps(key, t) or locate(on["probe"]) != t:
+        return
+    tt = _target_axis(old, key, t)
+    target = np.empty(old.shape)[key].shape
+    if tt is None or locate(np.broadcast_to(vn["probe"], target)) != tt:
+        return
+    slo, shi = np.array(np.broadcast_to(on["slo"], x.shape)), np.array(np.broadcast_to(on["shi"], x.shape))
+    slo[key] = np.broadcast_to(vn["slo"], target)
+    shi[key] = np.broadcast_to(vn["shi"], target)
+    x.tags["norm"] = {"probe": _index_probe(x.shape, t), "slo": slo, "shi": shi}
 
 
 def _write_order(old: Interval, v: Interval, t: int, idx: np.ndarray, x: Interval) -> None:
@@ -380,23 +421,29 @@ def _write_order(old: Interval, v: Interval, t: int, idx: np.ndarray, x: Interva
     x.tags["order"] = {"probe": probe, "D": D}
 
 
-def _write_order_full(old: Interval, key: tuple, v: Interval, t: int, x: Interval) -> None:
+def _write_order_full(old: Interval, key: tuple, v: Interval, x: Interval) -> None:
     vo = v.tags.get("order")
     if vo is None:
         return
     tv = locate(vo["probe"])
-    target_probe = _index_probe(old.shape, t)[key]
-    if tv is None or locate(target_probe) != tv:
+    if tv is None:
         return
+    t = next((a for a in range(old.ndim) if _target_axis(old, key, a) == tv and _keeps(key, a)), None)
+    if t is None:
+        return
+    target_probe = _index_probe(old.shape, t)[key]
     vnum, tnum = numbering(vo["probe"], tv), numbering(target_probe, tv)
     probe = _index_probe(x.shape, t)
     oo = old.tags.get("order")
+    onum = numbering(oo["probe"], t) if oo is not None and locate(oo["probe"]) == t else None
     D = {}
     for (i, j), d in vo["D"].items():
         a, b = int(tnum[np.where(vnum == i)[0][0]]), int(tnum[np.where(vnum == j)[0][0]])
         base = np.full(x.shape, -np.inf)
-        if oo is not None and locate(oo["probe"]) == t and (a, b) in oo["D"]:
-            base = np.array(np.broadcast_to(oo["D"][(a, b)], x.shape))
+        if onum is not None:
+            src = (int(onum[a]), int(onum[b]))
+            if src in oo["D"]:
+                base = np.array(np.broadcast_to(oo["D"][src], x.shape))
         base[key] = np.broadcast_to(d, base[key].shape)
         D[(a, b)] = base
     x.tags["order"] = {"probe": probe, "D": D}
@@ -415,7 +462,10 @@ def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval)
     if "sep" in x.tags and x.tags["sep"]["ax"] == ax:
         from . import simplex
 
-        simplex.separable_sum(x, ax, keepdims, out)
+        try:
+            simplex.separable_sum(x, ax, keepdims, out)
+        except Unenclosable:  # the chain cannot be re-run on pieces: the plain enclosure stands
+            pass
 
 
 def after_extreme(x: Interval, axes: tuple[int, ...], keepdims: bool, kind: str, out: Interval) -> None:

@@ -32,9 +32,11 @@ from . import rounding as R
 from .interval import Interval, Trace
 
 PIECES = 8
-LEVELS = 44
-GOLDEN = 34
-BISECT = 36
+LEVELS = 40
+GRID = 33
+ZOOM = 10
+BISECT = 40
+NAN_SEEN: list[np.ndarray] = []  # whether f may be NaN, per entry, from the last evaluations on pieces
 
 
 def _eval(fn: Any, a: np.ndarray, b: np.ndarray, dtype: np.dtype, jac: bool) -> tuple[Interval, Trace]:
@@ -54,24 +56,17 @@ def _point(fn: Any, p: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _argmax(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Golden-section estimate of argmax_p f(p) − λ p on [lo, hi] (exact only for unimodal f; a heuristic)."""
-    r = (np.sqrt(5.0) - 1.0) / 2.0
+    """Estimate of argmax_p f(p) − λ p on [lo, hi] by zooming grids (a heuristic: only λ's choice uses it)."""
+    grid = np.linspace(0.0, 1.0, GRID).reshape((-1,) + (1,) * lo.ndim)
     a, b = lo.copy(), hi.copy()
-    c, d = b - r * (b - a), a + r * (b - a)
-    fc, fd = _point(fn, c, dtype) - lam * c, _point(fn, d, dtype) - lam * d
-    for _ in range(GOLDEN):
-        left = fc >= fd
-        a, b = np.where(left, a, c), np.where(left, d, b)
-        c_new, d_new = b - r * (b - a), a + r * (b - a)
-        fc2 = _point(fn, c_new, dtype) - lam * c_new
-        fd2 = _point(fn, d_new, dtype) - lam * d_new
-        c, d, fc, fd = c_new, d_new, fc2, fd2
-    best = 0.5 * (a + b)
-    ends = [(lo, _point(fn, lo, dtype) - lam * lo), (hi, _point(fn, hi, dtype) - lam * hi)]
-    val = _point(fn, best, dtype) - lam * best
-    for p, v in ends:
-        better = v > val
-        best, val = np.where(better, p, best), np.where(better, v, val)
+    best = a
+    for _ in range(ZOOM):
+        pts = a + (b - a) * grid
+        vals = _point(fn, pts, dtype) - lam * pts
+        i = np.argmax(np.where(np.isnan(vals), -np.inf, vals), axis=0)
+        best = np.take_along_axis(pts, i[None], axis=0)[0]
+        step = (b - a) / (GRID - 1)
+        a, b = np.maximum(lo, best - step), np.minimum(hi, best + step)
     return best
 
 
@@ -89,23 +84,34 @@ def _lambda(fn: Any, lo: np.ndarray, hi: np.ndarray, ax: int, dtype: np.dtype) -
             break
         left = np.where(el < 0, left * 2.0, left)
         right = np.where(er > 0, right * 2.0, right)
-    for _ in range(BISECT):
-        mid = 0.5 * (left + right)
+    el, er = excess(left), excess(right)
+    for it in range(BISECT):  # Illinois (regula falsi), every fourth step a bisection
+        denom = el - er
+        mid = np.where((it % 4 == 3) | (denom <= 0), 0.5 * (left + right),
+                       left + el * (right - left) / np.where(denom > 0, denom, 1.0))
+        mid = np.clip(mid, np.minimum(left, right), np.maximum(left, right))
         e = excess(mid)
-        left, right = np.where(e >= 0, mid, left), np.where(e >= 0, right, mid)
+        go_right = e >= 0
+        left, el_new = np.where(go_right, mid, left), np.where(go_right, e, el * 0.5)
+        right, er_new = np.where(go_right, right, mid), np.where(go_right, er * 0.5, e)
+        el, er = np.where(go_right, e, el_new), np.where(go_right, er_new, e)
+        if np.all(np.abs(right - left) <= 1e-13 * np.maximum(1.0, np.abs(left))):
+            break
     return 0.5 * (left + right)
 
 
-def sup_sum(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, ax: int, dtype: np.dtype) -> np.ndarray:
-    """Σ_v of a rigorous upper bound on max_{p ∈ [lo_v, hi_v]} f_v(p) − λ p (keepdims along ax)."""
+def sup_each(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A rigorous upper bound on max_{p ∈ [lo_v, hi_v]} f_v(p) − λ p for every entry."""
     tiny = float(np.nextafter(np.zeros((), dtype=dtype if np.dtype(dtype).kind == "f" else np.float64), 1))
     best = np.full(lo.shape, -np.inf)
+    nan = np.zeros(lo.shape, bool)
     zero = lo <= 0
     if zero.any():
         F, tr = _eval(fn, np.zeros(lo.shape), np.zeros(lo.shape), dtype, False)
         z = np.broadcast_to(F.hi, lo.shape)
         z = np.where(tr.elem_bad, np.inf, z)
         best = np.where(zero, z, best)
+        nan |= zero & np.broadcast_to(F.may_nan(), lo.shape)
     a0 = np.maximum(lo, tiny)
     b0 = np.maximum(hi, a0)
     empty = hi < tiny
@@ -116,7 +122,9 @@ def sup_sum(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, ax: int, d
     lam_b = np.broadcast_to(lam, lo.shape)
     dropped = np.full(lo.shape, -np.inf)
     for level in range(LEVELS):
-        ub = _piece_upper(fn, A, B, lam_b, dtype)
+        ub, pnan = _piece_upper(fn, A, B, lam_b, dtype)
+        if level == 0:
+            nan |= pnan.any(axis=0) & ~empty
         if level == LEVELS - 1:
             break
         order = np.argsort(-ub, axis=0)
@@ -129,38 +137,55 @@ def sup_sum(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, ax: int, d
     top = np.maximum(dropped, ub.max(axis=0))
     top = np.where(empty, -np.inf, top)
     best = np.maximum(best, top)
-    total, _ = iv.sum_axis(best, best, ax, True, np.dtype(np.float64))
+    NAN_SEEN.append(nan)
+    return np.where(np.isnan(best), np.inf, best)
+
+
+def sup_sum(fn: Any, lam: np.ndarray, lo: np.ndarray, hi: np.ndarray, ax: int, dtype: np.dtype) -> np.ndarray:
+    """Σ_v of `sup_each` (keepdims along ax), rounded up."""
+    best = sup_each(fn, lam, lo, hi, dtype)
+    _, total = iv.sum_axis(best, best, ax, True, np.dtype(np.float64))
     return np.where(np.isnan(total), np.inf, total)
 
 
-def _piece_upper(fn: Any, A: np.ndarray, B: np.ndarray, lam: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """An upper bound of f(p) − λ p on each piece [A, B]: interval, mean-value and monotone forms."""
+def _piece_upper(fn: Any, A: np.ndarray, B: np.ndarray, lam: np.ndarray, dtype: np.dtype
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """An upper bound of f(p) − λ p on each piece [A, B] (interval, mean-value and monotone forms), and
+    whether f may be NaN there."""
     F, tr = _eval(fn, A, B, dtype, True)
     shape = A.shape
+    nan = np.broadcast_to(F.may_nan(), shape)
     flo, fhi = np.broadcast_to(F.lo, shape), np.broadcast_to(F.hi, shape)
     slo, shi = iv.scale(A, B, lam)
     _, natural = iv.sub(flo, fhi, slo, shi)
     if F.jlo is None:
-        return natural
+        return natural, nan
     dlo, dhi = iv.sub(np.broadcast_to(F.jlo[..., 0], shape), np.broadcast_to(F.jhi[..., 0], shape), lam, lam)
     M = np.clip(0.5 * A + 0.5 * B, A, B)
-    Fm, trm = _eval(fn, M, M, dtype, False)
-    ms, _ = iv.scale(M, M, lam)
-    _, gm = iv.sub(np.broadcast_to(Fm.lo, shape), np.broadcast_to(Fm.hi, shape), ms, ms)
+    pts = np.concatenate([M, A, B])  # the three point evaluations in one call
+    Fp, trp = _eval(fn, pts, pts, dtype, False)
+    plo, phi = np.broadcast_to(Fp.lo, pts.shape), np.broadcast_to(Fp.hi, pts.shape)
+    k = len(M)
+    g = []
+    for i, P in enumerate((M, A, B)):
+        ps, _ = iv.scale(P, P, lam)
+        g.append(iv.sub(plo[i * k:(i + 1) * k], phi[i * k:(i + 1) * k], ps, ps)[1])
+    gm, ga, gb = g
+    pbad = trp.elem_bad.reshape((3, k) + shape[1:]).any(axis=0)
     r_left, r_right = R.up(M - A), R.up(B - M)
     with np.errstate(invalid="ignore", over="ignore"):
         reach = np.maximum(R.up(np.maximum(dhi, 0.0) * r_right), R.up(np.maximum(-dlo, 0.0) * r_left))
     mv = R.up(gm + reach)
-    Fb, trb = _eval(fn, B, B, dtype, False)
-    Fa, tra = _eval(fn, A, A, dtype, False)
-    bs, _ = iv.scale(B, B, lam)
-    as_, _ = iv.scale(A, A, lam)
-    _, gb = iv.sub(np.broadcast_to(Fb.lo, shape), np.broadcast_to(Fb.hi, shape), bs, bs)
-    _, ga = iv.sub(np.broadcast_to(Fa.lo, shape), np.broadcast_to(Fa.hi, shape), as_, as_)
     mono = np.where(dlo > 0, gb, np.where(dhi < 0, ga, np.inf))
-    smooth = ~tr.elem_bad & ~trm.elem_bad & ~trb.elem_bad & ~tra.elem_bad
+    smooth = ~tr.elem_bad & ~pbad
     out = np.where(smooth, np.minimum(natural, np.minimum(mv, mono)), natural)
-    return np.where(np.isnan(out), np.inf, out)
+    return np.where(np.isnan(out), np.inf, out), nan
+
+
+def _abs(fn: Any) -> Any:
+    from .ops import absolute
+
+    return lambda q: absolute(fn(q))
 
 
 def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
@@ -177,19 +202,23 @@ def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
         return negative(fn(q))
 
     lo, hi, dtype, slack = src.lo, src.hi, src.dtype, float(sim["slack"])
+    zero = np.zeros(np.take(lo, [0], axis=ax).shape)
+    NAN_SEEN.clear()
     with np.errstate(all="ignore"):
         bounds = []
         for f in (fn, neg):
-            cands = [_lambda(f, lo, hi, ax, dtype), np.zeros(np.take(lo, [0], axis=ax).shape)]
-            best = None
-            for lam in cands:
+            sup_each(f, zero, lo, hi, dtype)
+        nan_any = NAN_SEEN[0] | NAN_SEEN[1]  # f may be NaN somewhere on the simplex box, per entry
+        for f in (fn, neg, _abs(fn)):
+            best = R.up(sup_sum(f, zero, lo, hi, ax, dtype))
+            lam = _lambda(f, lo, hi, ax, dtype)
+            if np.all(np.isfinite(lam)):
                 s = sup_sum(f, lam, lo, hi, ax, dtype)
-                val = R.up(R.up(s + lam) + np.abs(lam) * slack)
-                best = val if best is None else np.minimum(best, val)
+                best = np.minimum(best, R.up(R.up(s + lam) + np.abs(lam) * slack))
             bounds.append(best)
-    upper, lower = bounds[0], -bounds[1]
+    upper, lower, magsum = bounds[0], -bounds[1], bounds[2]  # magsum bounds Σ_v |f_v| on the simplex
     n = x.shape[ax]
-    err = (R.gamma(n - 1, out.dtype) + R.gamma(n, np.dtype(np.float64))) * x.mag().sum(axis=ax, keepdims=True)
+    err = R.gamma(n - 1, out.dtype) * magsum  # the operator's own float summation
     lower, upper = R.down(lower - err), R.up(upper + err)
     if not keepdims:
         lower, upper = np.squeeze(lower, ax), np.squeeze(upper, ax)
@@ -198,3 +227,8 @@ def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
     new_hi = np.where(np.isnan(upper), out.hi, np.minimum(out.hi, upper))
     if np.all(new_lo <= new_hi):
         out.lo, out.hi = new_lo, new_hi
+        clean = ~nan_any.any(axis=ax, keepdims=keepdims) if keepdims else ~nan_any.any(axis=ax)
+        if out.nan is not None:  # no term is NaN anywhere on the pieces, and the sum is bounded: never NaN
+            out.nan = np.asarray(out.nan) & ~(clean & np.isfinite(out.lo) & np.isfinite(out.hi))
+            if not out.nan.any():
+                out.nan = None

@@ -87,7 +87,7 @@ def softmax_rule(z: Interval, y: Interval, ax: int, dtype: np.dtype) -> Interval
     _, phi = iv.recip(s_lo, s_lo)
     plo, phi = np.clip(plo, 0.0, 1.0), np.clip(phi, 0.0, 1.0)
     u = R.eps(dtype)
-    kexp = R.TRANSCENDENTAL_ULPS.get(np.dtype(dtype).name, 16.0)
+    kexp = R.ulps("exp", dtype)
     delta = float(np.max(np.moveaxis(y.mag(), ax, -1), initial=0.0)) if z is not y else 0.0
     eps = 1.1 * (2 * u * delta + 4 * u * kexp + u) + R.gamma(k - 1, dtype)
     wlo, whi = _widen_rel(plo, phi, eps)
