@@ -89,7 +89,13 @@ def split(dom: Domain, boxes: Boxes, smear: np.ndarray, scale: np.ndarray) -> tu
     s = np.where((s <= 0) & (rel > MIN_WIDTH), rel * 1e-300, s)
     d = np.argmax(s, axis=1)
     rows = np.arange(len(boxes))
-    mid = 0.5 * boxes.lo[rows, d] + 0.5 * boxes.hi[rows, d]
+    a, b = boxes.lo[rows, d], boxes.hi[rows, d]
+    mid = 0.5 * a + 0.5 * b
+    # a nonnegative coordinate spanning orders of magnitude (losses up to 1e6) is cut geometrically in 1 + x,
+    # so the boxes near 0, where the weights move most, are reached in a few cuts
+    wide = (a >= 0) & ((b + 1.0) > 4.0 * (a + 1.0))
+    mid = np.where(wide, np.sqrt((a + 1.0) * (b + 1.0)) - 1.0, mid)
+    mid = np.clip(mid, a, b)
     left_hi, right_lo = boxes.hi.copy(), boxes.lo.copy()
     left_hi[rows, d] = mid
     right_lo[rows, d] = mid

@@ -140,17 +140,26 @@ def safety(pairs: Sequence[tuple[int, int]], rows: Callable[[int, int], np.ndarr
     return judge, violates
 
 
-def lipschitz_bound(metric: np.ndarray) -> Callable[[Evaluated, Boxes], tuple[np.ndarray, np.ndarray, list[str]]]:
-    """Per box: the largest row sum of |J| over the metric's coordinates (inf where the row may jump)."""
+def lipschitz_bound(metric: np.ndarray, rows: np.ndarray | None = None, dims: np.ndarray | None = None
+                    ) -> Callable[[Evaluated, Boxes], tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Per box: the largest row sum of |J| over the metric's coordinates (inf where the row may jump).
+
+    `rows` (bool[R]) restricts the outputs looked at, `dims` (bool[n]) the coordinates to split.
+    """
     def bound(ev: Evaluated, boxes: Boxes) -> tuple[np.ndarray, np.ndarray, list[str]]:
         W, tr = ev.W, ev.trace
         m = np.maximum(np.abs(W.jlo), np.abs(W.jhi))
         m = np.where(np.isnan(m), np.inf, m)
+        if rows is not None:
+            m = m[:, rows]
         _, rowsum = iv.sum_axis(m[..., metric], m[..., metric], -1, False, np.dtype(np.float64))
         rowsum = np.where(m[..., metric].max(axis=-1, initial=0.0) == 0, 0.0, rowsum)  # exact zeros stay 0
         B = len(boxes)
-        up = rowsum.reshape(B, -1).max(axis=1)
-        bad = tr.disc | tr.poison | np.broadcast_to(W.may_nan(), W.shape).reshape(B, -1).any(axis=1)
+        up = rowsum.reshape(B, -1).max(axis=1, initial=0.0)
+        nan = np.broadcast_to(W.may_nan(), W.shape)
+        if rows is not None:
+            nan = nan[:, rows]
+        bad = tr.disc | tr.poison | nan.reshape(B, -1).any(axis=1)
         up = np.where(bad, np.inf, up)
         why: list[str] = []
         if not np.all(np.isfinite(up)):
@@ -159,11 +168,43 @@ def lipschitz_bound(metric: np.ndarray) -> Callable[[Evaluated, Boxes], tuple[np
                 why += tr.reasons["disc"]
             if tr.poison.any():
                 why += tr.reasons["poison"]
-        mm = m.max(axis=(1, 2))
+        mm = m.reshape(B, -1, m.shape[-1]).max(axis=1)
         sm = (boxes.hi - boxes.lo) * np.where(np.isfinite(mm), mm, 1e300)
+        if dims is not None:
+            sm = np.where(dims, sm, 0.0)
         return up, sm, why
 
     return bound
+
+
+def groups(ev: Evaluated, metric: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Output rows that share no certified coordinate, as (rows bool[R], coordinates bool[n]) groups.
+
+    Task weights of one task depend on that task's losses only: their Lipschitz searches can split
+    those coordinates alone (the bound is the largest over the groups).
+    """
+    W = ev.W
+    # a dependence below 1e-290 is rounding around an exact 0 (the grouping only steers the splitting: every
+    # group's bound still sums over all coordinates)
+    dep = ((np.abs(W.jlo) > 1e-290) | (np.abs(W.jhi) > 1e-290)).any(axis=(0, 2))  # [R, n]
+    R = dep.shape[0]
+    parent = list(range(R))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for j in range(dep.shape[1]):
+        rs = np.where(dep[:, j])[0]
+        for r in rs[1:]:
+            parent[find(int(r))] = find(int(rs[0]))
+    out = []
+    for root in sorted({find(r) for r in range(R)}):
+        rows = np.array([find(r) == root for r in range(R)])
+        out.append((rows, dep[rows].any(axis=0)))
+    return out
 
 
 #: At most this many open kinks in a row are split into cases (2^k re-evaluations); more keep the hull.
@@ -208,11 +249,13 @@ def kink_cases(ev: Evaluated, boxes: Boxes, up: np.ndarray, evaluate: Callable[.
     return out
 
 
-def centre_lower(metric: np.ndarray) -> Callable[[Evaluated], np.ndarray]:
+def centre_lower(metric: np.ndarray, rows: np.ndarray | None = None) -> Callable[[Evaluated], np.ndarray]:
     """A certified lower bound on ‖J‖ at points (zero-width boxes): the row sums of the smallest |J| entries."""
     def lower(ev: Evaluated) -> np.ndarray:
         W, tr = ev.W, ev.trace
         lo, hi = W.jlo[..., metric], W.jhi[..., metric]
+        if rows is not None:
+            lo, hi = lo[:, rows], hi[:, rows]
         mig = np.where((lo > 0) | (hi < 0), np.minimum(np.abs(lo), np.abs(hi)), 0.0)
         mig = np.where(np.isfinite(mig), mig, 0.0)
         B = W.shape[0]

@@ -386,6 +386,10 @@ def extremum(kind: str, a: Any, b: Any, *, ignore_nan: bool = False) -> Interval
         B2 = Interval(B.lo, B.hi, B.jlo, B.jhi, dtype=B.dtype, trace=tr, rowdep=B.rowdep)
         return make(lo, hi, dtype, tr, [A2, B2], jac, nan, rounded="none")
     out = make(lo, hi, dtype, tr, [A, B], jac, rounded="none")
+    for x, c in ((A, B), (B, A)):  # max(−inf, m) is m: keep what m is (jax.nn.softmax's max)
+        if not c.rowdep and np.all(c.hi == (-np.inf if kind == "max" else np.inf)) and x.shape == out.shape \
+                and "max" in x.tags:
+            out.tags["max"] = x.tags["max"]
     return _tags("maximum" if kind == "max" else "minimum", [A, B], out)
 
 

@@ -109,6 +109,10 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
         out.tags["shift"] = (y, m)
         if not y.rowdep and y.jlo is None and y.ndim == 0 and y.lo == 1.0 and y.hi == 1.0:
             out.tags["complement"] = m
+    if name == "add":
+        for x, c in (ivs, ivs[::-1]):
+            if x.rowdep and not c.rowdep and c.jlo is None and np.all(c.lo == c.hi) and np.all(c.lo >= 0):
+                out.tags["plus"] = (x, c)
     if name in ("multiply", "add"):
         _carry_norm(name, ivs, out)
         _carry_order(name, ivs, out)
@@ -272,7 +276,7 @@ def pair_lower(x: Interval, t: int, a: int, b: int) -> np.ndarray:
 
 def transport(x: Interval, out: Interval, fn: Any) -> None:
     """Carry x's positional tags through a rearrangement `fn` (applied to every tag array)."""
-    for key in ("norm", "order", "sum", "maxabs"):
+    for key in ("norm", "order", "sum", "maxabs", "max"):
         tag = x.tags.get(key)
         if tag is None:
             continue
@@ -469,11 +473,13 @@ def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval)
 
 
 def after_extreme(x: Interval, axes: tuple[int, ...], keepdims: bool, kind: str, out: Interval) -> None:
-    if kind == "max" and len(axes) == 1 and "abs_of" in x.tags and np.all(out.lo >= 0):
+    if kind == "max" and len(axes) == 1:
         ax = axes[0]
         probes = {a: np.take(_index_probe(x.shape, a), [0] if keepdims else 0, axis=ax)
                   for a in range(x.ndim) if a != ax}
-        out.tags["maxabs"] = {"src": x.tags["abs_of"], "ax": ax, "probes": probes, "safe": False}
+        out.tags["max"] = {"src": x, "ax": ax, "probes": probes}
+        if "abs_of" in x.tags and np.all(out.lo >= 0):
+            out.tags["maxabs"] = {"src": x.tags["abs_of"], "ax": ax, "probes": probes, "safe": False}
     sim = x.tags.get("simplex")
     if sim is not None and axes == (sim["ax"],) and kind == "max":
         floor = (1.0 - sim["slack"]) / x.shape[sim["ax"]]
@@ -505,21 +511,37 @@ def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) ->
         # x / where(m > 0, m, c) with m = max |x|: |x| ≤ m, and x = 0 wherever m = 0
         one = np.ones(shape)
         return Interval(-one, one, dtype=dtype, trace=A.trace, rowdep=A.rowdep, tags={"no_nan": True})
+    plus = B.tags.get("plus")
+    if plus is not None and plus[0] is A:
+        from . import softmax
+
+        return softmax.saturating_rule(A, plus[1], shape, dtype)
     ax = _is_sum_of(B, A, shape)
-    if ax is None or not np.all(B.lo > 0) or B.nan is not None or A.nan is not None:
+    if ax is None:
         return None
     from . import softmax
 
     y = A.tags.get("exp_of")
     if y is not None:
-        z = y
+        z, by_max = y, False
         shift = y.tags.get("shift")
         if shift is not None:
             base, m = shift
             mshape = (1,) * (y.ndim - m.ndim) + m.shape
             if base.shape == y.shape and len(mshape) == y.ndim and mshape[ax] == 1:
                 z = base
+                by_max = _is_reduced(m, base, mshape, "max") == ax and m.nan is None and base.nan is None and \
+                    bool(np.all(np.isfinite(base.lo)) and np.all(np.isfinite(base.hi)))
+        if by_max:  # exp(z − max z): every numerator in [0, 1], the sum ≥ 1: never NaN
+            ruled = softmax.softmax_rule(z, y, ax, dtype)
+            if ruled is not None:
+                ruled.tags["no_nan"] = True
+            return ruled
+        if not np.all(B.lo > 0) or B.nan is not None or A.nan is not None:
+            return None
         return softmax.softmax_rule(z, y, ax, dtype)
+    if not np.all(B.lo > 0) or B.nan is not None or A.nan is not None:
+        return None
     if np.all(A.lo >= 0) and np.all(np.isfinite(A.hi)):
         return softmax.ratio_rule(A, ax, dtype)
     return None

@@ -157,3 +157,34 @@ def ratio_rule(A: Interval, ax: int, dtype: np.dtype) -> Interval | None:
                     D[(a, b)] = np.broadcast_to(np.expand_dims(np.where(np.isnan(q), -np.inf, q), ax), shape)
         tags["order"] = {"probe": _index_probe(shape, ax), "D": D}
     return Interval(xlo, xhi, jlo, jhi, dtype=dtype, trace=A.trace, rowdep=A.rowdep, tags=tags)
+
+
+def saturating_rule(A: Interval, c: Interval, shape: tuple[int, ...], dtype: np.dtype) -> Interval | None:
+    """x / (x + c) for x ≥ 0 and a constant c ≥ 0 (the squash ℓ/(1 + ℓ)): increasing in x, exact at the ends.
+
+    The float result fl(x / fl(x + c)) is within a factor (1 ± 2u) of the exact one; the derivative
+    c / (x + c)² is decreasing in x.
+    """
+    if A.nan is not None or np.any(A.lo < 0) or c.nan is not None:
+        return None
+    x_lo, x_hi = np.broadcast_to(A.lo, shape), np.broadcast_to(A.hi, shape)
+    cc = np.broadcast_to(c.lo, shape)
+    d_lo, _ = iv.add(x_lo, x_lo, cc, cc)
+    _, d_hi = iv.add(x_hi, x_hi, cc, cc)
+    if np.any(d_lo <= 0):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo, _ = iv.div(x_lo, x_lo, d_lo, d_lo)  # at the lower end (the denominator there is x_lo + c)
+        _, hi = iv.div(x_hi, x_hi, d_hi, d_hi)
+    u = R.eps(dtype)
+    lo, hi = R.down(lo * (1 - 2.1 * u)), R.up(np.minimum(hi * (1 + 2.1 * u), 1.0 + 4 * u))
+    lo, hi = np.where(np.isfinite(x_hi), lo, 0.0), np.where(np.isfinite(x_hi), hi, 1.0)
+    lo, hi = R.to_dtype(np.maximum(lo, 0.0), hi, dtype)
+    jlo = jhi = None
+    if A.jlo is not None:
+        s_lo, _ = iv.square(d_hi, d_hi)
+        _, s_hi = iv.square(d_lo, d_lo)
+        g_lo, _ = iv.div(cc, cc, s_hi, s_hi)  # c / (x + c)² at the upper end: the smallest slope
+        _, g_hi = iv.div(cc, cc, s_lo, s_lo)
+        jlo, jhi = iv.mul_fast(g_lo[..., None], g_hi[..., None], A.jlo, A.jhi)
+    return Interval(lo, hi, jlo, jhi, dtype=dtype, trace=A.trace, rowdep=A.rowdep)
