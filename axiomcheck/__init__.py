@@ -7,6 +7,7 @@ The public surface is re-exported here; everything else is an implementation det
 from typing import Any
 
 from .axioms import AXIOMS, Axiom, explain
+from .certify.region import region
 from .compose import compose, derived_bounds
 from .domains import World
 from .engine import Settings, verify
@@ -57,6 +58,7 @@ __all__ = [
     "get",
     "operators",
     "print_report",
+    "region",
     "register",
     "importance_operator",
     "task_operator",

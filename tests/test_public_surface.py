@@ -61,7 +61,10 @@ def test_exported_names():
         "__version__", "compose", "context_operator", "derived_bounds", "explain", "get",
         # added with task importance as its own kind of operator (importance.* checks)
         "importance_operator",
-        "operators", "print_report", "register", "task_operator", "token_operator", "unregister", "verify",
+        "operators", "print_report",
+        # added with certified checks: a safety set of contexts the certifier can read
+        "region",
+        "register", "task_operator", "token_operator", "unregister", "verify",
         "verify_ensemble",
     ]
     assert len(set(ac.__all__)) == len(ac.__all__)

@@ -94,7 +94,8 @@ def split(dom: Domain, boxes: Boxes, smear: np.ndarray, scale: np.ndarray) -> tu
     # a nonnegative coordinate spanning orders of magnitude (losses up to 1e6) is cut geometrically in 1 + x,
     # so the boxes near 0, where the weights move most, are reached in a few cuts
     wide = (a >= 0) & ((b + 1.0) > 4.0 * (a + 1.0))
-    mid = np.where(wide, np.sqrt((a + 1.0) * (b + 1.0)) - 1.0, mid)
+    with np.errstate(invalid="ignore"):
+        mid = np.where(wide, np.sqrt(np.maximum((a + 1.0) * (b + 1.0), 0.0)) - 1.0, mid)
     mid = np.clip(mid, a, b)
     left_hi, right_lo = boxes.hi.copy(), boxes.lo.copy()
     left_hi[rows, d] = mid

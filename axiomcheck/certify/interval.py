@@ -229,17 +229,17 @@ class Interval:
     def __neg__(self): return _ops().negative(self)
     def __pos__(self): return self
     def __abs__(self): return _ops().absolute(self)
-    def __gt__(self, o): return _ops().compare("greater", self, o)
-    def __ge__(self, o): return _ops().compare("greater_equal", self, o)
-    def __lt__(self, o): return _ops().compare("less", self, o)
-    def __le__(self, o): return _ops().compare("less_equal", self, o)
-    def __eq__(self, o): return _ops().compare("equal", self, o)  # type: ignore[override]
-    def __ne__(self, o): return _ops().compare("not_equal", self, o)  # type: ignore[override]
-    def __and__(self, o): return _ops().logical("and", self, o)
-    def __rand__(self, o): return _ops().logical("and", o, self)
-    def __or__(self, o): return _ops().logical("or", self, o)
-    def __ror__(self, o): return _ops().logical("or", o, self)
-    def __invert__(self): return _ops().logical_not(self)
+    def __gt__(self, o): return _logic().compare("greater", self, o)
+    def __ge__(self, o): return _logic().compare("greater_equal", self, o)
+    def __lt__(self, o): return _logic().compare("less", self, o)
+    def __le__(self, o): return _logic().compare("less_equal", self, o)
+    def __eq__(self, o): return _logic().compare("equal", self, o)  # type: ignore[override]
+    def __ne__(self, o): return _logic().compare("not_equal", self, o)  # type: ignore[override]
+    def __and__(self, o): return _logic().logical("and", self, o)
+    def __rand__(self, o): return _logic().logical("and", o, self)
+    def __or__(self, o): return _logic().logical("or", self, o)
+    def __ror__(self, o): return _logic().logical("or", o, self)
+    def __invert__(self): return _logic().logical_not(self)
     def __matmul__(self, o): return _reduce().matmul(self, o)
     def __rmatmul__(self, o): return _reduce().matmul(o, self)
     __hash__ = None  # type: ignore[assignment]
@@ -266,7 +266,7 @@ class Interval:
     def squeeze(self, axis=None): return _struct().squeeze(self, axis)
     def astype(self, dtype, **kw): return _struct().astype(self, dtype)
     def copy(self, order="C"): return _struct().copy(self)
-    def clip(self, a_min=None, a_max=None, **kw): return _ops().clip(self, a_min, a_max, **kw)
+    def clip(self, a_min=None, a_max=None, **kw): return _logic().clip(self, a_min, a_max, **kw)
     def ravel(self, order="C"): return _struct().reshape(self, (-1,))
     def flatten(self, order="C"): return _struct().reshape(self, (-1,))
     def any(self, axis=None, keepdims=False, **kw): return _reduce().any_all(self, axis, keepdims, "any")
@@ -299,6 +299,12 @@ def _ops():
     from . import ops
 
     return ops
+
+
+def _logic():
+    from . import logic
+
+    return logic
 
 
 def _reduce():

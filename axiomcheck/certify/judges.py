@@ -19,7 +19,7 @@ import numpy as np
 from . import ivmath as iv
 from .bnb import Boxes, Judged
 from .evaluate import Evaluated
-from .rules import locate, numbering, pair_lower
+from .facts import locate, numbering, pair_lower
 
 
 def values(ev: Evaluated) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -162,12 +162,12 @@ def lipschitz_bound(metric: np.ndarray, rows: np.ndarray | None = None, dims: np
         bad = tr.disc | tr.poison | nan.reshape(B, -1).any(axis=1)
         up = np.where(bad, np.inf, up)
         why: list[str] = []
-        if not np.all(np.isfinite(up)):
-            why += [f"unbounded derivative: {r}" for r in tr.reasons["jac"]]
+        if not np.all(np.isfinite(up)):  # the causes first: a possible jump, a lost row, then where ∞ began
             if (tr.disc & ~tr.poison).any():
                 why += tr.reasons["disc"]
             if tr.poison.any():
                 why += tr.reasons["poison"]
+            why += [f"unbounded derivative: {r}" for r in tr.reasons["jac"][:1]]
         mm = m.reshape(B, -1, m.shape[-1]).max(axis=1)
         sm = (boxes.hi - boxes.lo) * np.where(np.isfinite(mm), mm, 1e300)
         if dims is not None:

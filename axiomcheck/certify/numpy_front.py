@@ -24,24 +24,24 @@ from typing import Any
 
 import numpy as np
 
-from . import ops, reduce, structure
+from . import logic, ops, reduce, structure
 from .interval import Interval, Unenclosable, lift, trace_of
 
 _BINARY = {"add": ops.add, "subtract": ops.subtract, "multiply": ops.multiply, "divide": ops.divide,
            "true_divide": ops.divide, "power": ops.power, "float_power": ops.power,
-           "maximum": lambda a, b: ops.extremum("max", a, b), "minimum": lambda a, b: ops.extremum("min", a, b),
-           "fmax": lambda a, b: ops.extremum("max", a, b, ignore_nan=True),
-           "fmin": lambda a, b: ops.extremum("min", a, b, ignore_nan=True),
-           "logical_and": lambda a, b: ops.logical("and", a, b), "logical_or": lambda a, b: ops.logical("or", a, b),
-           "logical_xor": lambda a, b: ops.logical("xor", a, b), "logaddexp": lambda a, b: ops.logaddexp(a, b),
+           "maximum": lambda a, b: logic.extremum("max", a, b), "minimum": lambda a, b: logic.extremum("min", a, b),
+           "fmax": lambda a, b: logic.extremum("max", a, b, ignore_nan=True),
+           "fmin": lambda a, b: logic.extremum("min", a, b, ignore_nan=True),
+           "logical_and": lambda a, b: logic.logical("and", a, b), "logical_or": lambda a, b: logic.logical("or", a, b),
+           "logical_xor": lambda a, b: logic.logical("xor", a, b), "logaddexp": lambda a, b: ops.logaddexp(a, b),
            "matmul": reduce.matmul}
 for _c in ("greater", "greater_equal", "less", "less_equal", "equal", "not_equal"):
-    _BINARY[_c] = (lambda name: (lambda a, b: ops.compare(name, a, b)))(_c)
+    _BINARY[_c] = (lambda name: (lambda a, b: logic.compare(name, a, b)))(_c)
 
 _UNARY = {"negative": ops.negative, "positive": lambda a: a, "absolute": ops.absolute, "fabs": ops.absolute,
-          "square": ops.square, "reciprocal": ops.reciprocal, "logical_not": ops.logical_not,
-          "isfinite": lambda a: ops.classify("isfinite", a), "isnan": lambda a: ops.classify("isnan", a),
-          "isinf": lambda a: ops.classify("isinf", a),
+          "square": ops.square, "reciprocal": ops.reciprocal, "logical_not": logic.logical_not,
+          "isfinite": lambda a: logic.classify("isfinite", a), "isnan": lambda a: logic.classify("isnan", a),
+          "isinf": lambda a: logic.classify("isinf", a),
           "exp2": lambda a: ops.unary("exp", ops.multiply(a, np.log(2.0))),
           "log2": lambda a: ops.multiply(ops.unary("log", a), 1.0 / np.log(2.0)),
           "log10": lambda a: ops.multiply(ops.unary("log", a), 1.0 / np.log(10.0))}
@@ -83,7 +83,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
         elif name in _UNARY and len(inputs) == 1:
             value = _UNARY[name](*inputs)
         elif name == "clip" and len(inputs) == 3:
-            value = ops.clip(*inputs)
+            value = logic.clip(*inputs)
         else:
             raise Unenclosable(f"numpy ufunc np.{name} has no interval rule")
     elif method == "reduce" and name in _REDUCE:
@@ -119,13 +119,13 @@ def _full_like(a: Any, fill_value: Any, dtype: Any = None, **kw: Any) -> Interva
 def _where(cond: Any, x: Any = None, y: Any = None) -> Interval:
     if x is None or y is None:
         raise Unenclosable("np.where(condition) with one argument (positions that depend on the values)")
-    return ops.where(cond, x, y, "np.where")
+    return logic.where(cond, x, y, "np.where")
 
 
 def _select(condlist: Any, choicelist: Any, default: Any = 0) -> Interval:
     out: Any = default
     for c, v in reversed(list(zip(condlist, choicelist))):
-        out = ops.where(c, v, out, "np.select")
+        out = logic.where(c, v, out, "np.select")
     return out
 
 
@@ -147,9 +147,9 @@ def _nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
     neginf = -big if neginf is None else neginf
     if X.nan is None and np.all(np.isfinite(X.lo)) and np.all(np.isfinite(X.hi)):
         return X
-    finite = ops.classify("isfinite", X)
-    repl = ops.where(ops.classify("isnan", X), nan, ops.where(ops.compare("greater", X, 0.0), posinf, neginf))
-    return ops.where(finite, X, repl, "np.nan_to_num")
+    finite = logic.classify("isfinite", X)
+    repl = logic.where(logic.classify("isnan", X), nan, logic.where(logic.compare("greater", X, 0.0), posinf, neginf))
+    return logic.where(finite, X, repl, "np.nan_to_num")
 
 
 def _hstack(tup: Any, **kw: Any) -> Interval:
@@ -176,7 +176,7 @@ _FUNCTIONS: dict[str, Any] = {
     reduce.any_all(a, axis, keepdims, "any"), "all": lambda a, axis=None, out=None, keepdims=False, **kw:
     reduce.any_all(a, axis, keepdims, "all"),
     "var": _var, "std": lambda *a, **kw: ops.unary("sqrt", _var(*a, **kw)),
-    "clip": lambda a, a_min=None, a_max=None, out=None, **kw: ops.clip(a, a_min, a_max, out=out),
+    "clip": lambda a, a_min=None, a_max=None, out=None, **kw: logic.clip(a, a_min, a_max, out=out),
     "where": _where, "select": _select, "nan_to_num": _nan_to_num,
     "reshape": lambda a, shape=None, order="C", **kw: structure.reshape(a, shape if shape is not None
                                                                         else kw["newshape"], order),

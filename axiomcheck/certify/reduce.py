@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import facts
 from . import ivmath as iv
 from . import rounding as R
 from .interval import Interval, Unenclosable, lift, trace_of
@@ -148,7 +149,7 @@ def argext(x: Any, axis: Any = None, kind: str = "max", **kw: Any) -> np.ndarray
 
 
 def any_all(x: Any, axis: Any, keepdims: bool, kind: str) -> Interval:
-    from .ops import boolean, truth
+    from .logic import boolean, truth
 
     tr = trace_of(x)
     X = lift(x, tr)
@@ -183,9 +184,8 @@ def sort(x: Any, axis: Any = -1, **kw: Any) -> Interval:
         jhi = np.where(c4, jh[..., None, :, :], -np.inf).max(axis=-2)
         jlo, jhi = np.moveaxis(jlo, -2, ax), np.moveaxis(jhi, -2, ax)
     res = Interval(lo, hi, jlo, jhi, dtype=X.dtype, trace=tr, rowdep=X.rowdep)
-    from . import rules
 
-    rules.after_sort(X, ax, res)
+    facts.after_sort(X, ax, res)
     return res
 
 

@@ -63,6 +63,11 @@ class Region:
     a: tuple[float, ...] | None = None
     b: float = 0.0
     strict: bool = False
+    name: str | None = None
+
+    @property
+    def __name__(self) -> str:  # read where a predicate's name is shown (a report's spec)
+        return self.name or f"region({self.text(self.dims())})"
 
     def __post_init__(self) -> None:
         lows, highs = dict(self.lo), dict(self.hi)
@@ -113,20 +118,21 @@ class Region:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lo": dict(self.lo), "hi": dict(self.hi), "a": None if self.a is None else list(self.a),
-                "b": self.b, "strict": self.strict}
+                "b": self.b, "strict": self.strict, "name": self.name}
 
 
 def region(lo: Any = None, hi: Any = None, *, a: Sequence[float] | None = None, b: float = 0.0,
-           strict: bool = False) -> Region:
+           strict: bool = False, name: str | None = None) -> Region:
     """A safety set of contexts the certifier can read: `lo ≤ c ≤ hi` and/or `a · c ≥ b`.
 
     Use it where a predicate goes: `ac.Safety(contexts=ac.region(lo={0: 0.0}, strict=True), order=[0, 2, 1])`
     is the set c₀ > 0.  Limits are a sequence over the features (None: no limit) or a mapping
-    {feature: limit}; `strict=True` makes every inequality strict.
+    {feature: limit}; `strict=True` makes every inequality strict; `name` is how reports name the set
+    (default: the inequalities).
     """
     aa = None
     if a is not None:
         aa = tuple(float(x) for x in a)
         if not all(np.isfinite(aa)) or not np.isfinite(float(b)):
             raise ValueError(f"region a and b must be finite, got a={a!r}, b={b!r}")
-    return Region(_limits(lo, "lo"), _limits(hi, "hi"), aa, float(b), bool(strict))
+    return Region(_limits(lo, "lo"), _limits(hi, "hi"), aa, float(b), bool(strict), name)

@@ -25,8 +25,8 @@ import numpy as np
 
 from . import ivmath as iv
 from . import rounding as R
+from .facts import _index_probe, pair_lower
 from .interval import Interval
-from .rules import _index_probe, pair_lower
 
 MAX_ORDER_K = 16
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import facts
 from . import rounding as R
 from .interval import Interval, Trace, Unenclosable, lift, result_dtype, trace_of
 
@@ -60,9 +61,8 @@ def _derived(x: Interval, fn: Any, jfn: Any, what: str, *, view: bool = False) -
         check_rows(np.asarray(fn(_probe(x))), x.trace, what)
     out = Interval(lo, hi, jlo, jhi, dtype=x.dtype, trace=x.trace, nan=nan, rowdep=x.rowdep)
     if x.tags:
-        from . import rules
 
-        rules.transport(x, out, lambda a: fn(np.broadcast_to(a, x.shape)))
+        facts.transport(x, out, lambda a: fn(np.broadcast_to(a, x.shape)))
     return _view_of(x, out) if view else out
 
 
@@ -93,9 +93,8 @@ def getitem(x: Interval, key: Any) -> Interval:
     k = _plain_key(_key_tuple(key))
     jk = _jkey(k)
     out = _derived(x, lambda a: a[k], lambda j: j[jk], "indexing", view=_basic(k))
-    from . import rules
 
-    rules.after_getitem(x, k, out)
+    facts.after_getitem(x, k, out)
     return out
 
 
@@ -143,9 +142,9 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
         x.jlo, x.jhi = jlo, jhi
     x.rowdep = x.rowdep or v.rowdep
     x.tags = {}
-    from . import interval, rules
+    from . import interval
 
-    rules.after_setitem(old, k, v, x)
+    facts.after_setitem(old, k, v, x)
     x.uid = next(interval._UIDS)
 
 
@@ -153,9 +152,8 @@ def copy(x: Interval) -> Interval:
     out = Interval(x.lo.copy(), x.hi.copy(), None if x.jlo is None else x.jlo.copy(),
                    None if x.jhi is None else x.jhi.copy(), dtype=x.dtype, trace=x.trace,
                    nan=None if x.nan is None else np.array(x.nan), rowdep=x.rowdep, tags=dict(x.tags))
-    from . import rules
 
-    rules.after_copy(x, out)
+    facts.after_copy(x, out)
     return out
 
 
@@ -294,9 +292,8 @@ def astype(x: Any, dtype: Any) -> Any:
     if dtype == x.dtype:
         return copy(x)
     if dtype.kind == "b":
-        from .ops import classify, compare
+        from .logic import compare
 
-        del classify
         return compare("not_equal", x, 0.0)
     if dtype.kind in "iu":
         from .ops import step_function
