@@ -25,6 +25,8 @@ from .domains import Domain, points
 from .interval import Unenclosable
 from .region import Region
 
+REFUTE_POINTS = 16  # box centres tried on the real operator per round of the search
+
 
 @dataclasses.dataclass
 class Job:
@@ -59,6 +61,10 @@ class Job:
     def refuter(self, violates: Callable[..., np.ndarray], with_inputs: bool = False
                 ) -> Callable[[bnb.Boxes], dict[str, Any] | None]:
         def refute(boxes: bnb.Boxes) -> dict[str, Any] | None:
+            # the centres of (at most) REFUTE_POINTS boxes, padded to that many rows so a framework that
+            # compiles per shape (JAX) compiles once
+            take = np.resize(np.arange(len(boxes)), REFUTE_POINTS)
+            boxes = boxes.take(take)
             u = points(self.dom, boxes.lo, boxes.hi)
             try:
                 arrays, W = E.at_points(self.op, self.dom, u, boxes.labels, self.params)

@@ -44,12 +44,20 @@ def _widen_rel(lo: np.ndarray, hi: np.ndarray, eps: float) -> tuple[np.ndarray, 
     return R.down(lo * (1.0 - eps)), R.up(hi * (1.0 + eps))
 
 
-def _order_tag(zl: np.ndarray, zh: np.ndarray, plo: np.ndarray, phi: np.ndarray, eps: float, shape: tuple[int, ...],
-               ax: int) -> dict | None:
-    """Lower bounds on w_a − w_b = w_b (exp(z_a − z_b) − 1), minus the float error (last axis = the softmax axis)."""
+def _order_tag(zl: np.ndarray, zh: np.ndarray, wlo: np.ndarray, whi: np.ndarray, ymag: np.ndarray | None,
+               dtype: np.dtype, shape: tuple[int, ...], ax: int) -> dict | None:
+    """Lower bounds on the float difference w̃_a − w̃_b (last axis = the softmax axis).
+
+    Both weights share the float denominator s̃, and rounding is monotone, so
+    w̃_a − w̃_b ≥ (ẽ_a − ẽ_b)/s̃ − u (w̃_a + w̃_b), and ẽ_a − ẽ_b ≥ ẽ_b/(1 + η) · (e^{d}(1 − η) − (1 + η))
+    with η the exp's error and d a lower bound on the difference of the float exp arguments
+    (z_a − z_b, less the rounding of the shift by `ymag` when the arguments were shifted).
+    """
     k = zl.shape[-1]
     if k > MAX_ORDER_K:
         return None
+    u = R.eps(dtype)
+    eta = 2.0 * u * R.ulps("exp", dtype) * 1.01
     D = {}
     with np.errstate(invalid="ignore", over="ignore"):
         for a in range(k):
@@ -57,10 +65,14 @@ def _order_tag(zl: np.ndarray, zh: np.ndarray, plo: np.ndarray, phi: np.ndarray,
                 if a == b:
                     continue
                 d = R.down(zl[..., a] - zh[..., b])
+                if ymag is not None:
+                    d = R.down(d - 1.01 * u * (ymag[..., a] + ymag[..., b]))
                 e_lo, _ = iv.exp(d, d)
-                em1 = R.down(e_lo - 1.0)
-                low = np.where(em1 >= 0, R.down(plo[..., b] * em1), R.down(phi[..., b] * em1))
-                low = R.down(low - eps * (phi[..., a] + phi[..., b]) * 1.01)
+                factor = R.down(R.down(e_lo * (1.0 - eta)) - (1.0 + eta))
+                q = np.where(factor >= 0, R.down(factor * wlo[..., b] * (1 - 2 * u)),
+                             R.down(factor * whi[..., b] * (1 + 2 * u)))
+                slack = R.up(1.01 * u * (whi[..., a] + whi[..., b]))
+                low = np.where(q >= 0, np.maximum(0.0, R.down(q - slack)), R.down(q - slack))
                 low = np.where(np.isnan(low), -np.inf, low)
                 D[(a, b)] = np.broadcast_to(np.expand_dims(low, ax), shape)
     return {"probe": _index_probe(shape, ax), "D": D}
@@ -107,8 +119,9 @@ def softmax_rule(z: Interval, y: Interval, ax: int, dtype: np.dtype) -> Interval
         Ml, Mh = iv.mul_fast(plo[..., :, None], phi[..., :, None], Sl, Sh)
         jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
     tags = {"norm": _norm_tag(shape, ax, dtype), "softmax": (z, ax)}
+    ymag = np.moveaxis(np.broadcast_to(y.mag(), shape), ax, -1) if z is not y else None
     order = None if not y.trace.want_order else \
-        _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), eps, shape, ax)
+        _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), ymag, dtype, shape, ax)
     if order is not None:
         tags["order"] = order
     return Interval(wlo, whi, jlo, jhi, dtype=dtype, trace=y.trace, rowdep=y.rowdep or z.rowdep, tags=tags)
