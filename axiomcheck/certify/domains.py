@@ -202,7 +202,11 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Doma
         names: tuple[str, ...] = tuple(sorted({n for c in op.components for n in keyword_inputs(c.fn, c.scale)}))
     else:
         names = keyword_inputs(fn, op.scale)
-    inputs = list(scale.inputs) + [n for n in names if n != "labels"]
+    positional = list(scale.inputs)
+    if op.scale == "unified":  # only what some component reads is certified (the rest is not an input of w)
+        read = {n for c in op.components for n in SCALES[c.scale].inputs}
+        positional = [n for n in positional if n in read]
+    inputs = positional + [n for n in names if n != "labels"]
     unknown = sorted(set(declared) - set(inputs) - set(SIMPLEX))
     if unknown:
         raise ValueError(f"domain names inputs the operator does not take: {unknown} (it takes {inputs})")
