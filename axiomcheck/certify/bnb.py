@@ -29,7 +29,8 @@ from .domains import Domain, points, tighten
 
 BATCH = 256
 MIN_WIDTH = 1e-9  # relative to the root box: a box this narrow that is still undecided is not split again
-MIN_WIDTH_INF = 1e-6  # a box this narrow whose Lipschitz bound is still infinite ends the search (no finite bound)
+MIN_WIDTH_INF = 1e-6
+MAX_INF_SPLIT_DIMS = 16  # beyond this many coordinates an infinite root bound is reported at once  # a box this narrow whose Lipschitz bound is still infinite ends the search (no finite bound)
 
 
 @dataclasses.dataclass
@@ -212,6 +213,9 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
     upper, smear, reasons = bound(evaluate(start), start, (1.0 + gap) * best_lower)
     reasons = list(dict.fromkeys(reasons))
     pending, seen, settled = start, len(start), -np.inf
+    if dom.n > MAX_INF_SPLIT_DIMS and not np.all(np.isfinite(upper)):
+        # an infinite bound in many dimensions is not split away within any budget: say so now
+        return LipschitzBound(np.inf, best_lower, None, seen, "; ".join(reasons))
     while len(pending):
         target = (1.0 + gap) * best_lower
         if max(settled, float(np.max(upper))) <= target or clock.expired():

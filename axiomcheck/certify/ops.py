@@ -239,14 +239,30 @@ def _d_log1p(lo, hi, vlo, vhi):
     return iv.recip(*iv.add(lo, hi, 1.0, 1.0))
 
 
+def _mig_mag(lo, hi):
+    mig = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+    return mig, np.maximum(np.abs(lo), np.abs(hi))
+
+
 def _d_tanh(lo, hi, vlo, vhi):
-    slo, shi = iv.square(vlo, vhi)
-    return iv.sub(1.0, 1.0, slo, np.minimum(shi, 1.0))
+    # sech²(x) = 4 / (eˣ + e⁻ˣ)², decreasing in |x| (no cancellation near saturation, unlike 1 − tanh²)
+    mig, mag = _mig_mag(lo, hi)
+    with np.errstate(over="ignore"):
+        c_lo = iv.add(*iv.exp(mig, mig), *iv.exp(-mig, -mig))[0]  # eˣ + e⁻ˣ at |x| = mig: the smallest
+        c_hi = iv.add(*iv.exp(mag, mag), *iv.exp(-mag, -mag))[1]
+    d_lo = iv.div(4.0, 4.0, *iv.square(c_hi, c_hi))[0]
+    d_hi = iv.div(4.0, 4.0, *iv.square(c_lo, c_lo))[1]
+    return np.maximum(d_lo, 0.0), np.minimum(d_hi, 1.0)
 
 
 def _d_logistic(lo, hi, vlo, vhi):
-    a, b = iv.mul(vlo, vhi, *iv.sub(1.0, 1.0, vlo, vhi))
-    return a, np.minimum(b, 0.25000000000000006)
+    # σ'(x) = e^{-|x|} / (1 + e^{-|x|})², decreasing in |x|
+    mig, mag = _mig_mag(lo, hi)
+    e_mag = iv.exp(-mag, -mag)
+    e_mig = iv.exp(-mig, -mig)
+    d_lo = iv.div(*e_mag, *iv.square(*iv.add(1.0, 1.0, *e_mag)))[0]
+    d_hi = iv.div(*e_mig, *iv.square(*iv.add(1.0, 1.0, *e_mig)))[1]
+    return np.maximum(d_lo, 0.0), np.minimum(d_hi, 0.25000000000000006)
 
 
 def _d_sqrt(lo, hi, vlo, vhi):
@@ -305,13 +321,16 @@ def unary(name: str, a: Any) -> Interval:
         lo, hi = fn(lo_in), fn(hi_in)
         if rounding != "transcendental":
             lo, hi = R.outward(lo, hi)
-        dlo, dhi = deriv(lo_in, hi_in, lo, hi)
+        vlo, vhi = R.widen_ulps(lo, hi, R.ulps(name, R.F64))  # the exact values, for the derivative
+        dlo, dhi = deriv(lo_in, hi_in, vlo, vhi)
     if name in ("tanh", "logistic"):
         lo, hi = np.maximum(lo, -1.0 if name == "tanh" else 0.0), np.minimum(hi, 1.0)
     if name in ("exp", "sqrt"):
         lo = np.maximum(lo, 0.0)
     out = make(lo, hi, dtype, tr, [A], jac_terms([(dlo, dhi, A)], shape, tr, f"{name} (its derivative is "
                f"unbounded on the box)"), nan, rounded=rounding, fn=name)
+    if name in ("exp", "sqrt", "logistic"):  # never negative, whatever the widening did to a 0
+        out.lo = np.maximum(out.lo, 0.0)
     return _tags(name, [A], out)
 
 
