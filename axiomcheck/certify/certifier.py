@@ -115,6 +115,8 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     ids = [a for a in for_scale(op.scale) if a.property in CERTIFIED and (axioms is None or a.id in axioms)]
     if op.scale == "importance":
         ids = [a for a in ids if a.property != "positivity"]
+    if not _specs(op):  # no safety ordering declared: the check does not apply (the sampled one is skipped)
+        ids = [a for a in ids if a.property != "safety"]
     sets = param_sets(op, seed) if op.params is not None else [("", NO_PARAMS)]
     blocker = _sampled_blocker(sampled, op.scale)
     out: dict[str, Certificate] = {}

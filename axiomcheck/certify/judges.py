@@ -66,7 +66,8 @@ def lower_bound(floor: float, strict: bool, upper: float | None = None, tol: flo
         margin = floor - wl
         if upper is not None:
             ok &= wh <= upper + tol
-            margin = np.maximum(margin, wh - upper)
+            with np.errstate(invalid="ignore"):
+                margin = np.maximum(margin, wh - upper)
         ok &= np.isfinite(wh)
         return Judged(ok, np.nan_to_num(margin, nan=np.inf), wl, wh, smear(ev, boxes))
 
