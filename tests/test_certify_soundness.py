@@ -52,7 +52,7 @@ def test_a_bound_broken_only_in_a_tiny_region_is_not_proved():
     cert = run(op, ["context.boundedness"], max_time=4.0)["context.boundedness"]
     assert cert.status != "proved"
     if cert.status == "refuted":  # the certifier's own search found the bump: a real, concrete violation
-        c = np.array(cert.counterexample["input"]["context"])[None]
+        c = np.array(cert.counterexample["input"]["context"])
         assert narrow_bump(c).max() > hi
 
 

@@ -142,9 +142,12 @@ def sum_axis(lo: np.ndarray, hi: np.ndarray, axis: int | tuple[int, ...], keepdi
     """Σ along `axis`, enclosing the exact sum and any float summation of it in `dtype` (γ_{n−1} Σ|x|)."""
     axes = axis if isinstance(axis, tuple) else (axis,)
     n = int(np.prod([lo.shape[a] for a in axes])) if axes else 1
+    # The float sum of actual terms x is within γ Σ|x| of the exact one, and x − γ|x| increases with x:
+    # the lowest float sum is at the lower ends, the highest at the upper ends.
+    g = R.gamma(n - 1, np.dtype(np.float64)) + R.gamma(n - 1, dtype)
     with np.errstate(invalid="ignore", over="ignore"):
         s_lo = lo.sum(axis=axis, keepdims=keepdims)
         s_hi = hi.sum(axis=axis, keepdims=keepdims)
-        m = mag(lo, hi).sum(axis=axis, keepdims=keepdims)
-        err = (R.gamma(n - 1, np.dtype(np.float64)) + R.gamma(n - 1, dtype)) * m
-        return _fix(*R.outward(s_lo - err, s_hi + err))
+        e_lo = g * np.abs(lo).sum(axis=axis, keepdims=keepdims)
+        e_hi = g * np.abs(hi).sum(axis=axis, keepdims=keepdims)
+        return _fix(*R.outward(s_lo - e_lo, s_hi + e_hi))

@@ -74,7 +74,7 @@ class Job:
             i = J.first_violation(np.asarray(bad))
             if i is None:
                 return None
-            return {"input": {k: np.asarray(v)[i].tolist() for k, v in arrays.items()},
+            return {"input": {k: np.asarray(v)[i:i + 1].tolist() for k, v in arrays.items()},  # a batch of 1
                     "weights": np.asarray(W)[i].tolist(),
                     "where": "the certifier's search (the centre of a box it could not decide)"}
         return refute

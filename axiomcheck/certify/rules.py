@@ -305,7 +305,7 @@ def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) ->
             mshape = (1,) * (y.ndim - m.ndim) + m.shape
             if base.shape == y.shape and len(mshape) == y.ndim and mshape[ax] == 1:
                 z = base
-                by_max = _is_reduced(m, base, mshape, "max") == ax and m.nan is None and base.nan is None and \
+                by_max = _is_reduced(m, base, base.shape, "max") == ax and m.nan is None and base.nan is None and \
                     bool(np.all(np.isfinite(base.lo)) and np.all(np.isfinite(base.hi)))
         if by_max:  # exp(z − max z): every numerator in [0, 1], the sum ≥ 1: never NaN
             ruled = softmax.softmax_rule(z, y, ax, dtype)

@@ -44,6 +44,8 @@ def _un(x: Any) -> Any:
         return x.iv
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
+    if isinstance(x, _MinMax):
+        return _MinMax(_un(x[0]), _un(x[1]))
     if isinstance(x, (list, tuple)):
         return type(x)(_un(v) for v in x)
     return x
@@ -52,6 +54,8 @@ def _un(x: Any) -> Any:
 def _wrap(x: Any) -> Any:
     if isinstance(x, Interval):
         return TorchInterval(x)
+    if isinstance(x, _MinMax):
+        return _MinMax(_wrap(x[0]), _wrap(x[1]))
     if isinstance(x, (list, tuple)):
         return type(x)(_wrap(v) for v in x)
     if isinstance(x, np.ndarray):
