@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 import axiomcheck as ac
 from axiomcheck.certify import certify_operator
 from axiomcheck.certify import domains as Dm

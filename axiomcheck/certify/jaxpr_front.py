@@ -222,7 +222,8 @@ def call(fn: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return fn(*a, **kw)
 
     specs = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in intervals]
-    key = (id(fn), tuple((s.shape, str(s.dtype)) for s in specs), tuple(names), _key(args), _key(kwargs))
+    # the function itself (not its id) is in the key: a cached program never outlives its function
+    key = (fn, tuple((s.shape, str(s.dtype)) for s in specs), tuple(names), _key(args), _key(kwargs))
     closed = _CACHE.get(key)
     if closed is None:
         try:
@@ -245,6 +246,20 @@ def call(fn: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
 _CACHE: dict[Any, Any] = {}  # traced programs by function, shapes and the constant arguments
 
 
+class _ById:
+    """An unhashable argument in a cache key: compared by identity and kept alive with the key (so its id
+    cannot be reused by another object while the entry exists)."""
+
+    def __init__(self, x: Any):
+        self.x = x
+
+    def __hash__(self) -> int:
+        return id(self.x)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ById) and other.x is self.x
+
+
 def _key(x: Any) -> Any:
     """A hashable stand-in for the non-interval arguments (arrays by content)."""
     if isinstance(x, Interval):
@@ -259,7 +274,7 @@ def _key(x: Any) -> Any:
         hash(x)
         return x
     except TypeError:
-        return id(x)
+        return _ById(x)
 
 
 def _static(a: Any, jnp: Any) -> Any:
