@@ -72,7 +72,11 @@ def chain(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
     if redo is None:
         return
     parts = [s["fn"] if s is not None else _const(x) for x, s in zip(ivs, seps)]
-    out.tags["sep"] = {"src": src, "ax": sep["ax"], "fn": lambda q: redo(*(p(q) for p in parts))}
+    # `mixed`: the chain holds another input's values as interval constants (a KL against the student):
+    # the simplex rule is for statistics of p alone, and is not run on such a chain
+    mixed = any(s.get("mixed", False) for s in seps if s is not None) or \
+        any(s is None and x.rowdep for x, s in zip(ivs, seps))
+    out.tags["sep"] = {"src": src, "ax": sep["ax"], "fn": lambda q: redo(*(p(q) for p in parts)), "mixed": mixed}
 
 
 def _const(x: Interval) -> Any:
@@ -238,7 +242,7 @@ def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval)
     probes = {a: np.take(_index_probe(x.shape, a), [0] if keepdims else 0, axis=ax)
               for a in range(x.ndim) if a != ax}
     out.tags["sum"] = {"src": x, "ax": ax, "probes": probes}
-    if "sep" in x.tags and x.tags["sep"]["ax"] == ax:
+    if "sep" in x.tags and x.tags["sep"]["ax"] == ax and not x.tags["sep"].get("mixed", False):
         from . import simplex
 
         try:

@@ -34,8 +34,9 @@ from .interval import Interval, Trace
 PIECES = 8
 LEVELS = 40
 GRID = 33
-ZOOM = 10
+ZOOM = 8
 BISECT = 40
+MAX_ENTRIES = 4096  # entries of one separable sum the rule is run on (beyond: plain interval arithmetic)
 NAN_SEEN: list[np.ndarray] = []  # whether f may be NaN, per entry, from the last evaluations on pieces
 
 
@@ -95,7 +96,7 @@ def _lambda(fn: Any, lo: np.ndarray, hi: np.ndarray, ax: int, dtype: np.dtype) -
         left, el_new = np.where(go_right, mid, left), np.where(go_right, e, el * 0.5)
         right, er_new = np.where(go_right, right, mid), np.where(go_right, er * 0.5, e)
         el, er = np.where(go_right, e, el_new), np.where(go_right, er_new, e)
-        if np.all(np.abs(right - left) <= 1e-13 * np.maximum(1.0, np.abs(left))):
+        if np.all(np.abs(right - left) <= 1e-10 * np.maximum(1.0, np.abs(left))):
             break
     return 0.5 * (left + right)
 
@@ -189,7 +190,13 @@ def _abs(fn: Any) -> Any:
 
 
 def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
-    """Tighten `out` = Σ_ax x, where x = f(p) elementwise for the simplex input p, by weak duality."""
+    """Tighten `out` = Σ_ax x, where x = f(p) elementwise for the simplex input p, by weak duality.
+
+    Its cost grows with the entries and the chain's length: past `MAX_ENTRIES` entries (many boxes or
+    enumerated labels at once) the plain enclosure stands.
+    """
+    if x.size > MAX_ENTRIES:
+        return
     sep = x.tags["sep"]
     src = sep["src"]
     sim = src.tags.get("simplex")
