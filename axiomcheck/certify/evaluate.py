@@ -57,6 +57,8 @@ def interval_inputs(dom: Domain, lo: np.ndarray, hi: np.ndarray, tr: Trace, dtyp
         in_dtype = np.dtype(np.float64) if c.log or dom.derived == "probs" and c.name == "teacher_logits" else dtype
         vlo, vhi = R.to_dtype(clo, chi, in_dtype)
         x = Interval(vlo, vhi, J, J, dtype=in_dtype, trace=tr, rowdep=True)
+        if tr.second:
+            x.hlo = x.hhi = np.zeros((N,) + c.shape + (n, n))
         if c.log:
             x = ops.unary("exp", x)
             if dtype != x.dtype:
@@ -138,7 +140,8 @@ def _unified(op: Any, dom: Domain, inputs: dict[str, Any], labels: Any) -> Any:
 
 
 def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.ndarray | None = None,
-             params: Any = NO_PARAMS, force: dict[int, np.ndarray] | None = None, order: bool = True) -> Evaluated:
+             params: Any = NO_PARAMS, force: dict[int, np.ndarray] | None = None, order: bool = True,
+             second: bool = False) -> Evaluated:
     """The operator's weights on the boxes [B, n] (labels [B] when enumerated), canonical `W[B, R, K]`.
 
     `force` makes the open continuous choices (kinks) as given instead of taking hulls (`Trace.choice`).
@@ -147,6 +150,9 @@ def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.nd
     tr = Trace(N, dom.n)
     tr.force = force
     tr.want_order = order
+    from .hessian import MAX_N
+
+    tr.second = second and dom.n <= MAX_N
     inputs = interval_inputs(dom, lo, hi, tr, input_dtype(op))
     if op.scale == "unified":
         w = _unified(op, dom, inputs, labels)

@@ -58,6 +58,7 @@ class Trace:
         self.kinks: list[tuple[int, np.ndarray]] = []
         self.force: dict[int, np.ndarray] | None = None
         self.want_order = True  # compute pairwise order relations (only the safety check reads them)
+        self.second = False  # carry Hessian enclosures (hessian.py); an open selection makes them infinite
         # a univariate chain evaluated on pieces: findings are kept per entry of this shape, not per row
         self.elementwise = elementwise
         self.elem_bad = None if elementwise is None else np.zeros(elementwise, bool)
@@ -123,17 +124,20 @@ class Interval:
     """An array of intervals (with Jacobian enclosures) that numpy, JAX and torch operators can run on."""
 
     __array_priority__ = 10_000
-    __slots__ = ("lo", "hi", "jlo", "jhi", "nan", "dtype", "trace", "rowdep", "tags", "uid", "_views",
+    __slots__ = ("lo", "hi", "jlo", "jhi", "hlo", "hhi", "nan", "dtype", "trace", "rowdep", "tags", "uid", "_views",
                  "stale", "is_view", "__weakref__")
 
     def __init__(self, lo: Any, hi: Any, jlo: Any = None, jhi: Any = None, *, dtype: Any, trace: Trace,
-                 nan: Any = None, rowdep: bool | None = None, tags: dict | None = None):
+                 nan: Any = None, rowdep: bool | None = None, tags: dict | None = None, hlo: Any = None,
+                 hhi: Any = None):
         self.lo = np.asarray(lo, dtype=np.float64)
         self.hi = np.asarray(hi, dtype=np.float64)
         if self.lo.shape != self.hi.shape:
             self.lo, self.hi = np.broadcast_arrays(self.lo, self.hi)
         self.jlo = None if jlo is None else np.asarray(jlo, dtype=np.float64)
         self.jhi = None if jhi is None else np.asarray(jhi, dtype=np.float64)
+        self.hlo = hlo  # the Hessian enclosure, shape + (n, n), when the evaluation carries one (hessian.py)
+        self.hhi = hhi
         self.nan = None if nan is None or not np.any(nan) else np.broadcast_to(np.asarray(nan, bool), self.lo.shape)
         self.dtype = np.dtype(dtype)
         self.trace = trace

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import hessian as Hs
 from .interval import Interval, Trace, Unenclosable, lift, result_dtype
 from .ops import Pair, _tags, make, operands
 
@@ -32,10 +33,13 @@ def extremum(kind: str, a: Any, b: Any, *, ignore_nan: bool = False) -> Interval
         lo, hi = np.minimum(A.lo, B.lo), np.minimum(A.hi, B.hi)
         a_wins, b_wins = A.hi < B.lo, B.hi < A.lo
     jac: Any = (None, None)
+    H = None
     if A.jlo is not None or B.jlo is not None:
         ja, jb = A.jac_or_zero(tr.n), B.jac_or_zero(tr.n)
         aw, bw = np.broadcast_to(a_wins, shape), np.broadcast_to(b_wins, shape)
         jac = _choose(tr, ~aw & ~bw, aw, bw, ja, jb, shape)
+        if Hs.wanted(A, B):
+            H = Hs.unknown_at(_choose_h(aw, bw, A, B, shape, tr.n), ~aw & ~bw)
     nan = None
     if ignore_nan and (A.nan is not None or B.nan is not None):
         nan = A.may_nan() & B.may_nan()
@@ -45,6 +49,7 @@ def extremum(kind: str, a: Any, b: Any, *, ignore_nan: bool = False) -> Interval
         B2 = Interval(B.lo, B.hi, B.jlo, B.jhi, dtype=B.dtype, trace=tr, rowdep=B.rowdep)
         return make(lo, hi, dtype, tr, [A2, B2], jac, nan, rounded="none")
     out = make(lo, hi, dtype, tr, [A, B], jac, rounded="none")
+    Hs.attach(out, H)
     for x, c in ((A, B), (B, A)):  # max(−inf, m) is m: keep what m is (jax.nn.softmax's max)
         if not c.rowdep and np.all(c.hi == (-np.inf if kind == "max" else np.inf)) and x.shape == out.shape \
                 and "max" in x.tags:
@@ -162,15 +167,19 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
     nan = np.where(t, na, np.where(f, nb, na | nb))
     jac: Any = (None, None)
     meet = _meet(C, A, B, shape) if u.any() else np.zeros(shape, bool)
+    H = None
     if A.jlo is not None or B.jlo is not None:
         ja, jb = A.jac_or_zero(tr.n), B.jac_or_zero(tr.n)
         jac = _choose(tr, u & meet, t, f, ja, jb, shape, hull_also=u & ~meet)
+        if Hs.wanted(A, B, C):
+            H = Hs.unknown_at(_choose_h(t, f, A, B, shape, tr.n), u)
     if u.any() and (C.rowdep or A.rowdep or B.rowdep or tr.elem_bad is not None):
         jump = u & ~meet
         if jump.any():
             tr.jump(jump, f"{what}(...) with a condition undecided on the box (the two branches may not meet)")
     out = Interval(lo, hi, jac[0], jac[1], dtype=dtype, trace=tr, nan=nan,
                    rowdep=C.rowdep or A.rowdep or B.rowdep)
+    Hs.attach(out, H)
     from . import rules
 
     rules.after_where(C, A, B, out, t, f)
@@ -195,6 +204,18 @@ def _choose(tr: Trace, open_: np.ndarray, first: np.ndarray, second: np.ndarray,
         h = np.broadcast_to(hull_also, shape)[..., None]
         jlo, jhi = np.where(h, hlo, jlo), np.where(h, hhi, jhi)
     return np.broadcast_to(jlo, shape + (n,)), np.broadcast_to(jhi, shape + (n,))
+
+
+def _choose_h(first: np.ndarray, second: np.ndarray, A: Interval, B: Interval, shape: tuple[int, ...],
+              n: int) -> Pair:
+    """The Hessian of a selection: the chosen branch's where decided, the hull of both elsewhere (such rows
+    are marked rough by `_choose`, and their Hessians are not used for a bound)."""
+    ha, hb = Hs._hz(A, n), Hs._hz(B, n)
+    fa = np.broadcast_to(first, shape)[..., None, None]
+    fb = np.broadcast_to(second, shape)[..., None, None]
+    lo = np.where(fa, ha[0], np.where(fb, hb[0], np.minimum(ha[0], hb[0])))
+    hi = np.where(fa, ha[1], np.where(fb, hb[1], np.maximum(ha[1], hb[1])))
+    return np.broadcast_to(lo, shape + (n, n)), np.broadcast_to(hi, shape + (n, n))
 
 
 def _meet(C: Interval, A: Interval, B: Interval, shape: tuple[int, ...]) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import hessian as Hs
 from . import ivmath as iv
 from . import rounding as R
 from .interval import Interval, Trace, Unenclosable, clean_jac, finish, lift, result_dtype, trace_of
@@ -107,6 +108,8 @@ def add(a: Any, b: Any) -> Interval:
     lo, hi = iv.add(A.lo, A.hi, B.lo, B.hi)
     nan = (_inf(A, 1) & _inf(B, -1)) | (_inf(A, -1) & _inf(B, 1))
     out = make(lo, hi, dtype, tr, [A, B], jac_terms([(None, None, A), (None, None, B)], shape, tr, "add"), nan)
+    if Hs.wanted(A, B):
+        Hs.attach(out, Hs.combine(shape, tr.n, [(None, A), (None, B)], []))
     return _tags("add", [A, B], out)
 
 
@@ -114,6 +117,8 @@ def negative(a: Any) -> Interval:
     tr, (A,), shape = operands(a)
     jac = (None, None) if A.jlo is None else (-A.jhi, -A.jlo)
     out = make(-A.hi, -A.lo, A.dtype, tr, [A], jac, rounded="none")
+    if Hs.wanted(A) and A.hlo is not None:
+        out.hlo, out.hhi = -A.hhi, -A.hlo
     return _tags("negative", [A], out)
 
 
@@ -125,6 +130,8 @@ def subtract(a: Any, b: Any) -> Interval:
     one = np.ones(())
     jac = jac_terms([(None, None, A), (-one, -one, B)], shape, tr, "subtract")
     out = make(lo, hi, dtype, tr, [A, B], jac, nan)
+    if Hs.wanted(A, B):
+        Hs.attach(out, Hs.combine(shape, tr.n, [(None, A), ((-one, -one), B)], []))
     return _tags("subtract", [A, B], out)
 
 
@@ -135,6 +142,9 @@ def multiply(a: Any, b: Any) -> Interval:
     nan = (_maybe_zero(A) & (_inf(B, 1) | _inf(B, -1))) | (_maybe_zero(B) & (_inf(A, 1) | _inf(A, -1)))
     jac = jac_terms([(B.lo, B.hi, A), (A.lo, A.hi, B)], shape, tr, "multiply")
     out = make(lo, hi, dtype, tr, [A, B], jac, nan)
+    if Hs.wanted(A, B):
+        one = (np.ones(()), np.ones(()))
+        Hs.attach(out, Hs.combine(shape, tr.n, [((B.lo, B.hi), A), ((A.lo, A.hi), B)], [(one, A, B), (one, B, A)]))
     return _tags("multiply", [A, B], out)
 
 
@@ -153,6 +163,12 @@ def divide(a: Any, b: Any) -> Interval:
     q_lo, q_hi = iv.mul(A.lo, A.hi, *iv.square(rlo, rhi))  # a / b² enclosure
     jac = jac_terms([(rlo, rhi, A), (-q_hi, -q_lo, B)], shape, tr, "divide (by a value that may be 0)")
     out = make(lo, hi, dtype, tr, [A, B], jac, nan)
+    if Hs.wanted(A, B):  # a/b: ∂a = 1/b, ∂b = −a/b², ∂ab = −1/b², ∂bb = 2a/b³
+        r2 = iv.square(rlo, rhi)
+        dab = (-r2[1], -r2[0])
+        dbb = iv.scale(*iv.mul(q_lo, q_hi, rlo, rhi), 2.0)
+        Hs.attach(out, Hs.combine(shape, tr.n, [((rlo, rhi), A), ((-q_hi, -q_lo), B)],
+                                  [(dab, A, B), (dab, B, A), (dbb, B, B)]))
     if ruled is not None:
         out = rules.intersect(out, ruled)
     return _tags("divide", [A, B], out)
@@ -221,6 +237,16 @@ def integer_pow(a: Any, k: int) -> Interval:
     lo, hi = R.widen_ulps(lo, hi, 2 * k)
     rounded = "exact" if k == 2 else "transcendental"
     out = make(lo, hi, A.dtype, tr, [A], jac_terms([(dlo, dhi, A)], shape, tr, f"x ** {k}"), rounded=rounded)
+    if Hs.wanted(A):  # k (k − 1) x^(k−2): an even or odd power again
+        with np.errstate(over="ignore"):
+            if k == 2:
+                dd = (np.full(shape, 2.0), np.full(shape, 2.0))
+            elif (k - 2) % 2 == 0:
+                mig = np.where(_maybe_zero(A), 0.0, np.minimum(np.abs(A.lo), np.abs(A.hi)))
+                dd = R.widen_ulps(k * (k - 1) * mig ** (k - 2), k * (k - 1) * A.mag() ** (k - 2), 2 * k)
+            else:
+                dd = R.widen_ulps(k * (k - 1) * A.lo ** (k - 2), k * (k - 1) * A.hi ** (k - 2), 2 * k)
+        Hs.attach(out, Hs.combine(shape, tr.n, [((dlo, dhi), A)], [(dd, A, A)]))
     return out
 
 
@@ -331,6 +357,10 @@ def unary(name: str, a: Any) -> Interval:
                f"unbounded on the box)"), nan, rounded=rounding, fn=name)
     if name in ("exp", "sqrt", "logistic"):  # never negative, whatever the widening did to a 0
         out.lo = np.maximum(out.lo, 0.0)
+    if Hs.wanted(A):
+        dd = Hs.second_derivative(name, lo_in, hi_in, vlo, vhi, dlo, dhi)
+        if dd is not None:
+            Hs.attach(out, Hs.combine(shape, tr.n, [((dlo, dhi), A)], [(dd, A, A)]))
     return _tags(name, [A], out)
 
 
@@ -349,6 +379,9 @@ def absolute(a: Any) -> Interval:
         dlo = np.where(z, -1.0, dlo)
         dhi = np.where(z, 1.0, dhi)
     out = make(lo, hi, A.dtype, tr, [A], jac_terms([(dlo, dhi, A)], shape, tr, "abs"), rounded="none")
+    if Hs.wanted(A):
+        h = Hs.combine(shape, tr.n, [((dlo, dhi), A)], [])
+        Hs.attach(out, None if h is None else Hs.unknown_at(h, z & (A.lo < 0) & (A.hi > 0)))
     out.tags["abs_of"] = A
     return _tags("absolute", [A], out)
 
@@ -375,7 +408,11 @@ def step_function(name: str, a: Any) -> Interval:
         tr.jump(jumps, f"{name}() across a jump on the box")
     zero = np.zeros(shape)
     jac = (None, None) if A.jlo is None else jac_terms([(zero, zero, A)], shape, tr, name)
-    return make(lo, hi, A.dtype, tr, [A], jac, rounded="none")
+    out = make(lo, hi, A.dtype, tr, [A], jac, rounded="none")
+    if Hs.wanted(A) and A.jlo is not None:
+        z = np.zeros(shape + (tr.n, tr.n))
+        out.hlo, out.hhi = z, z
+    return out
 
 
 def logaddexp(a: Any, b: Any) -> Interval:

@@ -19,6 +19,7 @@ import numpy as np
 from ..operator import Safety
 from . import bnb
 from . import evaluate as E
+from . import hessian as Hs
 from . import judges as J
 from .certificate import Certificate
 from .domains import Domain, points
@@ -26,6 +27,7 @@ from .interval import Unenclosable
 from .region import Region
 
 REFUTE_POINTS = 16  # box centres tried on the real operator per round of the search
+SECOND_ORDER_WIDTH = 0.05  # Hessians are carried for boxes at most this wide (relative to the domain)
 
 
 @dataclasses.dataclass
@@ -45,15 +47,16 @@ class Job:
     order: bool = False  # the safety check reads pairwise order relations; the others need not compute them
     cache: dict = dataclasses.field(default_factory=dict)  # shared by the checks of one operator
 
-    def evaluate(self, boxes: bnb.Boxes, force: dict | None = None) -> E.Evaluated:
+    def evaluate(self, boxes: bnb.Boxes, force: dict | None = None, second: bool = False) -> E.Evaluated:
         key = None
         if force is None and len(boxes) <= 4:  # the root boxes every check starts from: evaluated once
             key = (boxes.lo.tobytes(), boxes.hi.tobytes(), None if boxes.labels is None else
-                   boxes.labels.tobytes(), self.order, id(self.params))
+                   boxes.labels.tobytes(), self.order, id(self.params), second)
             if key in self.cache:
                 return self.cache[key]
         self.evaluations += 1
-        ev = E.on_boxes(self.op, self.dom, boxes.lo, boxes.hi, boxes.labels, self.params, force, self.order)
+        ev = E.on_boxes(self.op, self.dom, boxes.lo, boxes.hi, boxes.labels, self.params, force, self.order,
+                        second)
         if key is not None and len(self.cache) < 64:
             self.cache[key] = ev
         return ev
@@ -278,9 +281,20 @@ def _lipschitz(job: Job, metric: np.ndarray, rows: Any, dims: Any, start: bnb.Bo
     plain = J.lipschitz_bound(metric, rows, dims)
     centre = J.centre_lower(metric, rows)
 
+    scale = np.maximum(job.dom.hi() - job.dom.lo(), 1e-300)
+    found = [0.0]  # lower bounds seen at the centres the second-order bound evaluates anyway
+
+    def evaluate2(boxes: bnb.Boxes, force: dict | None = None) -> E.Evaluated:
+        # Hessians pay off on narrow boxes (their bound's excess shrinks like r²), not on wide ones
+        narrow = len(boxes) > 0 and float(np.max((boxes.hi - boxes.lo) / scale)) <= SECOND_ORDER_WIDTH
+        return job.evaluate(boxes, force, second=narrow and force is None)
+
     def bound(ev: E.Evaluated, boxes: bnb.Boxes, target: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
         up, sm, why = plain(ev, boxes)
-        return J.kink_cases(ev, boxes, up, job.evaluate, plain, target), sm, why
+        up = J.kink_cases(ev, boxes, up, job.evaluate, plain, target)
+        up, low = _second_order(job, ev, boxes, up, target, metric, rows, centre)
+        found[0] = max(found[0], low)
+        return up, sm, why
 
     def at_points(boxes: bnb.Boxes) -> np.ndarray:
         # the centre and points just inside two opposite corners (a corner itself may sit on a kink)
@@ -290,9 +304,32 @@ def _lipschitz(job: Job, metric: np.ndarray, rows: Any, dims: Any, start: bnb.Bo
             low = centre(job.evaluate(bnb.Boxes(u, u.copy(), labels)))
         except Unenclosable:
             return np.zeros(len(boxes))
-        return low.reshape(3, len(boxes)).max(axis=0)
+        return np.maximum(low.reshape(3, len(boxes)).max(axis=0), found[0])
 
-    return bnb.lipschitz(job.dom, start, job.evaluate, bound, at_points, job.lipschitz_lower, job.gap, clock)
+    return bnb.lipschitz(job.dom, start, evaluate2, bound, at_points, job.lipschitz_lower, job.gap, clock)
+
+
+def _second_order(job: Job, ev: E.Evaluated, boxes: bnb.Boxes, up: np.ndarray, target: float,
+                  metric: np.ndarray, rows: Any, centre: Any) -> tuple[np.ndarray, float]:
+    """Tighter bounds from J at each box's centre and the Hessian on the box (and the lower bound seen there)."""
+    W, tr = ev.W, ev.trace
+    if W.hlo is None:
+        return up, 0.0
+    cand = np.where((up > target) & np.isfinite(up) & ~tr.disc & ~tr.poison)[0]
+    if not len(cand):
+        return up, 0.0
+    sub = boxes.take(cand)
+    u = points(job.dom, sub.lo, sub.hi)
+    try:
+        ctr = job.evaluate(bnb.Boxes(u, u.copy(), sub.labels))
+    except Unenclosable:
+        return up, 0.0
+    ok = ~(ctr.trace.disc | ctr.trace.poison)
+    r = np.maximum(u - sub.lo, sub.hi - u)
+    so = Hs.second_order_bound((ctr.W.jlo, ctr.W.jhi), (W.hlo[cand], W.hhi[cand]), r, metric, rows)
+    out = up.copy()
+    out[cand] = np.where(ok, np.minimum(up[cand], so), up[cand])
+    return out, float(np.max(centre(ctr), initial=0.0))
 
 
 def timed(fn: Callable[[], Certificate]) -> Certificate:

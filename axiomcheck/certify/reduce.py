@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import facts
+from . import hessian as Hs
 from . import ivmath as iv
 from . import rounding as R
 from .interval import Interval, Unenclosable, lift, trace_of
@@ -62,6 +63,8 @@ def sum_(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None, ou
     if X.jlo is not None:
         jlo, jhi = iv.sum_axis(X.jlo, X.jhi, axes, keepdims, np.dtype(np.float64))
     res = Interval(lo, hi, jlo, jhi, dtype=rdt, trace=tr, nan=nan, rowdep=X.rowdep)
+    if Hs.wanted(X) and X.hlo is not None:
+        res.hlo, res.hhi = iv.sum_axis(X.hlo, X.hhi, axes, keepdims, np.dtype(np.float64))
     from . import rules
 
     rules.after_sum(X, axes, keepdims, res)
@@ -106,12 +109,25 @@ def extreme(x: Any, axis: Any = None, keepdims: bool = False, kind: str = "max",
         if init_cand is not None:
             jlo = np.where(init_cand[..., None], np.minimum(jlo, 0.0), jlo)
             jhi = np.where(init_cand[..., None], np.maximum(jhi, 0.0), jhi)
+    hlo = hhi = None
+    if Hs.wanted(X) and X.hlo is not None:
+        c5 = cand[..., None, None]
+        hlo = np.where(c5, X.hlo, np.inf).min(axis=axes, keepdims=True)
+        hhi = np.where(c5, X.hhi, -np.inf).max(axis=axes, keepdims=True)
+        if init_cand is not None:
+            hlo = np.where(init_cand[..., None, None], np.minimum(hlo, 0.0), hlo)
+            hhi = np.where(init_cand[..., None, None], np.maximum(hhi, 0.0), hhi)
+    if hlo is not None:  # an undecided max: no Hessian there
+        n_cand = cand.sum(axis=axes, keepdims=True) + (0 if init_cand is None else init_cand)
+        hlo, hhi = Hs.unknown_at((hlo, hhi), n_cand > 1)
     if not keepdims:
         lo, hi = np.squeeze(lo, axes), np.squeeze(hi, axes)
         nan = None if nan is None else np.squeeze(nan, axes)
         if jlo is not None:
             jlo, jhi = np.squeeze(jlo, axes), np.squeeze(jhi, axes)
-    res = Interval(lo, hi, jlo, jhi, dtype=X.dtype, trace=tr, nan=nan, rowdep=X.rowdep)
+        if hlo is not None:
+            hlo, hhi = np.squeeze(hlo, axes), np.squeeze(hhi, axes)
+    res = Interval(lo, hi, jlo, jhi, dtype=X.dtype, trace=tr, nan=nan, rowdep=X.rowdep, hlo=hlo, hhi=hhi)
     from . import rules
 
     rules.after_extreme(X, axes, keepdims, kind, res)

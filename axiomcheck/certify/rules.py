@@ -100,6 +100,8 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
     if name in ("multiply", "add"):
         _carry_norm(name, ivs, out)
         _carry_order(name, ivs, out)
+    if name in ("subtract", "divide", "multiply", "add") and "norm" not in out.tags:
+        _affine_norm(name, ivs, out)
 
 
 def after_where(C: Interval, A: Interval, B: Interval, out: Interval, t: np.ndarray, f: np.ndarray) -> None:
@@ -174,6 +176,38 @@ def _carry_norm(name: str, ivs: list[Interval], out: Interval) -> None:
     for ca, na, xa in a.tags.get("scaled", ()):
         for cb, nb, xb in b.tags.get("scaled", ()):
             _mix(ca, na, xa, cb, nb, xb, out, u)
+
+
+def _affine_norm(name: str, ivs: list[Interval], out: Interval) -> None:
+    """A proven sum through an affine map with scalar constants: Σ(c − x) = K c − Σx, Σ(x / c) = Σx / c,
+    Σ(c·x) = c Σx, Σ(x + c) = Σx + K c (each entry rounded once: u Σ|entries| more)."""
+    a, b = ivs
+    x, c = (b, a) if name in ("subtract", "multiply", "add") and a.ndim == 0 and not a.rowdep else (a, b)
+    norm = x.tags.get("norm")
+    if norm is None or x.shape != out.shape or c.ndim != 0 or c.rowdep or c.lo != c.hi or not np.isfinite(c.lo):
+        return
+    t = locate(norm["probe"])
+    if t is None:
+        return
+    k, cv = out.shape[t], float(c.lo)
+    slo, shi = norm["slo"], norm["shi"]
+    if name == "subtract" and x is b:  # c − x
+        lo, hi = iv.sub(k * cv, k * cv, slo, shi)
+    elif name == "subtract":  # x − c
+        lo, hi = iv.sub(slo, shi, k * cv, k * cv)
+    elif name == "add":
+        lo, hi = iv.add(slo, shi, k * cv, k * cv)
+    elif name == "multiply":
+        lo, hi = iv.scale(slo, shi, cv)
+    elif cv != 0:  # x / c
+        lo, hi = iv.scale(slo, shi, 1.0 / cv)
+        lo, hi = R.down(lo - np.abs(lo) * 2 * R.eps(np.float64)), R.up(hi + np.abs(hi) * 2 * R.eps(np.float64))
+    else:
+        return
+    mag = np.broadcast_to(out.mag(), out.shape).sum(axis=t, keepdims=True)
+    err = R.up(1.01 * R.eps(out.dtype) * mag)
+    out.tags["norm"] = {"probe": norm["probe"], "slo": R.down(np.broadcast_to(lo, out.shape) - err),
+                        "shi": R.up(np.broadcast_to(hi, out.shape) + err)}
 
 
 def _mix(ca: Interval, na: Any, xa: Interval, cb: Interval, nb: Any, xb: Interval, out: Interval, u: float) -> None:
@@ -340,5 +374,7 @@ def intersect(natural: Interval, ruled: Interval) -> Interval:
         jlo, jhi = natural.jlo, natural.jhi
     nan = None if ruled.tags.pop("no_nan", False) else natural.nan
     out = Interval(lo, hi, jlo, jhi, dtype=natural.dtype, trace=natural.trace, nan=nan,
-                   rowdep=natural.rowdep, tags={**natural.tags, **ruled.tags})
+                   rowdep=natural.rowdep, tags={**natural.tags, **ruled.tags},
+                   hlo=ruled.hlo if ruled.hlo is not None else natural.hlo,
+                   hhi=ruled.hhi if ruled.hlo is not None else natural.hhi)
     return out

@@ -37,6 +37,7 @@ GRID = 33
 ZOOM = 8
 BISECT = 40
 MAX_ENTRIES = 4096  # entries of one separable sum the rule is run on (beyond: plain interval arithmetic)
+THIN = 1e-9  # probability boxes this narrow are left to plain interval arithmetic
 NAN_SEEN: list[np.ndarray] = []  # whether f may be NaN, per entry, from the last evaluations on pieces
 
 
@@ -198,6 +199,8 @@ def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
     if x.size > MAX_ENTRIES:
         return
     sep = x.tags["sep"]
+    if np.all(sep["src"].hi - sep["src"].lo <= THIN):  # (nearly) a point: plain arithmetic is as tight
+        return
     src = sep["src"]
     sim = src.tags.get("simplex")
     if sim is None or sim["ax"] != ax:

@@ -118,13 +118,36 @@ def softmax_rule(z: Interval, y: Interval, ax: int, dtype: np.dtype) -> Interval
         Sl, Sh = iv.sum_axis(Sl, Sh, -2, False, np.dtype(np.float64))  # Σ_j -> [.., k, n]
         Ml, Mh = iv.mul_fast(plo[..., :, None], phi[..., :, None], Sl, Sh)
         jlo, jhi = np.moveaxis(Ml, -2, ax), np.moveaxis(Mh, -2, ax)
+    hlo = hhi = None
+    if z.jlo is not None and z.hlo is not None and y.trace.second:
+        hlo, hhi = _softmax_hessian(z, ax, plo, phi)
     tags = {"norm": _norm_tag(shape, ax, dtype), "softmax": (z, ax)}
     ymag = np.moveaxis(np.broadcast_to(y.mag(), shape), ax, -1) if z is not y else None
     order = None if not y.trace.want_order else \
         _order_tag(zl, zh, np.moveaxis(wlo, ax, -1), np.moveaxis(whi, ax, -1), ymag, dtype, shape, ax)
     if order is not None:
         tags["order"] = order
-    return Interval(wlo, whi, jlo, jhi, dtype=dtype, trace=y.trace, rowdep=y.rowdep or z.rowdep, tags=tags)
+    return Interval(wlo, whi, jlo, jhi, dtype=dtype, trace=y.trace, rowdep=y.rowdep or z.rowdep, tags=tags,
+                    hlo=hlo, hhi=hhi)
+
+
+def _softmax_hessian(z: Interval, ax: int, plo: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H(p_k) = p_k [Σ_a p_a (H_k − H_a) + 2 E Eᵀ − Σ_a p_a D_a D_aᵀ], D_a = J_k − J_a, E = Σ_a p_a D_a
+    (the softmax's second derivatives written through differences, which keep the dependency small)."""
+    Jl, Jh = np.moveaxis(z.jlo, ax, -2), np.moveaxis(z.jhi, ax, -2)  # [.., K, n]
+    Hl, Hh = np.moveaxis(z.hlo, ax, -3), np.moveaxis(z.hhi, ax, -3)  # [.., K, n, n]
+    Dl, Dh = iv.sub(Jl[..., :, None, :], Jh[..., :, None, :], Jl[..., None, :, :], Jh[..., None, :, :])  # [k, a, n]
+    pa_l, pa_h = plo[..., None, :, None], phi[..., None, :, None]  # p_a
+    El, Eh = iv.sum_axis(*iv.mul_fast(pa_l, pa_h, Dl, Dh), -2, False, np.dtype(np.float64))  # [k, n]
+    EE = iv.mul_fast(El[..., :, None], Eh[..., :, None], El[..., None, :], Eh[..., None, :])  # [k, n, n]
+    DD = iv.mul_fast(Dl[..., :, None], Dh[..., :, None], Dl[..., None, :], Dh[..., None, :])  # [k, a, n, n]
+    pDD = iv.sum_axis(*iv.mul_fast(pa_l[..., None], pa_h[..., None], *DD), -3, False, np.dtype(np.float64))
+    dH = iv.sub(Hl[..., :, None, :, :], Hh[..., :, None, :, :], Hl[..., None, :, :, :], Hh[..., None, :, :, :])
+    pdH = iv.sum_axis(*iv.mul_fast(pa_l[..., None], pa_h[..., None], *dH), -3, False, np.dtype(np.float64))
+    inner = iv.sub(*iv.add(*pdH, *iv.scale(*EE, 2.0)), *pDD)
+    out = iv.mul_fast(plo[..., :, None, None], phi[..., :, None, None], *inner)
+    lo, hi = (np.where(np.isnan(a), fill, a) for a, fill in zip(out, (-np.inf, np.inf)))
+    return np.moveaxis(lo, -3, ax), np.moveaxis(hi, -3, ax)
 
 
 def ratio_rule(A: Interval, ax: int, dtype: np.dtype) -> Interval | None:

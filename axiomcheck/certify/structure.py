@@ -50,16 +50,19 @@ def _view_of(base: Interval, out: Interval) -> Interval:
     return out
 
 
-def _derived(x: Interval, fn: Any, jfn: Any, what: str, *, view: bool = False) -> Interval:
-    """Apply the same rearrangement `fn` to values and NaN flags and `jfn` to the Jacobian."""
+def _derived(x: Interval, fn: Any, jfn: Any, what: str, *, view: bool = False, hfn: Any = None) -> Interval:
+    """Apply the same rearrangement `fn` to values and NaN flags, `jfn` to the Jacobian (one trailing axis)
+    and `hfn` to the Hessian (two; without `hfn` a Hessian is dropped, never guessed)."""
     lo, hi = np.array(fn(x.lo)), np.array(fn(x.hi))
     nan = None if x.nan is None else np.array(fn(np.asarray(x.nan)))
-    jlo = jhi = None
+    jlo = jhi = hlo = hhi = None
     if x.jlo is not None:
         jlo, jhi = np.array(jfn(x.jlo)), np.array(jfn(x.jhi))
+    if x.hlo is not None and hfn is not None:
+        hlo, hhi = np.array(hfn(x.hlo)), np.array(hfn(x.hhi))
     if x.rowdep:
         check_rows(np.asarray(fn(_probe(x))), x.trace, what)
-    out = Interval(lo, hi, jlo, jhi, dtype=x.dtype, trace=x.trace, nan=nan, rowdep=x.rowdep)
+    out = Interval(lo, hi, jlo, jhi, dtype=x.dtype, trace=x.trace, nan=nan, rowdep=x.rowdep, hlo=hlo, hhi=hhi)
     if x.tags:
 
         facts.transport(x, out, lambda a: fn(np.broadcast_to(a, x.shape)))
@@ -70,8 +73,10 @@ def _key_tuple(key: Any) -> tuple:
     return key if isinstance(key, tuple) else (key,)
 
 
-def _jkey(key: tuple) -> tuple:
-    return key + (slice(None),) if any(k is Ellipsis for k in key) else key + (Ellipsis, slice(None))
+def _jkey(key: tuple, extra: int = 1) -> tuple:
+    """`key` for an array with `extra` trailing coordinate axes (1: a Jacobian, 2: a Hessian)."""
+    tail = (slice(None),) * extra
+    return key + tail if any(k is Ellipsis for k in key) else key + (Ellipsis,) + tail
 
 
 def _plain_key(key: tuple) -> tuple:
@@ -91,8 +96,8 @@ def _basic(key: tuple) -> bool:
 
 def getitem(x: Interval, key: Any) -> Interval:
     k = _plain_key(_key_tuple(key))
-    jk = _jkey(k)
-    out = _derived(x, lambda a: a[k], lambda j: j[jk], "indexing", view=_basic(k))
+    jk, hk = _jkey(k), _jkey(k, 2)
+    out = _derived(x, lambda a: a[k], lambda j: j[jk], "indexing", view=_basic(k), hfn=lambda h: h[hk])
 
     facts.after_getitem(x, k, out)
     return out
@@ -125,7 +130,7 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
             view.stale = True
     x._views = []
     old = Interval(x.lo.copy(), x.hi.copy(), x.jlo, x.jhi, dtype=x.dtype, trace=tr, nan=x.nan, rowdep=x.rowdep,
-                   tags=dict(x.tags))
+                   tags=dict(x.tags), hlo=x.hlo, hhi=x.hhi)
     x.lo = np.array(x.lo)
     x.hi = np.array(x.hi)
     x.lo[k], x.hi[k] = lo, hi
@@ -140,6 +145,18 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
         jlo[jk] = np.broadcast_to(vj[0], target_shape + (tr.n,))
         jhi[jk] = np.broadcast_to(vj[1], target_shape + (tr.n,))
         x.jlo, x.jhi = jlo, jhi
+        from . import hessian as Hs
+
+        if tr.second and (old.jlo is None or old.hlo is not None) and (v.jlo is None or v.hlo is not None):
+            hx, hv = Hs._hz(old, tr.n), Hs._hz(v, tr.n)
+            hlo, hhi = np.array(np.broadcast_to(hx[0], x.shape + (tr.n, tr.n))), \
+                np.array(np.broadcast_to(hx[1], x.shape + (tr.n, tr.n)))
+            hk = _jkey(k, 2)
+            hlo[hk] = np.broadcast_to(hv[0], target_shape + (tr.n, tr.n))
+            hhi[hk] = np.broadcast_to(hv[1], target_shape + (tr.n, tr.n))
+            x.hlo, x.hhi = hlo, hhi
+        else:
+            x.hlo = x.hhi = None
     x.rowdep = x.rowdep or v.rowdep
     x.tags = {}
     from . import interval
@@ -151,7 +168,8 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
 def copy(x: Interval) -> Interval:
     out = Interval(x.lo.copy(), x.hi.copy(), None if x.jlo is None else x.jlo.copy(),
                    None if x.jhi is None else x.jhi.copy(), dtype=x.dtype, trace=x.trace,
-                   nan=None if x.nan is None else np.array(x.nan), rowdep=x.rowdep, tags=dict(x.tags))
+                   nan=None if x.nan is None else np.array(x.nan), rowdep=x.rowdep, tags=dict(x.tags),
+                   hlo=x.hlo, hhi=x.hhi)
 
     facts.after_copy(x, out)
     return out
@@ -167,12 +185,14 @@ def reshape(x: Interval, shape: Any, order: str = "C") -> Interval:
     if order != "C":
         raise Unenclosable(f"reshape with order={order!r}")
     new = _resolve(shape, x)
-    return _derived(x, lambda a: a.reshape(new), lambda j: j.reshape(new + (j.shape[-1],)), "reshape", view=True)
+    return _derived(x, lambda a: a.reshape(new), lambda j: j.reshape(new + (j.shape[-1],)), "reshape", view=True,
+                    hfn=lambda h: h.reshape(new + h.shape[-2:]))
 
 
 def transpose(x: Interval, axes: Any) -> Interval:
     axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(int(a) % x.ndim for a in axes)
-    return _derived(x, lambda a: a.transpose(axes), lambda j: j.transpose(axes + (x.ndim,)), "transpose", view=True)
+    return _derived(x, lambda a: a.transpose(axes), lambda j: j.transpose(axes + (x.ndim,)), "transpose", view=True,
+                    hfn=lambda h: h.transpose(axes + (x.ndim, x.ndim + 1)))
 
 
 def swapaxes(x: Interval, a: int, b: int) -> Interval:
@@ -196,20 +216,22 @@ def squeeze(x: Interval, axis: Any = None) -> Interval:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
         axes = tuple(int(a) % x.ndim for a in np.atleast_1d(axis))
-    return _derived(x, lambda a: np.squeeze(a, axes), lambda j: np.squeeze(j, axes), "squeeze", view=True)
+    return _derived(x, lambda a: np.squeeze(a, axes), lambda j: np.squeeze(j, axes), "squeeze", view=True,
+                    hfn=lambda h: np.squeeze(h, axes))
 
 
 def expand_dims(x: Interval, axis: Any) -> Interval:
     axes = np.atleast_1d(axis)
     nd = x.ndim + len(axes)
     axes = tuple(sorted(int(a) % nd for a in axes))
-    return _derived(x, lambda a: np.expand_dims(a, axes), lambda j: np.expand_dims(j, axes), "expand_dims", view=True)
+    return _derived(x, lambda a: np.expand_dims(a, axes), lambda j: np.expand_dims(j, axes), "expand_dims", view=True,
+                    hfn=lambda h: np.expand_dims(h, axes))
 
 
 def broadcast_to(x: Interval, shape: Any) -> Interval:
     shape = tuple(int(s) for s in np.atleast_1d(shape)) if not isinstance(shape, tuple) else shape
     return _derived(x, lambda a: np.broadcast_to(a, shape), lambda j: np.broadcast_to(j, shape + (j.shape[-1],)),
-                    "broadcast_to")
+                    "broadcast_to", hfn=lambda h: np.broadcast_to(h, shape + h.shape[-2:]))
 
 
 def concatenate(seq: Sequence[Any], axis: Any = 0, dtype: Any = None) -> Interval:
@@ -231,13 +253,20 @@ def concatenate(seq: Sequence[Any], axis: Any = 0, dtype: Any = None) -> Interva
         js = [x.jac_or_zero(tr.n) for x in xs]
         jlo = np.concatenate([j[0] for j in js], axis=ax)
         jhi = np.concatenate([j[1] for j in js], axis=ax)
+    hlo = hhi = None
+    if tr.second and jlo is not None and all(x.jlo is None or x.hlo is not None for x in xs):
+        from . import hessian as Hs
+
+        hs = [Hs._hz(x, tr.n) for x in xs]
+        hlo = np.concatenate([h[0] for h in hs], axis=ax)
+        hhi = np.concatenate([h[1] for h in hs], axis=ax)
     rowdep = any(x.rowdep for x in xs)
     if rowdep and tr.guard:
         probes = [_probe(x) if x.rowdep else np.broadcast_to(np.arange(x.shape[0]).reshape(
             (x.shape[0],) + (1,) * (x.ndim - 1)), x.shape) if x.ndim else np.zeros(()) for x in xs]
         check_rows(np.concatenate(probes, axis=ax), tr, "concatenate")
     lo, hi = R.to_dtype(lo, hi, out_dtype)
-    return Interval(lo, hi, jlo, jhi, dtype=out_dtype, trace=tr, nan=nan, rowdep=rowdep)
+    return Interval(lo, hi, jlo, jhi, dtype=out_dtype, trace=tr, nan=nan, rowdep=rowdep, hlo=hlo, hhi=hhi)
 
 
 def stack(seq: Sequence[Any], axis: int = 0) -> Interval:
@@ -253,13 +282,15 @@ def repeat(x: Interval, repeats: Any, axis: Any = None) -> Interval:
         x = reshape(x, (-1,))
         axis = 0
     ax = int(axis) % x.ndim
-    return _derived(x, lambda a: np.repeat(a, repeats, axis=ax), lambda j: np.repeat(j, repeats, axis=ax), "repeat")
+    return _derived(x, lambda a: np.repeat(a, repeats, axis=ax), lambda j: np.repeat(j, repeats, axis=ax), "repeat",
+                    hfn=lambda h: np.repeat(h, repeats, axis=ax))
 
 
 def tile(x: Interval, reps: Any) -> Interval:
     r = tuple(np.atleast_1d(reps).tolist())
     full = (1,) * max(0, x.ndim - len(r)) + r
-    return _derived(x, lambda a: np.tile(a, full), lambda j: np.tile(j, full + (1,)), "tile")
+    return _derived(x, lambda a: np.tile(a, full), lambda j: np.tile(j, full + (1,)), "tile",
+                    hfn=lambda h: np.tile(h, full + (1, 1)))
 
 
 def take_along_axis(x: Interval, indices: Any, axis: int) -> Interval:
@@ -268,7 +299,8 @@ def take_along_axis(x: Interval, indices: Any, axis: int) -> Interval:
     idx = np.asarray(indices)
     ax = int(axis) % x.ndim
     return _derived(x, lambda a: np.take_along_axis(a, idx, axis=ax),
-                    lambda j: np.take_along_axis(j, idx[..., None], axis=ax), "take_along_axis")
+                    lambda j: np.take_along_axis(j, idx[..., None], axis=ax), "take_along_axis",
+                    hfn=lambda h: np.take_along_axis(h, idx[..., None, None], axis=ax))
 
 
 def take(x: Interval, indices: Any, axis: Any = None) -> Interval:
@@ -301,7 +333,8 @@ def astype(x: Any, dtype: Any) -> Any:
         t = step_function("trunc", x)
         return Interval(t.lo, t.hi, t.jlo, t.jhi, dtype=dtype, trace=x.trace, nan=t.nan, rowdep=t.rowdep)
     lo, hi = R.to_dtype(x.lo, x.hi, dtype)
-    out = Interval(lo, hi, x.jlo, x.jhi, dtype=dtype, trace=x.trace, nan=x.nan, rowdep=x.rowdep)
+    out = Interval(lo, hi, x.jlo, x.jhi, dtype=dtype, trace=x.trace, nan=x.nan, rowdep=x.rowdep, hlo=x.hlo,
+                   hhi=x.hhi)
     from . import rules
 
     rules.after_cast(x, out)
