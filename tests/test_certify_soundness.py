@@ -188,3 +188,35 @@ def test_a_nondeterministic_operator_gets_no_certificate():
     sampled = {"context.deterministic": Result("context.deterministic", "well-posedness", "fail", "changes")}
     certs = run(op, sampled=sampled)
     assert all(c.status == "unknown" and "deterministic" in c.reason for c in certs.values())
+
+
+# ----------------------------------------------------------------------------- the overflow-safe norm
+
+
+def _safe_sq_norm(c: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    diff = c[:, None, :] - mu[None, :, :]
+    m = np.abs(diff).max(axis=2, initial=0.0)
+    scale = np.where(m > 0.0, m, 1.0)
+    r = (diff / scale[:, :, None]) ** 2
+    return (m * m) * r.sum(axis=2), scale
+
+
+MU = np.array([[0.5, -1.0], [2.0, 0.0], [-1.5, 1.5]])
+
+
+def test_the_overflow_safe_norm_is_proved_continuous():
+    def near(context):
+        d, _ = _safe_sq_norm(np.asarray(context, dtype=np.float64), MU)
+        return nx.softmax(-np.tanh(d / 4.0))
+
+    cert = run(ctx_op(near), ["context.continuity"], max_time=2.0)["context.continuity"]
+    assert cert.status == "proved" and np.isfinite(cert.lipschitz_upper)
+
+
+def test_a_jumping_intermediate_used_elsewhere_keeps_the_jump():
+    def leaky(context):
+        d, scale = _safe_sq_norm(np.asarray(context, dtype=np.float64), MU)
+        return nx.softmax(-np.tanh(d / 4.0) + 0.01 * scale)  # the scale jumps at c = μ_k: so do the weights
+
+    cert = run(ctx_op(leaky), ["context.continuity"], max_time=2.0)["context.continuity"]
+    assert cert.status == "unknown" and cert.lipschitz_upper == np.inf

@@ -49,7 +49,8 @@ class Trace:
         self.rows = int(rows)
         self.n = int(n)
         self.guard = guard  # check that row-dependent arrays keep the batch axis first
-        self.disc = np.zeros(self.rows, bool)
+        self.jumps: dict[int, tuple[np.ndarray, str]] = {}  # id -> (rows that may jump there, why)
+        self.retire: list[tuple[int, list[tuple[Any, int]]]] = []  # jumps a rule proved harmless, if unused else
         self.poison = np.zeros(self.rows, bool)
         self.reasons: dict[str, list[str]] = {"disc": [], "poison": [], "jac": []}
         # kinks: (site, undecided entries) of every continuous choice left open (max, min, abs, a meeting where);
@@ -73,12 +74,12 @@ class Trace:
             self.kinks.append((site, np.array(undecided, bool)))
         return None
 
-    def jump(self, mask: np.ndarray, reason: str) -> None:
+    def jump(self, mask: np.ndarray, reason: str) -> int | None:
         """Entries where the function may jump (per row, or per entry for a chain on pieces)."""
         if self.elem_bad is not None:
             self.elem_bad |= np.broadcast_to(np.asarray(mask, bool), self.elementwise)
-            return
-        self.discontinuous(row_any(mask), reason)
+            return None
+        return self.discontinuous(row_any(mask), reason)
 
     def lost(self, mask: np.ndarray, reason: str) -> None:
         """Entries where nothing is known (per row, or per entry for a chain on pieces)."""
@@ -91,15 +92,37 @@ class Trace:
         if reason not in self.reasons[kind] and len(self.reasons[kind]) < 6:
             self.reasons[kind].append(reason)
 
-    def discontinuous(self, rows: np.ndarray, reason: str) -> None:
-        """Rows on which the function may jump (no finite Lipschitz bound there)."""
+    def discontinuous(self, rows: np.ndarray, reason: str) -> int | None:
+        """Rows on which the function may jump (no finite Lipschitz bound there); returns the jump's id."""
         rows = np.asarray(rows, bool).reshape(-1)
-        if rows.size == self.rows and rows.any():
-            self.disc |= rows
-            self.note("disc", reason)
-        elif rows.size != self.rows and rows.any():
-            self.disc[:] = True
-            self.note("disc", reason)
+        if not rows.any():
+            return None
+        if rows.size != self.rows:
+            rows = np.ones(self.rows, bool)
+        jid = len(self.jumps) + 1
+        self.jumps[jid] = (rows, reason)
+        self.note("disc", reason)
+        return jid
+
+    @property
+    def disc(self) -> np.ndarray:
+        """Rows that may jump somewhere in the evaluation."""
+        out = np.zeros(self.rows, bool)
+        for rows, _ in self.jumps.values():
+            out |= rows
+        return out
+
+    def settle(self) -> None:
+        """Drop the jumps a structured rule proved harmless, if what carried them was used nowhere else.
+
+        A rule that sees a possibly jumping value only inside a composite it proves continuous (a norm
+        computed as m² Σ (x/m)²) records the intermediate arrays with their use counts; if the operator
+        used none of them again afterwards, no output depends on the jump.
+        """
+        for jid, objs in self.retire:
+            if jid in self.jumps and all(obj.uses == n for obj, n in objs):
+                del self.jumps[jid]
+        self.retire = []
 
     def poisoned(self, rows: np.ndarray, reason: str) -> None:
         """Rows on which nothing can be said (an undecided argmax feeding an index)."""
@@ -125,7 +148,7 @@ class Interval:
 
     __array_priority__ = 10_000
     __slots__ = ("lo", "hi", "jlo", "jhi", "hlo", "hhi", "nan", "dtype", "trace", "rowdep", "tags", "uid", "_views",
-                 "stale", "is_view", "__weakref__")
+                 "stale", "is_view", "uses", "__weakref__")
 
     def __init__(self, lo: Any, hi: Any, jlo: Any = None, jhi: Any = None, *, dtype: Any, trace: Trace,
                  nan: Any = None, rowdep: bool | None = None, tags: dict | None = None, hlo: Any = None,
@@ -147,6 +170,7 @@ class Interval:
         self._views: list[Any] = []
         self.stale = False
         self.is_view = False
+        self.uses = 0  # how many operations read this array (see Trace.settle)
 
     # ------------------------------------------------------------------ numpy-like surface
 
@@ -344,6 +368,7 @@ def lift(x: Any, trace: Trace) -> Interval:
     if isinstance(x, Interval):
         if x.stale:
             raise Unenclosable("an interval array read after the array it was sliced from was written to")
+        x.uses += 1
         return x
     return constant(x, trace)
 

@@ -165,7 +165,7 @@ def lipschitz_bound(metric: np.ndarray, rows: np.ndarray | None = None, dims: np
         why: list[str] = []
         if not np.all(np.isfinite(up)):  # the causes first: a possible jump, a lost row, then where ∞ began
             if (tr.disc & ~tr.poison).any():
-                why += tr.reasons["disc"]
+                why += list(dict.fromkeys(r for _, r in tr.jumps.values()))
             if tr.poison.any():
                 why += tr.reasons["poison"]
             why += [f"unbounded derivative: {r}" for r in tr.reasons["jac"][:1]]

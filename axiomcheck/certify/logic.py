@@ -166,6 +166,7 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
     na, nb = np.broadcast_to(A.may_nan(), shape), np.broadcast_to(B.may_nan(), shape)
     nan = np.where(t, na, np.where(f, nb, na | nb))
     jac: Any = (None, None)
+    jid = None
     meet = _meet(C, A, B, shape) if u.any() else np.zeros(shape, bool)
     H = None
     if A.jlo is not None or B.jlo is not None:
@@ -176,10 +177,12 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
     if u.any() and (C.rowdep or A.rowdep or B.rowdep or tr.elem_bad is not None):
         jump = u & ~meet
         if jump.any():
-            tr.jump(jump, f"{what}(...) with a condition undecided on the box (the two branches may not meet)")
+            jid = tr.jump(jump, f"{what}(...) with a condition undecided on the box (the two branches may not meet)")
     out = Interval(lo, hi, jac[0], jac[1], dtype=dtype, trace=tr, nan=nan,
                    rowdep=C.rowdep or A.rowdep or B.rowdep)
     Hs.attach(out, H)
+    if jid is not None:
+        out.tags["jump"] = jid
     from . import rules
 
     rules.after_where(C, A, B, out, t, f)

@@ -145,6 +145,8 @@ def multiply(a: Any, b: Any) -> Interval:
     if Hs.wanted(A, B):
         one = (np.ones(()), np.ones(()))
         Hs.attach(out, Hs.combine(shape, tr.n, [((B.lo, B.hi), A), ((A.lo, A.hi), B)], [(one, A, B), (one, B, A)]))
+    if A is B:
+        out.tags["square_of"] = A
     return _tags("multiply", [A, B], out)
 
 
@@ -247,6 +249,8 @@ def integer_pow(a: Any, k: int) -> Interval:
             else:
                 dd = R.widen_ulps(k * (k - 1) * A.lo ** (k - 2), k * (k - 1) * A.hi ** (k - 2), 2 * k)
         Hs.attach(out, Hs.combine(shape, tr.n, [((dlo, dhi), A)], [(dd, A, A)]))
+    if k == 2:
+        out.tags["square_of"] = A
     return out
 
 

@@ -97,6 +97,10 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
         for x, c in (ivs, ivs[::-1]):
             if x.rowdep and not c.rowdep and c.jlo is None and np.all(c.lo == c.hi) and np.all(c.lo >= 0):
                 out.tags["plus"] = (x, c)
+    if name == "multiply":
+        from . import norms
+
+        norms.scaled_square_sum(ivs, out)
     if name in ("multiply", "add"):
         _carry_norm(name, ivs, out)
         _carry_order(name, ivs, out)
@@ -113,7 +117,7 @@ def after_where(C: Interval, A: Interval, B: Interval, out: Interval, t: np.ndar
     ma = A.tags.get("maxabs")
     if (cmp is not None and cmp[0] == "greater" and cmp[1] is A and ma is not None and out.shape == A.shape
             and np.all(cmp[2].lo == 0) and np.all(cmp[2].hi == 0) and not B.rowdep and np.all(B.lo > 0)):
-        out.tags["maxabs"] = {**ma, "safe": True}
+        out.tags["maxabs"] = {**ma, "safe": True, "where": out, "m": A}
 
 
 def after_cast(x: Interval, out: Interval) -> None:
@@ -323,7 +327,8 @@ def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) ->
     if _is_reduced(B, A, shape, "maxabs") is not None and B.tags["maxabs"]["safe"]:
         # x / where(m > 0, m, c) with m = max |x|: |x| ≤ m, and x = 0 wherever m = 0
         one = np.ones(shape)
-        return Interval(-one, one, dtype=dtype, trace=A.trace, rowdep=A.rowdep, tags={"no_nan": True})
+        return Interval(-one, one, dtype=dtype, trace=A.trace, rowdep=A.rowdep,
+                        tags={"no_nan": True, "unit_of": (A, B)})
     plus = B.tags.get("plus")
     if plus is not None and plus[0] is A:
         from . import softmax

@@ -53,6 +53,7 @@ def _view_of(base: Interval, out: Interval) -> Interval:
 def _derived(x: Interval, fn: Any, jfn: Any, what: str, *, view: bool = False, hfn: Any = None) -> Interval:
     """Apply the same rearrangement `fn` to values and NaN flags, `jfn` to the Jacobian (one trailing axis)
     and `hfn` to the Hessian (two; without `hfn` a Hessian is dropped, never guessed)."""
+    x.uses += 1
     lo, hi = np.array(fn(x.lo)), np.array(fn(x.hi))
     nan = None if x.nan is None else np.array(fn(np.asarray(x.nan)))
     jlo = jhi = hlo = hhi = None
@@ -108,6 +109,7 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
         raise Unenclosable("assignment of interval values into a plain array")
     if x.is_view:
         raise Unenclosable("writing into a slice or reshaped view of an interval array")
+    x.uses += 1
     k = _plain_key(_key_tuple(key))
     tr = x.trace
     v = lift(value, tr)
@@ -166,6 +168,7 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
 
 
 def copy(x: Interval) -> Interval:
+    x.uses += 1
     out = Interval(x.lo.copy(), x.hi.copy(), None if x.jlo is None else x.jlo.copy(),
                    None if x.jhi is None else x.jhi.copy(), dtype=x.dtype, trace=x.trace,
                    nan=None if x.nan is None else np.array(x.nan), rowdep=x.rowdep, tags=dict(x.tags),
@@ -332,6 +335,7 @@ def astype(x: Any, dtype: Any) -> Any:
 
         t = step_function("trunc", x)
         return Interval(t.lo, t.hi, t.jlo, t.jhi, dtype=dtype, trace=x.trace, nan=t.nan, rowdep=t.rowdep)
+    x.uses += 1
     lo, hi = R.to_dtype(x.lo, x.hi, dtype)
     out = Interval(lo, hi, x.jlo, x.jhi, dtype=dtype, trace=x.trace, nan=x.nan, rowdep=x.rowdep, hlo=x.hlo,
                    hhi=x.hhi)
