@@ -49,14 +49,15 @@ class Job:
 
     def evaluate(self, boxes: bnb.Boxes, force: dict | None = None, second: bool = False) -> E.Evaluated:
         key = None
+        order = self.order
         if force is None and len(boxes) <= 4:  # the root boxes every check starts from: evaluated once
+            order = True  # with the order relations, so the safety check can reuse it
             key = (boxes.lo.tobytes(), boxes.hi.tobytes(), None if boxes.labels is None else
-                   boxes.labels.tobytes(), self.order, id(self.params), second)
+                   boxes.labels.tobytes(), id(self.params), second)
             if key in self.cache:
                 return self.cache[key]
         self.evaluations += 1
-        ev = E.on_boxes(self.op, self.dom, boxes.lo, boxes.hi, boxes.labels, self.params, force, self.order,
-                        second)
+        ev = E.on_boxes(self.op, self.dom, boxes.lo, boxes.hi, boxes.labels, self.params, force, order, second)
         if key is not None and len(self.cache) < 64:
             self.cache[key] = ev
         return ev
