@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kd_kernel.py
 	$(BIN)/python benchmarks/kd_fused_linear.py
 	$(BIN)/python benchmarks/weight_guard.py
+	$(BIN)/python benchmarks/certify.py
 
 # The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
 # package); conformance_suites/ holds the same files for `make demo`, pytest and CI.
