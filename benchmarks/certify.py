@@ -104,7 +104,7 @@ def ratio(row: dict) -> str:
     a, b = row["l_cert"], row["l_sampled"]
     if a is None or b is None or not b:
         return "—"
-    return "∞" if not math.isfinite(a) else f"{a / b:.2f}"
+    return "∞" if not math.isfinite(a) else f"{a / b:.3g}"
 
 
 def table(rows: list[dict], markdown: bool) -> str:

@@ -236,3 +236,30 @@ def test_a_broken_rule_is_caught(monkeypatch):
     monkeypatch.setattr(rounding, "transcendental", inward)
     with pytest.raises(AssertionError, match="outside the enclosure"):
         check_unary(*UNARY[0])
+
+
+def test_the_log_softmax_and_log_sum_exp_rules_enclose():
+    K = 4
+    lo, hi = boxes(K * 6, -6.0, 6.0, 1.5)
+    tr = Trace(1, K * 6)
+    z = variable(lo, hi, tr).reshape((1, 6, K))
+    m = reduce.extreme(z, 2, True, "max")
+    y = ops.subtract(z, m)
+    ls = ops.subtract(y, ops.unary("log", reduce.sum_(ops.unary("exp", y), 2, True)))
+    lse = ops.add(ops.unary("log", reduce.sum_(ops.unary("exp", y), 2, True)), m)
+    pts = points_of(lo, hi, 5).reshape(5, 6, K)
+    ex_ls, ex_lse, f_ls, f_lse = [], [], [], []
+    for p in pts:
+        rows = [[mp.mpf(v) for v in r] for r in p]
+        ex_lse.append([mp.log(mp.fsum(mp.exp(v) for v in r)) for r in rows])
+        ex_ls.append([v - mp.log(mp.fsum(mp.exp(w) for w in r)) for r in rows for v in r])
+        mm = p.max(axis=1, keepdims=True)
+        f_ls.append((p - mm - np.log(np.exp(p - mm).sum(axis=1, keepdims=True))).reshape(-1))
+        f_lse.append((mm + np.log(np.exp(p - mm).sum(axis=1, keepdims=True))).reshape(-1))
+    assert_encloses(ls, ex_ls, np.array(f_ls))
+    assert_encloses(lse, ex_lse, np.array(f_lse))
+    # and they are the rules, not loose interval arithmetic: the log-softmax is exact at the corners
+    zl, zh = lo.reshape(6, K), hi.reshape(6, K)
+    exact_lo = [-float(mp.log(1 + mp.fsum(mp.exp(mp.mpf(zh[r, j]) - mp.mpf(zl[r, k])) for j in range(K) if j != k)))
+                for r in range(6) for k in range(K)]
+    assert np.allclose(ls.lo.reshape(-1), exact_lo, rtol=0, atol=1e-12)

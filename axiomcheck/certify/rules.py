@@ -86,13 +86,27 @@ def _const(x: Interval) -> Any:
 
 def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> None:
     chain(name, ivs, out, redo)
+    from . import logsoft
+
     if name == "exp":
         out.tags["exp_of"] = ivs[0]
+    elif name == "log":
+        out.tags["log_of"] = ivs[0]
     elif name == "subtract":
         y, m = ivs
         out.tags["shift"] = (y, m)
+        mshape = (1,) * (y.ndim - m.ndim) + m.shape
+        tag = m.tags.get("max")
+        if tag is not None and y.shape == out.shape and len(mshape) == y.ndim \
+                and _is_reduced(m, y, y.shape, "max") is not None:
+            out.hi = np.minimum(out.hi, 0.0)  # z − max z ≤ 0, and fl(z_k − m) ≤ 0 too
+            out.tags["below_max"] = tag["ax"]
+        logsoft.log_softmax(y, m, out)
         if not y.rowdep and y.jlo is None and y.ndim == 0 and y.lo == 1.0 and y.hi == 1.0:
             out.tags["complement"] = m
+    elif name == "add":
+        logsoft.log_sum_exp(ivs[0], ivs[1], out)
+        logsoft.log_sum_exp(ivs[1], ivs[0], out)
     if name == "add":
         for x, c in (ivs, ivs[::-1]):
             if x.rowdep and not c.rowdep and c.jlo is None and np.all(c.lo == c.hi) and np.all(c.lo >= 0):
@@ -277,6 +291,13 @@ def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval)
     if len(axes) != 1:
         return
     ax = axes[0]
+    y = x.tags.get("exp_of")
+    if y is not None and y.tags.get("below_max") == ax and x.nan is None and np.all(np.isfinite(y.lo)):
+        # Σ exp(z − max z): one term is exp(0) = 1, every term is ≤ 1 (log-sum-exp, log-softmax)
+        k = x.shape[ax]
+        g = R.gamma(k - 1, out.dtype) + R.gamma(k - 1, np.dtype(np.float64))
+        out.lo = np.maximum(out.lo, R.down(1.0 - g))
+        out.hi = np.minimum(out.hi, R.up(k * (1.0 + g)))
     probes = {a: np.take(_index_probe(x.shape, a), [0] if keepdims else 0, axis=ax)
               for a in range(x.ndim) if a != ax}
     out.tags["sum"] = {"src": x, "ax": ax, "probes": probes}
