@@ -31,7 +31,7 @@ def test_the_ids_covered_follow_the_scale_and_each_certificate_states_its_domain
     certs = certify_operator(op, W3, max_time=1.5)
     assert sorted(certs) == ["context.boundedness", "context.continuity", "context.finite",
                              "context.normalization", "context.positivity"]  # no safety declared: not applicable
-    for cid, c in certs.items():
+    for c in certs.values():
         assert isinstance(c, Certificate) and c.status in CERTIFICATE_STATUSES
         assert c.domain == "context ∈ [-10, 10]^2"
         assert c.domain_data == {"context": {"lo": -10.0, "hi": 10.0, "shape": [2]}}
