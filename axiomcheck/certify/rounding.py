@@ -27,7 +27,7 @@ enclosure rounded to float32 is still held in float64 arrays.
 
 >>> import numpy as np
 >>> lo, hi = to_dtype(np.array([0.1]), np.array([0.1]), np.dtype(np.float32))
->>> bool(lo[0] < 0.1 < hi[0]), float(np.float32(lo[0])) == lo[0]
+>>> bool(lo[0] < 0.1 < hi[0]), bool(float(np.float32(lo[0])) == lo[0])
 (True, True)
 """
 
