@@ -126,3 +126,17 @@ def test_the_builtin_safety_set_is_the_same_predicate_as_before():
     c[:50, 0] = 0.0
     assert np.array_equal(CONTEXT_SAFETY.contexts(c), safe_context(c))
     assert CONTEXT_SAFETY.contexts.__name__ == "safe_context"  # as reports name it
+
+
+def test_a_composition_is_certified_on_the_inputs_its_components_read():
+    ctx = ac.context_operator(soft, name="soft_ctx", register=False, world={"teachers": 3, "context_dim": 2})
+    task = ac.task_operator(lambda losses, sizes: nx.softmax(-nx.squash(nx.f64(losses)), axis=2), name="soft_task",
+                            register=False)
+    op = ac.compose(ctx, task)
+    certs = certify_operator(op, World(teachers=3, context_dim=2, tasks=2), max_time=2.0,
+                             axioms=["unified.normalization", "unified.finite", "unified.positivity"])
+    c = certs["unified.normalization"]
+    assert c.status == "proved"  # the product-then-normalize is a softmax of the summed log-weights
+    assert c.domain.startswith("context ∈ [-10, 10]^2; losses ∈ [0, 1e+06]^2×3")
+    assert "probs" not in c.domain_data  # no component reads the teachers' distributions
+    assert certs["unified.finite"].status == "proved" and certs["unified.positivity"].status == "proved"
