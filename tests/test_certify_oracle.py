@@ -247,6 +247,7 @@ def test_the_log_softmax_and_log_sum_exp_rules_enclose():
     y = ops.subtract(z, m)
     ls = ops.subtract(y, ops.unary("log", reduce.sum_(ops.unary("exp", y), 2, True)))
     lse = ops.add(ops.unary("log", reduce.sum_(ops.unary("exp", y), 2, True)), m)
+    lse_flat = ops.add(m[:, :, 0], ops.unary("log", reduce.sum_(ops.unary("exp", y), 2)))  # the axis dropped
     pts = points_of(lo, hi, 5).reshape(5, 6, K)
     ex_ls, ex_lse, f_ls, f_lse = [], [], [], []
     for p in pts:
@@ -258,6 +259,8 @@ def test_the_log_softmax_and_log_sum_exp_rules_enclose():
         f_lse.append((mm + np.log(np.exp(p - mm).sum(axis=1, keepdims=True))).reshape(-1))
     assert_encloses(ls, ex_ls, np.array(f_ls))
     assert_encloses(lse, ex_lse, np.array(f_lse))
+    assert_encloses(lse_flat, ex_lse, np.array(f_lse))
+    assert np.all(lse_flat.hi - lse_flat.lo <= lse.hi.reshape(lse_flat.shape) - lse.lo.reshape(lse_flat.shape) + 1e-9)
     # and they are the rules, not loose interval arithmetic: the log-softmax is exact at the corners
     zl, zh = lo.reshape(6, K), hi.reshape(6, K)
     exact_lo = [-float(mp.log(1 + mp.fsum(mp.exp(mp.mpf(zh[r, j]) - mp.mpf(zl[r, k])) for j in range(K) if j != k)))

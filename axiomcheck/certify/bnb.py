@@ -225,7 +225,8 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
         pending, upper, smear = pending.take(keep), upper[keep], smear[keep]
         order = np.argsort(-upper, kind="stable")
         n_inf = int(np.sum(~np.isfinite(upper)))
-        cut = min(n_inf, BATCH) if n_inf else BATCH  # boxes without a finite bound first: they decide "inf"
+        batch_size = max(8, BATCH * 16 // max(dom.n, 16))  # fewer boxes at once in many dimensions
+        cut = min(n_inf, batch_size) if n_inf else batch_size  # boxes without a finite bound first: "inf"
         now, rest = order[:cut], order[cut:]
         batch = pending.take(now)
         can = splittable(batch, scale, MIN_WIDTH_INF if n_inf else MIN_WIDTH)

@@ -63,9 +63,12 @@ def _differences(z: Interval, ax: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _delta(y: Interval, ax: int, dtype: np.dtype, result_mag: np.ndarray) -> np.ndarray:
+    """The absolute float error allowance, in the layout of `result_mag` (the axis kept or dropped)."""
     u = R.eps(dtype)
     k = y.shape[ax]
-    ymax = np.max(np.moveaxis(np.broadcast_to(y.mag(), y.shape), ax, -1), axis=-1, keepdims=True)
+    ymax = np.max(np.broadcast_to(y.mag(), y.shape), axis=ax, keepdims=True)
+    if np.ndim(result_mag) < y.ndim:
+        ymax = np.squeeze(ymax, ax)
     rel_s = 2 * u * ymax + 2 * u * R.ulps("exp", dtype) + R.gamma(k - 1, dtype)  # of the sum inside the log
     log_s = np.log(k) + ymax
     return 1.1 * (u * ymax + rel_s / (1 - rel_s) + 2 * u * R.ulps("log", dtype) * log_s + u * result_mag)
@@ -130,7 +133,6 @@ def log_sum_exp(L: Interval, M: Interval, out: Interval) -> None:
     if lo.shape != out.shape and np.broadcast_shapes(lo.shape, out.shape) != out.shape:
         return
     d = _delta(y, ax, out.dtype, np.maximum(np.abs(lo), np.abs(hi)))
-    d = d if d.shape == lo.shape else np.squeeze(d, ax) if d.ndim > lo.ndim else d
     # twice δ: the operator's float evaluation and our own float64 one of the same formula at the corners
     lo, hi = R.to_dtype(R.down(lo - 2 * d), R.up(hi + 2 * d), out.dtype)
     new_lo, new_hi = np.maximum(out.lo, lo), np.minimum(out.hi, hi)

@@ -84,6 +84,14 @@ def _const(x: Interval) -> Any:
     return lambda q: Interval(lo, hi, dtype=dtype, trace=q.trace, nan=nan, rowdep=False)
 
 
+def _soft(rule: Any, *args: Any) -> None:
+    """Run an optional tightening rule: one that cannot apply here leaves the plain enclosure (always sound)."""
+    try:
+        rule(*args)
+    except (ValueError, IndexError, TypeError, FloatingPointError):
+        pass
+
+
 def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> None:
     chain(name, ivs, out, redo)
     from . import logsoft
@@ -101,12 +109,12 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
                 and _is_reduced(m, y, y.shape, "max") is not None:
             out.hi = np.minimum(out.hi, 0.0)  # z − max z ≤ 0, and fl(z_k − m) ≤ 0 too
             out.tags["below_max"] = tag["ax"]
-        logsoft.log_softmax(y, m, out)
+        _soft(logsoft.log_softmax, y, m, out)
         if not y.rowdep and y.jlo is None and y.ndim == 0 and y.lo == 1.0 and y.hi == 1.0:
             out.tags["complement"] = m
     elif name == "add":
-        logsoft.log_sum_exp(ivs[0], ivs[1], out)
-        logsoft.log_sum_exp(ivs[1], ivs[0], out)
+        _soft(logsoft.log_sum_exp, ivs[0], ivs[1], out)
+        _soft(logsoft.log_sum_exp, ivs[1], ivs[0], out)
     if name == "add":
         for x, c in (ivs, ivs[::-1]):
             if x.rowdep and not c.rowdep and c.jlo is None and np.all(c.lo == c.hi) and np.all(c.lo >= 0):
@@ -114,7 +122,7 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
     if name == "multiply":
         from . import norms
 
-        norms.scaled_square_sum(ivs, out)
+        _soft(norms.scaled_square_sum, ivs, out)
     if name in ("multiply", "add"):
         carry_norm(name, ivs, out)
         carry_order(name, ivs, out)
