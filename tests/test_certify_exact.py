@@ -17,9 +17,9 @@ import numpy as np
 
 import axiomcheck as ac
 from axiomcheck.certify import certify_operator
-from axiomcheck.certify import domains as Dm
 from axiomcheck.certify import evaluate as E
-from axiomcheck.certify.interval import Trace
+from axiomcheck.certify import space as Dm
+from axiomcheck.certify.core import Trace
 from axiomcheck.certify.numpy_front import patched_conversions
 from axiomcheck.domains import World
 from axiomcheck.library import _numerics as nx

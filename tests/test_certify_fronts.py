@@ -16,8 +16,8 @@ import pytest
 
 import axiomcheck as ac
 from axiomcheck.certify import certify_operator
-from axiomcheck.certify import domains as Dm
 from axiomcheck.certify import evaluate as E
+from axiomcheck.certify import space as Dm
 from axiomcheck.domains import World
 from axiomcheck.frameworks import adapt
 from axiomcheck.library import _numerics as nx

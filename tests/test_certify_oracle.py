@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from axiomcheck.certify import logic, ops, reduce, rounding
-from axiomcheck.certify.interval import Interval, Trace
+from axiomcheck.certify.core import Interval, Trace
 
 mp.mp.dps = 60
 RNG = np.random.default_rng(20261207)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .domains import Domain, points, tighten
+from .space import Domain, points, tighten
 
 BATCH = 256
 MIN_WIDTH = 1e-9  # relative to the root box: a box this narrow that is still undecided is not split again

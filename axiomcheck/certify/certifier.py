@@ -15,11 +15,12 @@ from ..domain_inputs import WithInputs
 from ..domains import DOMAINS, World
 from ..params import param_sets
 from ..scales import SCALES
-from . import bnb, replay
-from . import properties as C
+from . import bnb
+from . import provers as C
 from .certificate import Certificate
-from .domains import build
 from .evaluate import NO_PARAMS
+from .sampled import with_sampled
+from .space import build
 
 #: The properties a certificate can be given for (the catalogue's property names).
 CERTIFIED = ("finite", "normalization", "positivity", "nonnegativity", "bounds", "safety", "regularity")
@@ -146,7 +147,7 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
         if not cert.domain:
             cert = dataclasses.replace(cert, domain=dom.text(), domain_data=dom.data())
         if sampled is not None and axiom.id in sampled:
-            cert = replay.with_sampled(cert, sampled[axiom.id], op, dom, world, sets, tolerance, axiom.property)
+            cert = with_sampled(cert, sampled[axiom.id], op, dom, world, sets, tolerance, axiom.property)
         out[axiom.id] = cert
     return {a.id: out[a.id] for a in ids}
 

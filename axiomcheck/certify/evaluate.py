@@ -18,9 +18,11 @@ import numpy as np
 from ..calling import accepts_teachers
 from ..domains import DOMAINS
 from ..frameworks import adapt
-from . import ops, reduce, structure
-from .domains import Domain, arrays_at, simplex_slack
-from .interval import Interval, Trace, Unenclosable, constant
+from . import numpy_front, ops, reduce, structure
+from . import rounding as R
+from .core import Interval, Trace, Unenclosable, constant
+from .hessian import MAX_N
+from .space import Domain, arrays_at, simplex_slack
 
 NO_PARAMS: Any = object()
 
@@ -44,8 +46,6 @@ def input_dtype(op: Any) -> np.dtype:
 
 def interval_inputs(dom: Domain, lo: np.ndarray, hi: np.ndarray, tr: Trace, dtype: np.dtype) -> dict[str, Interval]:
     """One interval array per certified input for the boxes [B, n] (rows = boxes)."""
-    from . import rounding as R
-
     N, n = lo.shape
     out: dict[str, Interval] = {}
     for c in dom.coords:
@@ -89,8 +89,6 @@ def call_front(op: Any, fn: Any, args: list[Any], kwargs: dict[str, Any], framew
         from . import torch_front
 
         return torch_front.call(fn, args, kwargs)
-    from . import numpy_front
-
     with numpy_front.patched_conversions(), np.errstate(all="ignore"):
         return fn(*args, **kwargs)
 
@@ -113,8 +111,6 @@ def _unified(op: Any, dom: Domain, inputs: dict[str, Any], labels: Any) -> Any:
     from ..compose import _to_joint
     from ..inputs import keyword_inputs
     from ..scales import SCALES
-    from . import numpy_front
-
     w = dom.world
     B = next(iter(inputs.values())).shape[0]
     K, V, M = w.teachers, w.vocab, w.tasks
@@ -150,8 +146,6 @@ def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.nd
     tr = Trace(N, dom.n)
     tr.force = force
     tr.want_order = order
-    from .hessian import MAX_N
-
     tr.second = second and dom.n <= MAX_N
     inputs = interval_inputs(dom, lo, hi, tr, input_dtype(op))
     if op.scale == "unified":
@@ -159,8 +153,6 @@ def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.nd
     else:
         kw = _keywords(op.fn, dom.keywords, inputs, labels, dom.world, params)
         w = call_front(op, op.fn, [inputs[n] for n in dom.positional], kw, op.framework)
-    from . import numpy_front
-
     tr.settle()  # jumps that structured rules proved harmless, if nothing else used them
     if not isinstance(w, Interval):
         try:

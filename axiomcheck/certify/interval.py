@@ -10,7 +10,7 @@ boxes.  An `Interval` holds, for an array the operator computes,
   to the n certified coordinates of its row's box (None: no dependence);
 * `nan` — where the value may be NaN (None: nowhere);
 * `dtype` — the dtype the operator really computes it in;
-* `tags` — structure the rules of `rules.py` recognize (an `exp` of what, a sum
+* `tags` — structure the rules of `patterns.py` recognize (an `exp` of what, a sum
   of what along which axis, pairwise order relations, a proven sum along an axis).
 
 Every entry of a row-dependent array depends on its own row only; an operation
@@ -138,109 +138,15 @@ class Interval:
     def item(self, *args: Any) -> Any:
         raise Unenclosable("item() of an interval array")
 
-    # ------------------------------------------------------------------ operators (ops.py does the work)
-
-    def __add__(self, o): return _ops().add(self, o)
-    def __radd__(self, o): return _ops().add(o, self)
-    def __sub__(self, o): return _ops().subtract(self, o)
-    def __rsub__(self, o): return _ops().subtract(o, self)
-    def __mul__(self, o): return _ops().multiply(self, o)
-    def __rmul__(self, o): return _ops().multiply(o, self)
-    def __truediv__(self, o): return _ops().divide(self, o)
-    def __rtruediv__(self, o): return _ops().divide(o, self)
-    def __pow__(self, o): return _ops().power(self, o)
-    def __rpow__(self, o): return _ops().power(o, self)
-    def __neg__(self): return _ops().negative(self)
-    def __pos__(self): return self
-    def __abs__(self): return _ops().absolute(self)
-    def __gt__(self, o): return _logic().compare("greater", self, o)
-    def __ge__(self, o): return _logic().compare("greater_equal", self, o)
-    def __lt__(self, o): return _logic().compare("less", self, o)
-    def __le__(self, o): return _logic().compare("less_equal", self, o)
-    def __eq__(self, o): return _logic().compare("equal", self, o)  # type: ignore[override]
-    def __ne__(self, o): return _logic().compare("not_equal", self, o)  # type: ignore[override]
-    def __and__(self, o): return _logic().logical("and", self, o)
-    def __rand__(self, o): return _logic().logical("and", o, self)
-    def __or__(self, o): return _logic().logical("or", self, o)
-    def __ror__(self, o): return _logic().logical("or", o, self)
-    def __invert__(self): return _logic().logical_not(self)
-    def __matmul__(self, o): return _reduce().matmul(self, o)
-    def __rmatmul__(self, o): return _reduce().matmul(o, self)
+    # ------------------------------------------------------------------ operators and array methods
+    # `methods.py` installs them (and numpy_front the numpy protocols) when `core` is imported; until
+    # then a comparison must not fall back to object identity
     __hash__ = None  # type: ignore[assignment]
 
-    def __iadd__(self, o): return _inplace(self, _ops().add(self, o))
-    def __isub__(self, o): return _inplace(self, _ops().subtract(self, o))
-    def __imul__(self, o): return _inplace(self, _ops().multiply(self, o))
-    def __itruediv__(self, o): return _inplace(self, _ops().divide(self, o))
+    def __eq__(self, o):  # type: ignore[override]
+        raise Unenclosable("internal: the interval core is not assembled (import axiomcheck.certify.core)")
 
-    def __getitem__(self, key): return _struct().getitem(self, key)
-    def __setitem__(self, key, value): _struct().setitem(self, key, value)
-
-    # ------------------------------------------------------------------ array methods
-
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _reduce().sum_(self, axis, keepdims, dtype, out, **kw)
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _reduce().mean(self, axis, keepdims, dtype, out, **kw)
-    def max(self, axis=None, out=None, keepdims=False, **kw): return _reduce().extreme(self, axis, keepdims, "max", out, **kw)
-    def min(self, axis=None, out=None, keepdims=False, **kw): return _reduce().extreme(self, axis, keepdims, "min", out, **kw)
-    def argmax(self, axis=None, **kw): return _reduce().argext(self, axis, "max", **kw)
-    def argmin(self, axis=None, **kw): return _reduce().argext(self, axis, "min", **kw)
-    def reshape(self, *shape, **kw): return _struct().reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
-    def transpose(self, *axes): return _struct().transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-    def swapaxes(self, a, b): return _struct().swapaxes(self, a, b)
-    def squeeze(self, axis=None): return _struct().squeeze(self, axis)
-    def astype(self, dtype, **kw): return _struct().astype(self, dtype)
-    def copy(self, order="C"): return _struct().copy(self)
-    def clip(self, a_min=None, a_max=None, **kw): return _logic().clip(self, a_min, a_max, **kw)
-    def ravel(self, order="C"): return _struct().reshape(self, (-1,))
-    def flatten(self, order="C"): return _struct().reshape(self, (-1,))
-    def any(self, axis=None, keepdims=False, **kw): return _reduce().any_all(self, axis, keepdims, "any")
-    def all(self, axis=None, keepdims=False, **kw): return _reduce().any_all(self, axis, keepdims, "all")
-    def sort(self, axis=-1, **kw): _inplace(self, _reduce().sort(self, axis))
-    def dot(self, o): return _reduce().matmul(self, o)
-
-    @property
-    def T(self) -> Interval:
-        return _struct().transpose(self, None)
-
-    # numpy protocols: installed by numpy_front (NEP 13 / NEP 18)
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .numpy_front import array_ufunc
-
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .numpy_front import array_function
-
-        return array_function(func, types, args, kwargs)
-
-
-def _inplace(target: Interval, value: Interval) -> Interval:
-    _struct().setitem(target, Ellipsis, value)
-    return target
-
-
-def _ops():
-    from . import ops
-
-    return ops
-
-
-def _logic():
-    from . import logic
-
-    return logic
-
-
-def _reduce():
-    from . import reduce
-
-    return reduce
-
-
-def _struct():
-    from . import structure
-
-    return structure
+    __ne__ = __eq__
 
 
 # ----------------------------------------------------------------------------- building and reading

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import logic, ops, reduce, structure
-from .interval import Interval, Unenclosable, trace_of
+from .core import Interval, Unenclosable, trace_of
 
 
 def _lax_cmp(name: str) -> Callable[..., Any]:

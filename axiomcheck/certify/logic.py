@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import hessian as Hs
+from . import hooks
 from .interval import Interval, Trace, Unenclosable, lift, result_dtype
 from .ops import Pair, _tags, make, operands
 
@@ -183,9 +184,7 @@ def where(cond: Any, a: Any, b: Any, what: str = "where") -> Interval:
     Hs.attach(out, H)
     if jid is not None:
         out.tags["jump"] = jid
-    from . import rules
-
-    rules.after_where(C, A, B, out, t, f)
+    hooks.run("after_where", C, A, B, out, t, f)
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ops, reduce
 from . import rounding as R
 from .interval import Interval
 
@@ -46,8 +47,6 @@ def scaled_square_sum(ivs: list[Interval], out: Interval) -> None:
 
 
 def _replace(out: Interval, x: Interval, ax: int, objs: list[tuple[Any, int]], jid: int | None) -> None:
-    from . import ops, reduce
-
     v = reduce.sum_(ops.integer_pow(x, 2), ax)
     d = x.shape[ax]
     eps = (2 * d + 8) * R.eps(out.dtype)

@@ -264,3 +264,16 @@ def patched_conversions() -> Iterator[None]:
         finally:
             for name, fn in saved.items():
                 setattr(np, name, fn)
+
+
+def _ufunc_protocol(self: Interval, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    return array_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _function_protocol(self: Interval, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+    return array_function(func, types, args, kwargs)
+
+
+# NEP 13 / NEP 18: numpy hands interval arrays' calls to this module
+Interval.__array_ufunc__ = _ufunc_protocol  # type: ignore[attr-defined]
+Interval.__array_function__ = _function_protocol  # type: ignore[attr-defined]

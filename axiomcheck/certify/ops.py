@@ -8,7 +8,7 @@ the one-sided ones (Clarke's generalized Jacobian), which keeps the
 mean-value inequality sound for Lipschitz bounds.  A `where` whose condition is
 undecided on a box takes the hull of both branches and marks the row as
 possibly discontinuous; `sign`, `floor` and friends do the same across a jump.
-Structure the rules need is recorded in `tags` (see `rules.py`).
+Structure the rules need is recorded in `tags` (see `patterns.py`, reached through `hooks`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import hessian as Hs
+from . import hooks
 from . import ivmath as iv
 from . import rounding as R
 from .derivatives import MONOTONE, _np_logistic
@@ -85,9 +86,7 @@ def make(lo: np.ndarray, hi: np.ndarray, dtype: np.dtype, tr: Trace, ivs: list[I
 
 
 def _tags(name: str, ivs: list[Interval], out: Interval) -> Interval:
-    from . import rules
-
-    rules.after(name, ivs, out)
+    hooks.run("after", name, ivs, out)
     return out
 
 
@@ -155,9 +154,7 @@ def divide(a: Any, b: Any) -> Interval:
     dtype = result_dtype(a, b)
     if dtype.kind in "iub":
         dtype = np.dtype(np.float64)
-    from . import rules
-
-    ruled = rules.divide(A, B, shape, dtype)
+    ruled = hooks.run("divide", A, B, shape, dtype)
     lo, hi = iv.div(A.lo, A.hi, B.lo, B.hi)
     zero_b = _maybe_zero(B)
     nan = (zero_b & _maybe_zero(A)) | ((_inf(A, 1) | _inf(A, -1)) & (_inf(B, 1) | _inf(B, -1)))
@@ -172,7 +169,7 @@ def divide(a: Any, b: Any) -> Interval:
         Hs.attach(out, Hs.combine(shape, tr.n, [((rlo, rhi), A), ((-q_hi, -q_lo), B)],
                                   [(dab, A, B), (dab, B, A), (dbb, B, B)]))
     if ruled is not None:
-        out = rules.intersect(out, ruled)
+        out = intersect(out, ruled)
     return _tags("divide", [A, B], out)
 
 
@@ -352,3 +349,23 @@ def logaddexp(a: Any, b: Any) -> Interval:
     jac = jac_terms([(np.maximum(sa[0], 0.0), np.minimum(sa[1], 1.0), A),
                      (np.maximum(sb[0], 0.0), np.minimum(sb[1], 1.0), B)], shape, tr, "logaddexp")
     return make(lo, hi, dtype, tr, [A, B], jac, nan, rounded="transcendental")
+
+
+def intersect(natural: Interval, ruled: Interval) -> Interval:
+    """Both enclose the same values: keep the tighter of each (an empty meet means a broken rule)."""
+    lo, hi = np.maximum(natural.lo, ruled.lo), np.minimum(natural.hi, ruled.hi)
+    if np.any(lo > hi):
+        raise Unenclosable("internal: a structured rule and interval arithmetic disagree (empty intersection)")
+    jlo = jhi = None
+    if natural.jlo is not None and ruled.jlo is not None:
+        jlo, jhi = np.maximum(natural.jlo, ruled.jlo), np.minimum(natural.jhi, ruled.jhi)
+        if np.any(jlo > jhi):
+            raise Unenclosable("internal: a structured rule's Jacobian and the chain rule's disagree")
+    elif natural.jlo is not None:
+        jlo, jhi = natural.jlo, natural.jhi
+    nan = None if ruled.tags.pop("no_nan", False) else natural.nan
+    out = Interval(lo, hi, jlo, jhi, dtype=natural.dtype, trace=natural.trace, nan=nan,
+                   rowdep=natural.rowdep, tags={**natural.tags, **ruled.tags},
+                   hlo=ruled.hlo if ruled.hlo is not None else natural.hlo,
+                   hhi=ruled.hhi if ruled.hlo is not None else natural.hhi)
+    return out

@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from . import facts
+from . import facts, hooks
 from . import hessian as Hs
 from . import ivmath as iv
 from . import rounding as R
 from .interval import Interval, Unenclosable, lift, trace_of
+from .logic import boolean, truth
+from .ops import divide, multiply
 from .structure import expand_dims, reshape, transpose
 
 
@@ -65,15 +67,11 @@ def sum_(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None, ou
     res = Interval(lo, hi, jlo, jhi, dtype=rdt, trace=tr, nan=nan, rowdep=X.rowdep)
     if Hs.wanted(X) and X.hlo is not None:
         res.hlo, res.hhi = iv.sum_axis(X.hlo, X.hhi, axes, keepdims, np.dtype(np.float64))
-    from . import rules
-
-    rules.after_sum(X, axes, keepdims, res)
+    hooks.run("after_sum", X, axes, keepdims, res)
     return res
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: Any = None, **kw: Any) -> Interval:
-    from .ops import divide
-
     X = lift(x, trace_of(x))
     axes = _axes(X, axis)
     count = int(np.prod([X.shape[a] for a in axes])) if axes else 1
@@ -128,9 +126,7 @@ def extreme(x: Any, axis: Any = None, keepdims: bool = False, kind: str = "max",
         if hlo is not None:
             hlo, hhi = np.squeeze(hlo, axes), np.squeeze(hhi, axes)
     res = Interval(lo, hi, jlo, jhi, dtype=X.dtype, trace=tr, nan=nan, rowdep=X.rowdep, hlo=hlo, hhi=hhi)
-    from . import rules
-
-    rules.after_extreme(X, axes, keepdims, kind, res)
+    hooks.run("after_extreme", X, axes, keepdims, kind, res)
     return res
 
 
@@ -165,8 +161,6 @@ def argext(x: Any, axis: Any = None, kind: str = "max", **kw: Any) -> np.ndarray
 
 
 def any_all(x: Any, axis: Any, keepdims: bool, kind: str) -> Interval:
-    from .logic import boolean, truth
-
     tr = trace_of(x)
     X = lift(x, tr)
     axes = _axes(X, axis)
@@ -206,8 +200,6 @@ def sort(x: Any, axis: Any = -1, **kw: Any) -> Interval:
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False, **kw: Any) -> Interval:
-    from .ops import multiply
-
     _no(kw, "out", "where", "initial", "dtype")
     X = lift(x, trace_of(x))
     axes = _axes(X, axis)
@@ -230,8 +222,6 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 def einsum(spec: str, *operands: Any, **kw: Any) -> Interval:
     """einsum as broadcast products and sums (no repeated index within one operand)."""
-    from .ops import multiply
-
     _no({k: v for k, v in kw.items() if k not in ("optimize", "dtype")}, *kw)
     tr = trace_of(*operands)
     xs = [lift(o, tr) for o in operands]

@@ -30,6 +30,7 @@ import numpy as np
 from . import ivmath as iv
 from . import rounding as R
 from .interval import Interval, Trace
+from .ops import absolute, negative
 
 PIECES = 8
 LEVELS = 32
@@ -185,8 +186,6 @@ def _piece_upper(fn: Any, A: np.ndarray, B: np.ndarray, lam: np.ndarray, dtype: 
 
 
 def _abs(fn: Any) -> Any:
-    from .ops import absolute
-
     return lambda q: absolute(fn(q))
 
 
@@ -206,8 +205,6 @@ def separable_sum(x: Interval, ax: int, keepdims: bool, out: Interval) -> None:
     if sim is None or sim["ax"] != ax:
         return
     fn = sep["fn"]
-    from .ops import negative
-
     def neg(q: Interval) -> Interval:
         return negative(fn(q))
 

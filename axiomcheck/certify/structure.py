@@ -21,9 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from . import facts
+from . import facts, hooks
+from . import hessian as Hs
 from . import rounding as R
-from .interval import Interval, Trace, Unenclosable, lift, result_dtype, trace_of
+from .interval import _UIDS, Interval, Trace, Unenclosable, lift, result_dtype, trace_of
+from .logic import compare
+from .ops import step_function
 
 
 def _probe(x: Interval) -> np.ndarray:
@@ -147,8 +150,6 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
         jlo[jk] = np.broadcast_to(vj[0], target_shape + (tr.n,))
         jhi[jk] = np.broadcast_to(vj[1], target_shape + (tr.n,))
         x.jlo, x.jhi = jlo, jhi
-        from . import hessian as Hs
-
         if tr.second and (old.jlo is None or old.hlo is not None) and (v.jlo is None or v.hlo is not None):
             hx, hv = Hs._hz(old, tr.n), Hs._hz(v, tr.n)
             hlo, hhi = np.array(np.broadcast_to(hx[0], x.shape + (tr.n, tr.n))), \
@@ -161,10 +162,8 @@ def setitem(x: Interval, key: Any, value: Any) -> None:
             x.hlo = x.hhi = None
     x.rowdep = x.rowdep or v.rowdep
     x.tags = {}
-    from . import interval
-
     facts.after_setitem(old, k, v, x)
-    x.uid = next(interval._UIDS)
+    x.uid = next(_UIDS)
 
 
 def copy(x: Interval) -> Interval:
@@ -258,8 +257,6 @@ def concatenate(seq: Sequence[Any], axis: Any = 0, dtype: Any = None) -> Interva
         jhi = np.concatenate([j[1] for j in js], axis=ax)
     hlo = hhi = None
     if tr.second and jlo is not None and all(x.jlo is None or x.hlo is not None for x in xs):
-        from . import hessian as Hs
-
         hs = [Hs._hz(x, tr.n) for x in xs]
         hlo = np.concatenate([h[0] for h in hs], axis=ax)
         hhi = np.concatenate([h[1] for h in hs], axis=ax)
@@ -327,19 +324,13 @@ def astype(x: Any, dtype: Any) -> Any:
     if dtype == x.dtype:
         return copy(x)
     if dtype.kind == "b":
-        from .logic import compare
-
         return compare("not_equal", x, 0.0)
     if dtype.kind in "iu":
-        from .ops import step_function
-
         t = step_function("trunc", x)
         return Interval(t.lo, t.hi, t.jlo, t.jhi, dtype=dtype, trace=x.trace, nan=t.nan, rowdep=t.rowdep)
     x.uses += 1
     lo, hi = R.to_dtype(x.lo, x.hi, dtype)
     out = Interval(lo, hi, x.jlo, x.jhi, dtype=dtype, trace=x.trace, nan=x.nan, rowdep=x.rowdep, hlo=x.hlo,
                    hhi=x.hhi)
-    from . import rules
-
-    rules.after_cast(x, out)
+    hooks.run("after_cast", x, out)
     return out

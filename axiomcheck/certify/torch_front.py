@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import logic, ops, reduce, structure
-from .interval import Interval, Unenclosable
+from .core import Interval, Unenclosable
 
 
 def _np_dtype(dtype: Any) -> np.dtype:

@@ -23,7 +23,8 @@ every entry, its index along the axis the fact is about when it was made.
 Every rearrangement is applied to the probe too, so the axis and the
 numbering are found again afterwards, whatever happened in between.
 
-The separable sums over the probability simplex live in `simplex.py`.
+The separable sums over the probability simplex live in `simplex.py`.  The
+operations reach these rules through `hooks` (registered below, on import).
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ from typing import Any
 
 import numpy as np
 
+from . import hooks, logic, logsoft, norms, ops, simplex, softmax
 from . import rounding as R
 from .facts import _index_probe
 from .interval import Interval, Unenclosable
+from .structure import astype
 from .sums import affine_norm, carry_norm, carry_order
 
 # ----------------------------------------------------------------------------- elementwise hooks
 
 
 def _redo(name: str) -> Any:
-    from . import logic, ops
-
     table = {"add": ops.add, "subtract": ops.subtract, "multiply": ops.multiply, "divide": ops.divide,
              "negative": ops.negative, "maximum": lambda a, b: logic.extremum("max", a, b),
              "minimum": lambda a, b: logic.extremum("min", a, b), "absolute": ops.absolute}
@@ -94,8 +95,6 @@ def _soft(rule: Any, *args: Any) -> None:
 
 def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> None:
     chain(name, ivs, out, redo)
-    from . import logsoft
-
     if name == "exp":
         out.tags["exp_of"] = ivs[0]
     elif name == "log":
@@ -120,8 +119,6 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
             if x.rowdep and not c.rowdep and c.jlo is None and np.all(c.lo == c.hi) and np.all(c.lo >= 0):
                 out.tags["plus"] = (x, c)
     if name == "multiply":
-        from . import norms
-
         _soft(norms.scaled_square_sum, ivs, out)
     if name in ("multiply", "add"):
         carry_norm(name, ivs, out)
@@ -131,8 +128,6 @@ def after(name: str, ivs: list[Interval], out: Interval, redo: Any = None) -> No
 
 
 def after_where(C: Interval, A: Interval, B: Interval, out: Interval, t: np.ndarray, f: np.ndarray) -> None:
-    from . import logic
-
     chain("where", [C, A, B], out, lambda c, a, b: logic.where(c, a, b))
     # where(m > 0, m, c > 0) with m = max |x| along an axis: a divisor that is never 0 and never below |x|
     cmp = C.tags.get("cmp")
@@ -143,8 +138,6 @@ def after_where(C: Interval, A: Interval, B: Interval, out: Interval, t: np.ndar
 
 
 def after_cast(x: Interval, out: Interval) -> None:
-    from .structure import astype
-
     chain("cast", [x], out, lambda a: astype(a, out.dtype))
     u = R.eps(out.dtype)
     norm = x.tags.get("norm")
@@ -174,8 +167,6 @@ def after_sum(x: Interval, axes: tuple[int, ...], keepdims: bool, out: Interval)
               for a in range(x.ndim) if a != ax}
     out.tags["sum"] = {"src": x, "ax": ax, "probes": probes}
     if "sep" in x.tags and x.tags["sep"]["ax"] == ax and not x.tags["sep"].get("mixed", False):
-        from . import simplex
-
         try:
             simplex.separable_sum(x, ax, keepdims, out)
         except Unenclosable:  # the chain cannot be re-run on pieces: the plain enclosure stands
@@ -224,14 +215,10 @@ def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) ->
                         tags={"no_nan": True, "unit_of": (A, B)})
     plus = B.tags.get("plus")
     if plus is not None and plus[0] is A:
-        from . import softmax
-
         return softmax.saturating_rule(A, plus[1], shape, dtype)
     ax = _is_sum_of(B, A, shape)
     if ax is None:
         return None
-    from . import softmax
-
     y = A.tags.get("exp_of")
     if y is not None:
         z, by_max = y, False
@@ -258,21 +245,5 @@ def divide(A: Interval, B: Interval, shape: tuple[int, ...], dtype: np.dtype) ->
     return None
 
 
-def intersect(natural: Interval, ruled: Interval) -> Interval:
-    """Both enclose the same values: keep the tighter of each (an empty meet means a broken rule)."""
-    lo, hi = np.maximum(natural.lo, ruled.lo), np.minimum(natural.hi, ruled.hi)
-    if np.any(lo > hi):
-        raise Unenclosable("internal: a structured rule and interval arithmetic disagree (empty intersection)")
-    jlo = jhi = None
-    if natural.jlo is not None and ruled.jlo is not None:
-        jlo, jhi = np.maximum(natural.jlo, ruled.jlo), np.minimum(natural.jhi, ruled.jhi)
-        if np.any(jlo > jhi):
-            raise Unenclosable("internal: a structured rule's Jacobian and the chain rule's disagree")
-    elif natural.jlo is not None:
-        jlo, jhi = natural.jlo, natural.jhi
-    nan = None if ruled.tags.pop("no_nan", False) else natural.nan
-    out = Interval(lo, hi, jlo, jhi, dtype=natural.dtype, trace=natural.trace, nan=nan,
-                   rowdep=natural.rowdep, tags={**natural.tags, **ruled.tags},
-                   hlo=ruled.hlo if ruled.hlo is not None else natural.hlo,
-                   hhi=ruled.hhi if ruled.hlo is not None else natural.hhi)
-    return out
+hooks.register(after=after, after_where=after_where, after_cast=after_cast, after_sum=after_sum,
+               after_extreme=after_extreme, divide=divide)

@@ -22,8 +22,8 @@ from ..domains import DOMAINS
 from ..frameworks import adapt
 from ..scales import SCALES
 from .certificate import Certificate
-from .domains import Domain
 from .evaluate import NO_PARAMS
+from .space import Domain
 
 
 def with_sampled(cert: Certificate, result: Any, op: Any, dom: Domain, world: Any, sets: list[tuple[str, Any]],

@@ -22,9 +22,9 @@ from . import evaluate as E
 from . import hessian as Hs
 from . import judges as J
 from .certificate import Certificate
-from .domains import Domain, points
 from .interval import Unenclosable
 from .region import Region
+from .space import Domain, points
 
 REFUTE_POINTS = 16  # box centres tried on the real operator per round of the search
 SECOND_ORDER_WIDTH = 0.05  # Hessians are carried for boxes at most this wide (relative to the domain)
