@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/weight_guard.py
 	@if $(BIN)/python -c "import torch" 2>/dev/null; then $(BIN)/python benchmarks/torch_guard.py --compile; \
 	else echo "benchmarks/torch_guard.py skipped: PyTorch is not installed (make torch)"; fi
+	$(BIN)/python benchmarks/certify.py
 
 # The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
 # package); conformance_suites/ holds the same files for `make demo`, pytest and CI.

@@ -28,6 +28,7 @@ _HOMES = {
     "importance_operator": "decorators", "task_operator": "decorators", "token_operator": "decorators",
     "get": "registry", "operators": "registry", "register": "registry", "unregister": "registry",
     "Report": "results", "Result": "results",
+    "region": "certify.region",
 }
 
 
@@ -96,6 +97,7 @@ __all__ = [
     "get",
     "operators",
     "print_report",
+    "region",
     "register",
     "importance_operator",
     "task_operator",

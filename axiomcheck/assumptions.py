@@ -132,11 +132,15 @@ def summarize(report: Any) -> dict[str, Any]:
     proved = {k for k, v in (("A1", first), ("A2", second)) if v["status"] == "proved"}
     if _safety(report):
         proved.add("III.22")
+    # A result of the paper is about a conforming operator: a violated axiom (a sampled fail or error
+    # of a value check) stops every result, whatever A1 and A2 say.
+    broken = [r.axiom for r in report.results if r.status in ("fail", "error")]
     applies, pending = [], []
     for res in RESULTS:
         if report.scale not in res.scales:
             continue
-        missing = [n for n in res.needs if n not in proved]
+        missing = [n for n in res.needs if n not in proved] + (
+            [f"the failing checks to pass ({', '.join(broken)})"] if broken else [])
         if missing:
             pending.append(f"{res.ref} (needs {', '.join(missing)})")
         else:

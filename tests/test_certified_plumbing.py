@@ -63,8 +63,8 @@ def test_verify_certify_text_shows_the_certified_column_and_the_paper_link(capsy
                            *FAST)
     assert code == 1  # the sampled failure decides the exit code
     row = next(line for line in out.splitlines() if line.startswith("context.normalization"))
-    assert " fail " in row and "refuted on context ∈ [-10, 10] · violated at context=" in row
-    assert "paper assumptions, certified:" in out and "the certifier is not available" in out
+    assert " fail " in row and "refuted on context ∈ [-10, 10]^3 · violated at context=" in row
+    assert "paper assumptions, certified:" in out and "Thm VI.2 (needs the failing checks to pass" in out
 
 
 def test_verify_without_certify_prints_no_certificates(capsys, in_tmp, ops_file):

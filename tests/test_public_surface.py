@@ -64,7 +64,10 @@ def test_exported_names():
         "compose", "context_operator", "derived_bounds", "explain", "get",
         # added with task importance as its own kind of operator (importance.* checks)
         "importance_operator",
-        "operators", "print_report", "register", "task_operator", "token_operator",
+        "operators", "print_report",
+        # added with certified checks: a safety set of contexts the certifier can read
+        "region",
+        "register", "task_operator", "token_operator",
         # added with the weight guard for PyTorch training loops (imports torch only when called)
         "torch_guard",
         "unregister", "verify", "verify_ensemble",

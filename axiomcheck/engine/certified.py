@@ -72,7 +72,7 @@ class Request:
 
 def certifier() -> Callable[..., Mapping[str, Any]]:
     """The certifier's entry point, imported here and only when a run asks for certificates."""
-    from ..certify.engine import certify_operator
+    from ..certify.certifier import certify_operator
 
     return certify_operator
 

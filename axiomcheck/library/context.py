@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from axiomcheck.certify.region import region
 from axiomcheck.decorators import context_operator
 from axiomcheck.library import _numerics as nx
 from axiomcheck.operator import Safety
@@ -29,7 +30,8 @@ __all__ = ["divergence_shift", "ordinal_safety", "uniform_context", "safe_contex
 
 K = nx.WORLD_TEACHERS
 safe_context = nx.safe_context
-CONTEXT_SAFETY = Safety(contexts=safe_context, order=nx.SAFETY_ORDER)
+#: C_safe = {c : c₀ > 0}, as a region the certifier can read (called like `safe_context`).
+CONTEXT_SAFETY = Safety(contexts=region(lo={0: 0.0}, strict=True, name="safe_context"), order=nx.SAFETY_ORDER)
 
 ORDINAL_TAU = 0.5
 DIVERGENCE_BETA = 2.0
