@@ -121,3 +121,15 @@ def test_every_benchmark_table_carries_its_command_and_date():
             continue
         assert re.search(r"benchmarks/\w+\.py", section), f"section {title!r} has a table but no command"
         assert re.search(r"20\d\d-\d\d-\d\d", section), f"section {title!r} has a table but no date"
+
+
+def test_the_certified_page_states_the_certifier_default_domains():
+    from axiomcheck.certify.space import DEFAULTS
+
+    text = page("docs/certified.md")
+    for name, (lo, hi) in DEFAULTS.items():
+        row = next((line for line in text.splitlines() if line.startswith("|") and f"`{name}`" in line.split("|")[1]),
+                   None)
+        assert row is not None, f"docs/certified.md has no default domain for {name}"
+        want = f"[{lo:g}, {hi:g}]".replace("e+0", "e")  # 1e+06 is written 1e6 on the page
+        assert want in row, (name, want, row)
