@@ -58,12 +58,25 @@ class Boxes:
 class Clock:
     budget: float
     start: float = dataclasses.field(default_factory=time.perf_counter)
+    last: float = 0.0  # how long the last round of a search took
+    mark: float | None = None
 
     def left(self) -> float:
         return self.budget - (time.perf_counter() - self.start)
 
     def expired(self) -> bool:
         return self.left() <= 0
+
+    def lap(self) -> None:
+        """Mark the end of one round of a search: `would_overrun` expects the next to take as long."""
+        now = time.perf_counter()
+        self.last = now - (self.start if self.mark is None else self.mark)
+        self.mark = now
+
+    def would_overrun(self) -> bool:
+        """Out of time, or too little left for another round like the last one (the budget is kept, not
+        overrun by the one evaluation that cannot be interrupted)."""
+        return self.left() <= self.last
 
 
 def roots(dom: Domain, lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> Boxes:
@@ -147,7 +160,8 @@ def prove(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any], judge: Ca
     qlo, qhi = np.inf, -np.inf
     seen, stuck, reason = 0, False, None
     while len(pending):
-        if seen and clock.expired():
+        clock.lap()
+        if seen and clock.would_overrun():
             reason = "the time budget ran out"
             break
         order = np.argsort(-prio, kind="stable")
@@ -218,7 +232,8 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
         return LipschitzBound(np.inf, best_lower, None, seen, "; ".join(reasons))
     while len(pending):
         target = (1.0 + gap) * best_lower
-        if max(settled, float(np.max(upper))) <= target or clock.expired():
+        clock.lap()
+        if max(settled, float(np.max(upper))) <= target or clock.would_overrun():
             break
         keep = upper > target
         settled = max(settled, float(np.max(upper[~keep], initial=-np.inf)))

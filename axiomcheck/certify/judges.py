@@ -235,16 +235,16 @@ def kink_cases(ev: Evaluated, boxes: Boxes, up: np.ndarray, evaluate: Callable[.
         flat = mask.reshape(len(boxes), -1)[rows]
         for i, r in enumerate(flat):
             entries[i] += [(site, int(j)) for j in np.where(r)[0]]
-    combos = 2 ** int(counts[rows].max())
-    m = len(rows)
-    sub = boxes.take(np.tile(rows, combos))  # every case of every row, evaluated together
-    force = {site: np.zeros((combos * m,) + mask.shape[1:], bool) for site, mask in tr.kinks}
-    for combo in range(combos):
-        for i, ents in enumerate(entries):
+    reps = 2 ** counts[rows]  # each row's own cases only (a row with one kink needs two, not 2^MAX_KINKS)
+    starts = np.concatenate([[0], np.cumsum(reps)[:-1]])
+    sub = boxes.take(np.repeat(rows, reps))  # every case of every row, evaluated together
+    force = {site: np.zeros((int(reps.sum()),) + mask.shape[1:], bool) for site, mask in tr.kinks}
+    for i, ents in enumerate(entries):
+        for case in range(int(reps[i])):
             for bit, (site, j) in enumerate(ents):
-                force[site][combo * m + i].reshape(-1)[j] = bool((combo >> bit) & 1)
+                force[site][starts[i] + case].reshape(-1)[j] = bool((case >> bit) & 1)
     u, _, _ = plain(evaluate(sub, force), sub)
-    best = u.reshape(combos, m).max(axis=0)
+    best = np.maximum.reduceat(u, starts)
     out = up.copy()
     out[rows] = np.minimum(up[rows], best)
     return out
