@@ -143,6 +143,7 @@ sys.modules[__name__].__class__ = _Package
 
 if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .axioms import AXIOMS, Axiom, explain
+    from .certify.region import region
     from .compose import compose, derived_bounds
     from .decorators import context_operator, importance_operator, task_operator, token_operator
     from .engine import Settings, verify
