@@ -140,3 +140,55 @@ def test_a_composition_is_certified_on_the_inputs_its_components_read():
     assert c.domain.startswith("context ∈ [-10, 10]^2; losses ∈ [0, 1e+06]^2×3")
     assert "probs" not in c.domain_data  # no component reads the teachers' distributions
     assert certs["unified.finite"].status == "proved" and certs["unified.positivity"].status == "proved"
+
+
+def _slow_search_setup():
+    from axiomcheck.certify import bnb
+    from axiomcheck.certify.space import build
+
+    dom = build(ac.get("ordinal_safety"), World(teachers=3, context_dim=3))
+    return bnb, dom, bnb.roots(dom)
+
+
+ROUND_S = 0.4  # one evaluation of the searches below (a sleep: the timing is not the machine's)
+
+
+def test_the_lipschitz_search_keeps_its_time_budget():
+    """A search that cannot converge stops before a round that would overrun the budget (it ran one
+    round past it, so a 10 s budget took 18 s on a slow operator)."""
+    import time
+
+    bnb, dom, start = _slow_search_setup()
+
+    def evaluate(boxes):
+        time.sleep(ROUND_S)
+        return boxes
+
+    def bound(ev, boxes, target):  # never within the gap: only the clock can stop the search
+        return np.full(len(boxes), 1e9), np.ones((len(boxes), dom.n)), []
+
+    t0 = time.perf_counter()
+    res = bnb.lipschitz(dom, start, evaluate, bound, lambda b: np.ones(len(b)), 1.0, 0.1, bnb.Clock(1.0))
+    took = time.perf_counter() - t0
+    assert took <= 1.0, took
+    assert res.upper == 1e9 and res.boxes > len(start)  # it did search, and reports what it reached
+
+
+def test_the_proof_search_keeps_its_time_budget():
+    import time
+
+    bnb, dom, start = _slow_search_setup()
+
+    def evaluate(boxes):
+        time.sleep(ROUND_S)
+        return boxes
+
+    def judge(ev, boxes):  # never decided
+        B = len(boxes)
+        return bnb.Judged(np.zeros(B, bool), np.ones(B), np.zeros(B), np.ones(B), np.ones((B, dom.n)))
+
+    t0 = time.perf_counter()
+    proof = bnb.prove(dom, start, evaluate, judge, lambda boxes: None, bnb.Clock(1.0))
+    took = time.perf_counter() - t0
+    assert took <= 1.0, took
+    assert not proof.proved and "time budget" in proof.reason

@@ -92,8 +92,9 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
             (held fixed in the metric), teacher_logits [-30, 30]; probs and student on the simplex; labels
             enumerated.  An operator record with a `domain` mapping contributes first; the call wins.
         gap: the relative gap at which the Lipschitz search stops (certified / lower bound − 1).
-        max_time: the time budget in seconds for this operator (default 10 s): each value check may use
-            a tenth of it, the Lipschitz search what is left.
+        max_time: the time budget in seconds for this operator (default 10 s): the value checks share
+            half of it equally (one that finishes early leaves its time to the next), the Lipschitz
+            search has what is left; a search stops before a round that would overrun the budget.
         tolerance: the absolute tolerance of normalization, bounds and the safety order (default: the
             sampled engine's, 8 ulps of the returned dtype times K).
         sampled: the sampled results by id (`Result` objects), when `verify()` ran first: a failure whose
