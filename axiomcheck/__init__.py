@@ -10,8 +10,6 @@ installed loads — costs almost nothing until something is checked.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -19,15 +17,15 @@ from ._version import __version__
 #: The module each public name lives in (a submodule of this package).
 _HOMES = {
     "AXIOMS": "axioms", "Axiom": "axioms", "explain": "axioms",
-    "compose": "compose", "derived_bounds": "compose",
-    "World": "worlds",
+    "compose": "spec.compose", "derived_bounds": "spec.compose",
+    "World": "spec.worlds",
     "Settings": "engine", "verify": "engine",
-    "verify_ensemble": "ensemble_checks",
+    "verify_ensemble": "engine.ensemble",
     "SpecError": "errors",
-    "Operator": "operator", "Safety": "operator", "context_operator": "decorators",
-    "importance_operator": "decorators", "task_operator": "decorators", "token_operator": "decorators",
-    "get": "registry", "operators": "registry", "register": "registry", "unregister": "registry",
-    "Report": "results", "Result": "results",
+    "Operator": "spec.operator", "Safety": "spec.operator", "context_operator": "spec.decorators",
+    "importance_operator": "spec.decorators", "task_operator": "spec.decorators", "token_operator": "spec.decorators",
+    "get": "spec.registry", "operators": "spec.registry", "register": "spec.registry", "unregister": "spec.registry",
+    "Report": "report.results", "Result": "report.results",
     "region": "certify.region",
 }
 
@@ -129,28 +127,16 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-class _Package(types.ModuleType):
-    """This package's module: a public name that is also a submodule's name (`compose`) stays the
-    public object when the import system binds the submodule to the package."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
 if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .axioms import AXIOMS, Axiom, explain
     from .certify.region import region
-    from .compose import compose, derived_bounds
-    from .decorators import context_operator, importance_operator, task_operator, token_operator
+    from .spec.compose import compose, derived_bounds
+    from .spec.decorators import context_operator, importance_operator, task_operator, token_operator
     from .engine import Settings, verify
     from .engine import certify as certify
-    from .ensemble_checks import verify_ensemble
+    from .engine.ensemble import verify_ensemble
     from .errors import SpecError
-    from .operator import Operator, Safety
-    from .registry import get, operators, register, unregister
-    from .results import Report, Result
-    from .worlds import World
+    from .spec.operator import Operator, Safety
+    from .spec.registry import get, operators, register, unregister
+    from .report.results import Report, Result
+    from .spec.worlds import World

@@ -1,6 +1,6 @@
 """`python -m axiomcheck`: the `axiomcheck` command."""
 
-from .cli import main
+from .frontends.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

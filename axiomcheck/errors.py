@@ -3,7 +3,7 @@
 Every error a user can cause (a bad declaration, an operator reference that
 does not resolve, a malformed suite or baseline, a command line that cannot be
 carried out) derives from `AxiomcheckError`; the command line maps each type
-to its exit code in one table (`axiomcheck.cli.EXIT_CODES`).
+to its exit code in one table (`axiomcheck.frontends.cli.EXIT_CODES`).
 
 >>> issubclass(SpecError, AxiomcheckError) and issubclass(SpecError, ValueError)
 True

@@ -24,7 +24,7 @@
   like `axiomcheck.verify`.
 * A terminal summary table of the operators checked.
 
-Cheap when unused: this module imports only `axiomcheck.options`; the engine,
+Cheap when unused: this module imports only `axiomcheck.frontends.options`; the engine,
 the operator library and the suites are imported when an axiomcheck item or the
 fixture is actually used, and never jax.  Collection is deterministic (file
 order, then catalogue order), so `pytest -n N` (pytest-xdist) collects the same
@@ -45,9 +45,9 @@ from typing import Any
 
 import pytest
 
-from . import options as O
-from . import worlds
-from .pytest_state import State as _State
+from .frontends import options as O
+from .spec import worlds
+from .frontends.pytest_state import State as _State
 
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
 #: The marker's keywords: the settings, every `World` size, the tolerance and the per-call limit.
@@ -113,7 +113,7 @@ class SuiteFile(pytest.File):
     """A conformance suite file: one child per suite item (operator)."""
 
     def collect(self) -> Any:
-        from . import suites as S
+        from .frontends import suites as S
 
         state = _state(self.config)
         if state.ini_error:
@@ -172,7 +172,7 @@ class AxiomItem(pytest.Item):
         return self.parent  # type: ignore[return-value]
 
     def runtest(self) -> None:
-        from . import suites as S
+        from .frontends import suites as S
 
         state = _state(self.config)
         g = self.group
@@ -251,8 +251,8 @@ class Checker:
                 self.settings[key] = value
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
-        from . import suites as S
-        from .registry import resolve, shadowed, target_name
+        from .frontends import suites as S
+        from .spec.registry import resolve, shadowed, target_name
 
         target = resolve(op)
         settings = {**self.settings, **kwargs}
@@ -262,7 +262,7 @@ class Checker:
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms', *CERTIFY_KEYS]}")
-        from . import repro
+        from .report import repro
         from .engine import verify
 
         # the operator's declared world in between

@@ -31,7 +31,7 @@ import axiomcheck as ac
 from axiomcheck.certify import certify_operator
 from axiomcheck.library import CONFORMING
 from axiomcheck.library import task as task_lib
-from axiomcheck.worlds import world_for
+from axiomcheck.spec.worlds import world_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vocab  # noqa: E402 - the sibling script's entropy operator (w ∝ exp(−H), nats)

@@ -76,7 +76,7 @@ def peak_rss_gib() -> float:
 def point(vocab: int, k: int = TEACHERS, wall_only: bool = False) -> dict:
     """One V, measured in this process: verify() first (its peak RSS), then the two throughputs."""
     import axiomcheck as ac
-    from axiomcheck.domains import World
+    from axiomcheck.sampling.domains import World
     from axiomcheck.engine import Settings, Verifier
 
     op = make_op(vocab, k)

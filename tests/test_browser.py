@@ -67,7 +67,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     pytest.importorskip("matplotlib")
     from axiomcheck.dynamics.page import write_html
     from axiomcheck.output.files import write_all
-    from axiomcheck.suites import loads, run
+    from axiomcheck.frontends.suites import loads, run
 
     out = tmp_path_factory.mktemp("pages")
     report = write_all(run([loads(SUITE, "layout.toml")]), out, ["html"])["html"]
@@ -267,7 +267,7 @@ def _styles(page: Path, tmp: Path) -> dict:
 @needs_chromium
 def test_notebook_fragment_styles_only_itself_and_fits_a_notebook(tmp_path):
     from axiomcheck.output.display import html as fragment
-    from axiomcheck.results import Report, Result
+    from axiomcheck.report.results import Report, Result
 
     results = (Result("context.normalization", "III.18", "fail", "Σ_k w_k must be 1, got 1.2",
                       counterexample={"weights": [0.3, 0.3, 0.3, 0.3]}, reproduce="axiomcheck verify x"),

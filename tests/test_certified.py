@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import assumptions as A
+from axiomcheck.report import assumptions as A
 from axiomcheck.certify.certificate import Certificate
 from axiomcheck.engine import certified
-from axiomcheck.results import Report, Result
+from axiomcheck.report.results import Report, Result
 from tests.fake_certifier import (
     DOMAIN,
     INFINITE_LIPSCHITZ,

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from axiomcheck import cli
-from axiomcheck import suites as S
+from axiomcheck.frontends import cli
+from axiomcheck.frontends import suites as S
 from axiomcheck.certify.certificate import Certificate
 from tests.fake_certifier import fixed, install
 

@@ -14,7 +14,7 @@ import pytest
 
 import axiomcheck as ac
 from axiomcheck.certify import CERTIFICATE_STATUSES, Certificate, Region, certify_operator
-from axiomcheck.domains import World
+from axiomcheck.sampling.domains import World
 from axiomcheck.library import _numerics as nx
 
 W3 = World(teachers=3, context_dim=2)

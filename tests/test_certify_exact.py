@@ -21,7 +21,7 @@ from axiomcheck.certify import evaluate as E
 from axiomcheck.certify import space as Dm
 from axiomcheck.certify.core import Trace
 from axiomcheck.certify.numpy_front import patched_conversions
-from axiomcheck.domains import World
+from axiomcheck.sampling.domains import World
 from axiomcheck.library import _numerics as nx
 
 

@@ -18,8 +18,8 @@ import axiomcheck as ac
 from axiomcheck.certify import certify_operator
 from axiomcheck.certify import evaluate as E
 from axiomcheck.certify import space as Dm
-from axiomcheck.domains import World
-from axiomcheck.frameworks import adapt
+from axiomcheck.sampling.domains import World
+from axiomcheck.calling.frameworks import adapt
 from axiomcheck.library import _numerics as nx
 
 WORLD = World(teachers=3, context_dim=4)

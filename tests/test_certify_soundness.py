@@ -15,9 +15,9 @@ import pytest
 
 import axiomcheck as ac
 from axiomcheck.certify import Certificate, certify_operator
-from axiomcheck.domains import World
+from axiomcheck.sampling.domains import World
 from axiomcheck.library import _numerics as nx
-from axiomcheck.results import Result
+from axiomcheck.report.results import Result
 
 _bound_asarray = np.asarray
 W3 = World(teachers=3, context_dim=2)

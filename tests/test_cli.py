@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from axiomcheck import cli
+from axiomcheck.frontends import cli
 from axiomcheck.output.text import Renderer, wants_fancy
 
 FAST = ["--max-examples", "10"]
@@ -191,7 +191,7 @@ def test_settings_refuse_a_timeout_the_waits_cannot_take():
 
 
 def test_internal_error_exits_3_with_hint(capsys, in_tmp, monkeypatch):
-    from axiomcheck import suites
+    from axiomcheck.frontends import suites
 
     def broken(paths):
         raise RuntimeError("a bug in axiomcheck")
@@ -300,7 +300,7 @@ def test_rich_table_on_a_terminal_plain_elsewhere():
 
 
 def test_progress_bar_on_a_terminal_and_lines_elsewhere(ops_file):
-    from axiomcheck import suites as S
+    from axiomcheck.frontends import suites as S
 
     path = ops_file.parent / "p.toml"
     path.write_text('[suite]\nname = "p"\n[[item]]\noperator = "ops.py:uniform"\n')
@@ -315,7 +315,7 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere(ops_file):
 
 
 def test_ensemble_command_passes_fails_and_refuses(tmp_path, monkeypatch, capsys):
-    from axiomcheck.cli import main
+    from axiomcheck.frontends.cli import main
 
     assert main(["ensemble", "uniform_context"]) == 0
     out = capsys.readouterr().out
@@ -334,7 +334,7 @@ def test_ensemble_command_passes_fails_and_refuses(tmp_path, monkeypatch, capsys
 
 
 def test_dynamics_command_usage_errors_exit_2(capsys):
-    from axiomcheck.cli import main
+    from axiomcheck.frontends.cli import main
 
     assert main(["dynamics", "--no-such-flag"]) == 2
     assert "axiomcheck dynamics" in capsys.readouterr().err

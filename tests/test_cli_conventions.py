@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from axiomcheck import cli, errors
+from axiomcheck.frontends import cli
+from axiomcheck import errors
 from axiomcheck.output.text import Renderer, wants_fancy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -238,7 +239,7 @@ def test_ids_stay_whole_at_80_columns(capsys, clean_env, monkeypatch):
 
 
 def test_completion_is_used_when_argcomplete_is_installed(capsys, clean_env, monkeypatch):
-    assert "PYTHON_ARGCOMPLETE_OK" in (REPO / "axiomcheck" / "cli.py").read_text(encoding="utf-8")[:1024]
+    assert "PYTHON_ARGCOMPLETE_OK" in (REPO / "axiomcheck" / "frontends" / "cli.py").read_text(encoding="utf-8")[:1024]
     seen = []
     fake = types.ModuleType("argcomplete")
     fake.autocomplete = lambda parser, **kw: seen.append(parser.prog)

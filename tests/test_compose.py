@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.domains import DOMAINS, World
+from axiomcheck.sampling.domains import DOMAINS, World
 from tests.helpers import SCALE_OPS, softmax, softmax_bounds
 
 FAST = dict(max_examples=30, sweep_size=64)
@@ -89,7 +89,7 @@ def test_compose_refuses_every_bad_combination_with_a_spec_error():
 
 
 def test_a_composition_with_an_importance_operator_in_a_suite_exits_2_naming_the_item(tmp_path, monkeypatch, capsys):
-    from axiomcheck import cli
+    from axiomcheck.frontends import cli
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ops.py").write_text(

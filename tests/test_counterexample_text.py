@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import cli, summary
+from axiomcheck.frontends import cli
+from axiomcheck.report import summary
 from axiomcheck.output.counterexample import lines
 from tests.helpers import context, softmax
 

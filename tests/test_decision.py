@@ -1,4 +1,4 @@
-"""One builder of results: every status, message and paper reference is decided by `axiomcheck.decision`."""
+"""One builder of results: every status, message and paper reference is decided by `axiomcheck.report.decision`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from axiomcheck.decision import decide, stated
+from axiomcheck.report.decision import decide, stated
 
 PACKAGE = Path(__file__).resolve().parent.parent / "axiomcheck"
 ALL = dict(fatal="f", failure="v", error="e", skip="s", passed="p")
@@ -48,7 +48,7 @@ def test_an_id_without_a_catalogue_row_is_no_result():
 
 def test_no_module_builds_a_result_by_hand():
     """The engine, the ensemble, the weight guard and the training-time checks once built their own."""
-    allowed = {PACKAGE / "decision.py", PACKAGE / "results.py"}  # results.py: reading a report back
+    allowed = {PACKAGE / "report" / "decision.py", PACKAGE / "report" / "results.py"}  # results.py: reading a report back
     hits = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path in allowed:

@@ -19,7 +19,7 @@ from axiomcheck.guard.runtime import GuardResults
 from axiomcheck.output import display
 from axiomcheck.output.html import SCOPE, overview_html, scoped_css
 from axiomcheck.output.text import Renderer, print_report
-from axiomcheck.results import Report, Result, Run
+from axiomcheck.report.results import Report, Result, Run
 from tests.test_writers import EVIL, make_run
 
 FAIL = Result("context.normalization", "III.18", "fail", f"Σ_k w_k must be 1, got 1.2 {EVIL}",

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import suites
-from axiomcheck.cli import build_parser
+from axiomcheck.frontends import suites
+from axiomcheck.frontends.cli import build_parser
 from tests.doc_blocks import ROOT
 
 if sys.version_info >= (3, 11):
@@ -88,7 +88,7 @@ def test_suites_and_ci_lists_every_flag(command):
 def test_suites_and_ci_lists_every_pytest_option():
     import argparse
 
-    from axiomcheck import options as O
+    from axiomcheck.frontends import options as O
 
     parser = argparse.ArgumentParser()
     O.add_to(parser.add_argument, pytest=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from axiomcheck.domains import DOMAINS, World
-from axiomcheck.families import dist_pool
+from axiomcheck.sampling.domains import DOMAINS, World
+from axiomcheck.sampling.families import dist_pool
 
 WORLD = World(teachers=4, vocab=16, context_dim=3, tasks=3)
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import properties as P
+from axiomcheck.checks import properties as P
 from axiomcheck.axioms import AXIOMS, Axiom
-from axiomcheck.checks import PROPERTY_CHECKS
+from axiomcheck.checks.registry import PROPERTY_CHECKS
 from axiomcheck.checks.base import fmt
 from axiomcheck.checks.pointwise import Case, Pointwise
 

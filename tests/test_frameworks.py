@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.frameworks import Adapted, ConversionError, to_numpy
+from axiomcheck.calling.frameworks import Adapted, ConversionError, to_numpy
 from tests.helpers import context, token
 
 FAST = dict(max_examples=5, sweep_size=16)

@@ -1,6 +1,6 @@
 """The command line, the report files and the pytest plugin against hostile operators and inputs.
 
-Most of these run `python -m axiomcheck.cli` in a fresh process: what an operator
+Most of these run `python -m axiomcheck.frontends.cli` in a fresh process: what an operator
 does to the process (exit while imported, write to file descriptor 1, change
 directory) is only visible there.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from axiomcheck import cli
+from axiomcheck.frontends import cli
 
 FAST = ["--max-examples", "5"]
 
@@ -31,7 +31,7 @@ HEADER = textwrap.dedent('''
 def cli_process(cwd: Path, *argv: str, python_flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """`axiomcheck ARGV...` in a new process started in `cwd` (stdout and stderr as bytes)."""
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, *python_flags, "-m", "axiomcheck.cli", *argv], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, *python_flags, "-m", "axiomcheck.frontends.cli", *argv], cwd=cwd, env=env,
                           capture_output=True, timeout=300)
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.domain_inputs import WithInputs
-from axiomcheck.domains import DOMAINS, World
-from axiomcheck.inputs import INPUTS, keyword_inputs, softmax
+from axiomcheck.sampling.domain_inputs import WithInputs
+from axiomcheck.sampling.domains import DOMAINS, World
+from axiomcheck.spec.inputs import INPUTS, keyword_inputs, softmax
 
 FAST = dict(max_examples=15)
 
@@ -448,7 +448,7 @@ def test_joint_extremes_on_the_task_scale():
 def test_no_keyword_input_takes_a_reserved_name(name):
     """`teachers` (K) and `params` (a parameter set) reach an operator by name already; a keyword
     input of that name would be drawn per sample and clash with them."""
-    from axiomcheck.inputs import INPUTS, RESERVED, KeywordInput
+    from axiomcheck.spec.inputs import INPUTS, RESERVED, KeywordInput
 
     with pytest.raises(ValueError, match=f"cannot be named '{name}'"):
         KeywordInput(name, "int", ("token",), ("one",), lambda fam, d, base: (None, base), None)

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import budget, largev, summary
-from axiomcheck import properties as P
-from axiomcheck.domains import DOMAINS, World
+from axiomcheck.sampling import budget, largev
+from axiomcheck.report import summary
+from axiomcheck.checks import properties as P
+from axiomcheck.sampling.domains import DOMAINS, World
 from axiomcheck.engine import Settings, Verifier
 from tests.helpers import entropy, softmax, token
 

@@ -16,10 +16,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "axiomcheck"
 MAX_LINES = 400
 #: modules that compute; none of them may import an output module
-COMPUTING = ("axiomcheck.engine", "axiomcheck.checks", "axiomcheck.properties", "axiomcheck.domains",
-             "axiomcheck.families", "axiomcheck.strategies", "axiomcheck.scales", "axiomcheck.axioms",
-             "axiomcheck.compose", "axiomcheck.kernels", "axiomcheck.operator", "axiomcheck.results",
-             "axiomcheck.rules", "axiomcheck.guard")
+COMPUTING = ("axiomcheck.engine", "axiomcheck.checks", "axiomcheck.checks.properties", "axiomcheck.sampling.domains",
+             "axiomcheck.sampling.families", "axiomcheck.sampling.strategies", "axiomcheck.spec.scales", "axiomcheck.axioms",
+             "axiomcheck.spec.compose", "axiomcheck.kernels", "axiomcheck.spec.operator", "axiomcheck.report.results",
+             "axiomcheck.checks.rules", "axiomcheck.guard")
 RENDERERS = ("axiomcheck.output", "rich", "matplotlib")
 
 
@@ -134,11 +134,11 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 #: The imports inside functions that close an import cycle, each by design or until the fix it names;
 #: every other cycle, lazy imports included, fails `test_no_import_cycle_with_the_imports_inside_functions`.
 KNOWN_LAZY_EDGES = {
-    ("axiomcheck.registry", "axiomcheck.library"):
+    ("axiomcheck.spec.registry", "axiomcheck.library"):
         "the registry loads the built-in library the first time it is read, and the library's decorators "
         "register into the registry; it goes when the registry's store (register, unregister) and its lookup "
         "(get, operators, resolve, which load the library) are two modules",
-    ("axiomcheck.displayable", "axiomcheck.output.display"):
+    ("axiomcheck.report.displayable", "axiomcheck.output.display"):
         "a result shows itself in a notebook or on a rich console by importing its renderer when it is shown; "
         "the renderers read results",
     ("axiomcheck.certify._callable", "axiomcheck.engine"):
@@ -176,8 +176,8 @@ def test_no_module_imports_the_package_root():
 def test_computing_modules_import_no_front_end():
     """The engine diagnosed a world size with the command line's options; nothing that computes may
     import a front end, even inside a function."""
-    front = ("axiomcheck.cli", "axiomcheck.cliargs", "axiomcheck.options", "axiomcheck.pytest_plugin",
-             "axiomcheck.suites", "axiomcheck.output")
+    front = ("axiomcheck.frontends.cli", "axiomcheck.frontends.cliargs", "axiomcheck.frontends.options", "axiomcheck.pytest_plugin",
+             "axiomcheck.frontends.suites", "axiomcheck.output")
     mods = _modules()
     bad = {}
     for n, p in mods.items():
@@ -202,8 +202,8 @@ def test_import_axiomcheck_stays_light():
     """`import axiomcheck` (which the pytest plugin's entry point runs in every pytest session) imports
     no numerical library and none of the engine: its names are imported when first used."""
     code = ("import sys, axiomcheck; heavy = [m for m in sys.modules if m.split('.')[0] in ('tomllib', 'tomli', "
-            "'jax', 'matplotlib', 'rich', 'torch', 'numpy', 'hypothesis') or m.startswith(('axiomcheck.suites', "
-            "'axiomcheck.output', 'axiomcheck.engine', 'axiomcheck.registry'))]; print(heavy)")
+            "'jax', 'matplotlib', 'rich', 'torch', 'numpy', 'hypothesis') or m.startswith(('axiomcheck.frontends.suites', "
+            "'axiomcheck.output', 'axiomcheck.engine', 'axiomcheck.spec.registry'))]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PACKAGE.parent)
     assert out.stdout.strip() == "[]", out.stdout

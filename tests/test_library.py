@@ -19,8 +19,8 @@ from axiomcheck.library import _numerics as nx
 from axiomcheck.library import context as ctx_mod
 from axiomcheck.library import misbehaving
 from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS
-from axiomcheck.operator import Operator
-from axiomcheck.registry import _BUILTINS, _REGISTRY, get, operators
+from axiomcheck.spec.operator import Operator
+from axiomcheck.spec.registry import _BUILTINS, _REGISTRY, get, operators
 
 K, V, D, M = 4, 16, 3, 3
 TOL = 1e-12
@@ -401,7 +401,7 @@ def test_slow_operator_sleeps_for_its_parameter():
 
 
 def test_register_all_adds_and_can_be_undone():
-    from axiomcheck.registry import unregister
+    from axiomcheck.spec.registry import unregister
 
     try:
         ops = misbehaving.register_all()

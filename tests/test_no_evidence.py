@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.domains import World
+from axiomcheck.sampling.domains import World
 from axiomcheck.engine import Settings
 from axiomcheck.engine.assemble import result
 from axiomcheck.engine.verifier import Verifier
-from axiomcheck.evidence import Share
+from axiomcheck.checks.evidence import Share
 from tests.helpers import softmax
 
 FAST = dict(max_examples=0, sweep_size=32)
@@ -163,7 +163,7 @@ def nan_far_out(context):
 
 
 def _measure(pairs):
-    from axiomcheck.checks import PROPERTY_CHECKS
+    from axiomcheck.checks.registry import PROPERTY_CHECKS
 
     v = Verifier(nan_far_out, World(), Settings(), axioms=["context.continuity"])
     A = (np.array([a for a, _ in pairs], dtype=float),)

@@ -41,10 +41,10 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from axiomcheck import __version__
-from axiomcheck.cli import main
+from axiomcheck.frontends.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN = ROOT / "axiomcheck" / "suites" / "builtin"
+BUILTIN = ROOT / "axiomcheck" / "frontends" / "suites" / "builtin"
 REPO_SUITES = ROOT / "conformance_suites"
 CI_PAGE = ROOT / "docs" / "suites-and-ci.md"
 #: the interpreters the package is installed on (the oldest and the newest supported)
@@ -394,7 +394,7 @@ def test_mypy_strict_accepts_a_user_script(user_venv: Venv, tmp_path: Path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     revealed = re.findall(r'Revealed type is "([^"]+)"', out)
-    assert revealed == ["axiomcheck.operator.Operator"] * 2, out
+    assert revealed == ["axiomcheck.spec.operator.Operator"] * 2, out
 
 
 # ============================================================================= the sdist

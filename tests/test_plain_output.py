@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from axiomcheck import cli
+from axiomcheck.frontends import cli
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BOX = re.compile("[\u2500-\u257f]")  # box drawing: ─ │ ┃ ━ ┏ ...

@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import cli, pytest_plugin
+from axiomcheck.frontends import cli
+from axiomcheck import pytest_plugin
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,7 +85,7 @@ def test_every_public_name_imports_from_a_fresh_package():
     import subprocess
     import sys
 
-    code = ("import axiomcheck as ac, axiomcheck.compose, types\n"
+    code = ("import axiomcheck as ac, axiomcheck.spec.compose, types\n"
             "for name in ac.__all__:\n"
             "    exec(f'from axiomcheck import {name}')\n"
             "assert set(ac.__all__) <= set(dir(ac)), sorted(set(ac.__all__) - set(dir(ac)))\n"
@@ -355,7 +356,7 @@ def test_verify_reproduce_strings():
         "--vocab 16 --context-dim 3 --tasks 3 --axioms context.shape")
 
     # (d) a composition has no importable name (it used to print `axiomcheck verify
-    # axiomcheck.compose:unified(entropy_exp, inverse_loss)`, which no shell could run): the Python call.
+    # axiomcheck.spec.compose:unified(entropy_exp, inverse_loss)`, which no shell could run): the Python call.
     op = ac.compose(ac.get("entropy_exp"), ac.get("inverse_loss"))
     rep = ac.verify(op, max_examples=0, sweep_size=8, shrink=False, axioms=["unified.normalization"])
     assert rep["unified.normalization"].reproduce == (

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from axiomcheck.output import files as W
-from axiomcheck.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
-from axiomcheck.saved import load
+from axiomcheck.report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from axiomcheck.report.saved import load
 
 
 def _run(name: str) -> Run:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from axiomcheck import properties as P
+from axiomcheck.checks import properties as P
 from axiomcheck.library import published
 from axiomcheck.library.port import CHECK_IDS, Port
 from tests.published_inputs import batches, call, lerp, param_sets

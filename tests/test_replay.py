@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import cli, saved
+from axiomcheck.frontends import cli
+from axiomcheck.report import saved
 from axiomcheck.errors import SpecError
 from axiomcheck.output.progress import verify_bar
 from tests.helpers import entropy, softmax, token

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from axiomcheck.results import Report, Result, plain
+from axiomcheck.report.results import Report, Result, plain
 
 
 def test_plain_makes_strict_json_data():

@@ -3,7 +3,7 @@ training-time checks — is pinned byte for byte: status, message, paper referen
 estimate, reproduce line, seed and samples.
 
 The pins in `tests/data/pinned_results.json` were written by `python -m tests.result_scenarios` before
-these paths were routed through the one builder of results (`axiomcheck.decision`); a difference here is
+these paths were routed through the one builder of results (`axiomcheck.report.decision`); a difference here is
 a changed report.
 """
 

@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from axiomcheck import properties as P
-from axiomcheck import rules
+from axiomcheck.checks import properties as P
+from axiomcheck.checks import rules
 from axiomcheck.kernels import GuardSpec, guard_init, guard_update
 
 K = 2
@@ -60,7 +60,7 @@ IDS = [c[0] for c in CASES]
 
 
 def checker_verdicts(w: np.ndarray) -> dict[str, bool]:
-    """What verify()'s predicates (axiomcheck.properties) say of the vector w[K]."""
+    """What verify()'s predicates (axiomcheck.checks.properties) say of the vector w[K]."""
     W = w.reshape(1, 1, K)
     tol = P.tolerance_for(W.dtype, K)
     bad = {"normalized": P.normalized(W, tol), "positive": P.positive(W), "bounded": P.bounded(W, *BOUNDS, tol),

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck import cli
+from axiomcheck.frontends import cli
 from axiomcheck.errors import TargetError
-from axiomcheck.registry import resolve
+from axiomcheck.spec.registry import resolve
 from tests.helpers import context, softmax, task, token
 
 FAST = dict(max_examples=10, sweep_size=32)

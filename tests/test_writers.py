@@ -14,7 +14,7 @@ import pytest
 
 from axiomcheck.output import files as W
 from axiomcheck.output.html import to_html
-from axiomcheck.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from axiomcheck.report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 
 EVIL = "<script>alert('x')</script>|`"
 

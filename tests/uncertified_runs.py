@@ -14,7 +14,7 @@ import math
 import re
 from pathlib import Path
 
-from axiomcheck.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from axiomcheck.report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "uncertified"
 HOSTILE = "<b>op</b>&\"'|`"

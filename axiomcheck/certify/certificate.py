@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..plaindata import plain
+from ..report.plaindata import plain
 
 CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
 

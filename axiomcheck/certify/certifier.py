@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import properties as P
+from ..checks import properties as P
 from ..axioms import for_scale
-from ..domain_inputs import WithInputs
-from ..domains import DOMAINS, World
-from ..params import param_sets
-from ..scales import SCALES
+from ..sampling.domain_inputs import WithInputs
+from ..sampling.domains import DOMAINS, World
+from ..spec.params import param_sets
+from ..spec.scales import SCALES
 from . import bnb
 from . import provers as C
 from .certificate import Certificate

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..calling import accepts_teachers
-from ..domains import DOMAINS
-from ..frameworks import adapt
+from ..calling.sandbox import accepts_teachers
+from ..sampling.domains import DOMAINS
+from ..calling.frameworks import adapt
 from . import numpy_front, ops, reduce, structure
 from . import rounding as R
 from .core import Interval, Trace, Unenclosable, constant
@@ -108,9 +108,9 @@ def _keywords(fn: Any, names: tuple[str, ...], inputs: dict[str, Any], labels: A
 def _unified(op: Any, dom: Domain, inputs: dict[str, Any], labels: Any) -> Any:
     """The composition of `compose()` on intervals: each component in its own framework, then
     product-then-normalize in log space exactly as `compose._Unified.__call__` computes it."""
-    from ..compose import _to_joint
-    from ..inputs import keyword_inputs
-    from ..scales import SCALES
+    from ..spec.compose import _to_joint
+    from ..spec.inputs import keyword_inputs
+    from ..spec.scales import SCALES
     w = dom.world
     B = next(iter(inputs.values())).shape[0]
     K, V, M = w.teachers, w.vocab, w.tasks

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..operator import Safety
+from ..spec.operator import Safety
 from . import bnb
 from . import evaluate as E
 from . import hessian as Hs

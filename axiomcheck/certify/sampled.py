@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import properties as P
-from ..calling import accepts_teachers
-from ..domain_inputs import WithInputs
-from ..domains import DOMAINS
-from ..frameworks import adapt
-from ..scales import SCALES
+from ..checks import properties as P
+from ..calling.sandbox import accepts_teachers
+from ..sampling.domain_inputs import WithInputs
+from ..sampling.domains import DOMAINS
+from ..calling.frameworks import adapt
+from ..spec.scales import SCALES
 from .certificate import Certificate
 from .evaluate import NO_PARAMS
 from .space import Domain

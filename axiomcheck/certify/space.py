@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..domains import World
-from ..inputs import keyword_inputs
-from ..scales import SCALES
+from ..sampling.domains import World
+from ..spec.inputs import keyword_inputs
+from ..spec.scales import SCALES
 
 #: Default ranges of the box inputs (sizes in sizes; they are certified in log sizes).
 DEFAULTS: dict[str, tuple[float, float]] = {
@@ -266,7 +266,7 @@ def arrays_at(dom: Domain, u: np.ndarray) -> dict[str, np.ndarray]:
         v = u[:, c.start:c.stop].reshape((u.shape[0],) + c.shape)
         out[c.name] = np.exp(v) if c.log else v
     if dom.derived == "probs":
-        from ..inputs import softmax
+        from ..spec.inputs import softmax
 
         out["probs"] = softmax(out["teacher_logits"])
     return out

@@ -1,26 +1,5 @@
-"""One `Check` per property of the catalogue, looked up by the property an axiom row names.
+"""Checks: one `Check` per property (`registry.PROPERTY_CHECKS`), the array predicates and rules they use, evidence.
 
-Adding an axiom is one `Check` here (a subclass of `checks.base.Check`) and one
-row in `axioms.py`; the verifier runs what the catalogue selects.
+The package itself imports nothing, so the weight guard can use `checks.rules` without
+loading the checks the engine runs.
 """
-
-from __future__ import annotations
-
-from .base import Check, Subject
-from .pareto import Pareto
-from .pointwise import POINTWISE, Pointwise
-from .regularity import Regularity
-from .wellposed import BatchIndependent, Deterministic, Evaluated, Shape, SingleTeacher
-
-#: property name -> the check that decides it
-PROPERTY_CHECKS: dict[str, Check] = {
-    **{c.property: c for c in POINTWISE},
-    "shape": Shape(),
-    "deterministic": Deterministic(),
-    "batch_independent": BatchIndependent(),
-    "regularity": Regularity(),
-    "pareto": Pareto(),
-}
-
-__all__ = ["PROPERTY_CHECKS", "POINTWISE", "BatchIndependent", "Check", "Deterministic", "Evaluated", "Pareto", "Pointwise",
-           "Regularity", "Shape", "SingleTeacher", "Subject"]

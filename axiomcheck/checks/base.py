@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from .. import properties as P
-from .. import summary
-from ..calling import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
-from ..domain_inputs import WithInputs
-from ..domains import Args, Domain, World, take
-from ..frameworks import adapt
-from ..isolation import IsolatedSandbox
-from ..largev import for_world
-from ..operator import Operator, Safety
-from ..scales import Scale
+from . import properties as P
+from ..report import summary
+from ..calling.sandbox import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
+from ..sampling.domain_inputs import WithInputs
+from ..sampling.domains import Args, Domain, World, take
+from ..calling.frameworks import adapt
+from ..calling.isolation import IsolatedSandbox
+from ..sampling.largev import for_world
+from ..spec.operator import Operator, Safety
+from ..spec.scales import Scale
 
 #: `Subject.params` when the operator declares no parameters (None is a parameter set like any other).
 NO_PARAMS: Any = object()
@@ -63,15 +63,15 @@ class Subject:
     sandboxes: dict[Any, Sandbox] = dataclasses.field(default_factory=dict)
     op_dead: str | None = None  # why the operator is not called any more
     regularity_pairs: int = 256
-    keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.inputs)
+    keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.spec.inputs)
     params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
-    pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.budget)
+    pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.sampling.budget)
     mixed_limit: int | None = None  # samples in the determinism / batch-independence batch (the byte budget)
 
     @functools.cached_property
     def domain(self) -> Domain:
         tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
-        base = for_world(self.scale.domain, self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.largev
+        base = for_world(self.scale.domain, self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.sampling.largev
         if not self.keywords:
             return base
         return WithInputs(base, self.keywords, tuple(tokens or ()))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import properties as P
-from ..calling import KeywordCall, OperatorMisbehaved
-from ..domain_inputs import WithInputs
-from ..domains import DOMAINS
-from ..evidence import Evidence, Finding
-from ..inputs import keyword_inputs
-from ..operator import Operator
-from ..params import param_sets
+from . import properties as P
+from ..calling.sandbox import KeywordCall, OperatorMisbehaved
+from ..sampling.domain_inputs import WithInputs
+from ..sampling.domains import DOMAINS
+from .evidence import Evidence, Finding
+from ..spec.inputs import keyword_inputs
+from ..spec.operator import Operator
+from ..spec.params import param_sets
 from .base import Check, Subject, fmt_w
 from .wellposed import Evaluated
 

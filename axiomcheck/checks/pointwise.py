@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import properties as P
-from .. import summary
-from ..calling import KeywordCall, OperatorMisbehaved
-from ..domains import Args, take
-from ..evidence import Evidence, Finding
+from . import properties as P
+from ..report import summary
+from ..calling.sandbox import KeywordCall, OperatorMisbehaved
+from ..sampling.domains import Args, take
+from .evidence import Evidence, Finding
 from .base import Check, Subject, bounds_text, fmt, fmt_w, inline, sample_ce
 
 

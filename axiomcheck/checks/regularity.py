@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import properties as P
-from .. import summary
-from ..calling import OperatorMisbehaved
-from ..domains import Args, concat, take
-from ..evidence import Evidence, Finding
+from . import properties as P
+from ..report import summary
+from ..calling.sandbox import OperatorMisbehaved
+from ..sampling.domains import Args, concat, take
+from .evidence import Evidence, Finding
 from . import resolution
 from .base import Check, Subject, count, fmt, safety_tokens
 from .wellposed import Evaluated

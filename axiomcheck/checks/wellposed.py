@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import properties as P
-from .. import summary
-from ..calling import OperatorMisbehaved, accepts_teachers
-from ..domains import Args, Family, concat, take
-from ..evidence import Evidence, Finding
+from . import properties as P
+from ..report import summary
+from ..calling.sandbox import OperatorMisbehaved, accepts_teachers
+from ..sampling.domains import Args, Family, concat, take
+from .evidence import Evidence, Finding
 from .base import NO_PARAMS, Check, Subject, fmt, fmt_w, sample_ce
 
 

@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..results import plain
+from ..report.results import plain
 
 
 def build_parser(prog: str = "python -m axiomcheck.dynamics") -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """Shared plumbing of the training-time checks (private): result records, fits, noise, bounds.
 
-Every check returns an `axiomcheck.results.Result` (plain data) whose `axiom`
+Every check returns an `axiomcheck.report.results.Result` (plain data) whose `axiom`
 is a `dynamics.*` id from `CHECKS`, with the paper reference, a status
 (pass / fail / error / skipped), a message in the shape "must be X, got Y",
 the measured numbers in `estimate`, and a `reproduce` command.
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..axioms import for_scale
-from ..decision import stated
-from ..results import Result
+from ..report.decision import stated
+from ..report.results import Result
 from .problem import Weights, WeightsError
 
 __all__ = ["CHECKS", "EXPECTED_FAILURES", "make_result", "error_result", "loglog_fit", "through_origin_fit", "noise_box",
@@ -47,7 +47,7 @@ def _registered(op: Any) -> bool:
         return False
     if ":" in name:
         return True
-    from ..registry import get
+    from ..spec.registry import get
 
     try:
         return get(name) is op or isinstance(op, str)
@@ -57,7 +57,7 @@ def _registered(op: Any) -> bool:
 
 def reproduce_for(check: str, op: Any, seed: int, quick: bool = False, extra: str = "") -> str:
     """A Python one-liner that reruns one check (a registered operator), or the call to make (any other)."""
-    from ..repro import dynamics_check
+    from ..report.repro import dynamics_check
 
     return dynamics_check(check, op_label(op) if op is not None else None, seed, quick, extra,
                           registered=_registered(op))
@@ -119,7 +119,7 @@ def noise_box(op: Any, weights: Weights, teachers: int) -> tuple[float, float, s
     if bounds is not None and bounds[1] - bounds[0] > 1e-12:
         return float(bounds[0]), float(bounds[1]), "declared bounds"
     if op is not None and getattr(op, "scale", None) == "unified" and bounds is None:
-        from ..unified_bounds import derived_bounds
+        from ..spec.unified_bounds import derived_bounds
 
         d = derived_bounds(op.components, teachers).get("bounds")
         if d and d[1] - d[0] > 1e-12:

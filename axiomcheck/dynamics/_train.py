@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..extras import require
+from ..calling.extras import require
 from ..kernels import GuardSpec, guard_init, guard_update, kd_loss
 
 __all__ = ["sgd_checkpoints", "lagrangian_minimize", "primal_dual", "max_safety", "gd_path", "kd_value_and_grad"]

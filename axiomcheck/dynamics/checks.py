@@ -12,14 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..results import Result
+from ..report.results import Result
 from ._common import CHECKS, error_result, make_result
-from .convergence import (
-    DEFAULT_L2,
-    check_convergence,
-    check_estimation_noise,
-    check_uniform_special_case,
-)
+from .convergence import DEFAULT_L2, check_convergence, check_estimation_noise, check_uniform_special_case
 from .problem import KDProblem, WeightsError, realizable_problem, resolve_operator, uniform_like
 from .safety import check_pareto_frontier, check_safety_constrained, check_safety_preservation
 from .stability import check_contraction, check_gradient_variance, check_perturbation_robustness
@@ -43,7 +38,7 @@ def run_check_results(op: Any, *, seed: int = 0, quick: bool = False, problem: K
     if unknown:
         raise KeyError(f"unknown check(s) {unknown}; known: {list(CHECK_NAMES)}")
     if any(c in NEEDS_OPTAX for c in wanted):
-        from ..extras import require
+        from ..calling.extras import require
 
         require("optax", extra="dynamics", purpose=f"the {', '.join(c for c in wanted if c in NEEDS_OPTAX)} check")
     say = progress or (lambda _m: None)

@@ -2,7 +2,7 @@
 
 Each check trains the linear softmax student of a `KDProblem` with the JAX
 kernels and measures in float64 against a high-accuracy solve (damped Newton
-to a gradient norm ~1e-11), and returns an `axiomcheck.results.Result`.
+to a gradient norm ~1e-11), and returns an `axiomcheck.report.results.Result`.
 """
 
 from __future__ import annotations
@@ -14,24 +14,8 @@ import numpy as np
 from ..kernels import GuardSpec
 from . import _numerics as nx
 from . import _train as tr
-from ._common import (
-    fmt,
-    guarded,
-    loglog_fit,
-    make_result,
-    noise_box,
-    perturb,
-    reproduce_for,
-    zero_sum_direction,
-)
-from .problem import (
-    DEFAULT_L2,
-    KDProblem,
-    realizable_problem,
-    resolve_operator,
-    uniform_like,
-    weights_for,
-)
+from ._common import fmt, guarded, loglog_fit, make_result, noise_box, perturb, reproduce_for, zero_sum_direction
+from .problem import DEFAULT_L2, KDProblem, realizable_problem, resolve_operator, uniform_like, weights_for
 
 __all__ = ["check_convergence", "check_uniform_special_case", "check_estimation_noise", "DEFAULT_L2",
            "SLOPE_MAX", "solve"]
@@ -180,7 +164,7 @@ def check_uniform_special_case(op: Any = None, *, problem: KDProblem | None = No
         prob = problem or realizable_problem(None, seed=seed, n=128 if quick else 256, l2=DEFAULT_L2)
         k = prob.teachers
         if op_ is None:
-            from ..compose import compose
+            from ..spec.compose import compose
 
             op_ = compose(uniform_like("token", k), uniform_like("task", k), uniform_like("context", k),
                           name="uniform(token×task×context)")

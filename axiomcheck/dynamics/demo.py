@@ -15,7 +15,7 @@ import os
 import time
 from typing import Any
 
-from ..results import plain
+from ..report.results import plain
 from ._common import EXPECTED_FAILURES
 from .page import write_html
 
@@ -70,7 +70,7 @@ def run_demo(out_dir: str = "reports", *, seed: int = 0, quick: bool = False, pr
     digits students' training steps received, as the weight guard saw them,
     are also written by the report writers into `out_dir/training/`.
     """
-    from ..extras import require_all
+    from ..calling.extras import require_all
 
     # everything the demo needs, before minutes of work: training (optax), the digits, the figures
     require_all(("optax", "sklearn.datasets", "matplotlib"), extra="dynamics", purpose="the dynamics demo")
@@ -148,7 +148,7 @@ def write_training_reports(runtime: dict[str, Any], folder: str) -> list[str]:
     report writers (JSON, JUnit, Markdown, HTML) into `folder`; returns the paths."""
     from ..kernels import training_run
     from ..output.files import write_all
-    from ..results import Report
+    from ..report.results import Report
 
     run = training_run([Report.from_dict(rep) for rep in runtime.values()],
                        description="The weights the KD kernel received in every SGD step of the digits students "

@@ -33,7 +33,7 @@ class DigitsConfig:
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """(X [1797, 64] in [0, 1], y [1797]) from scikit-learn's bundled copy (the optional `data` extra)."""
-    from ..extras import require
+    from ..calling.extras import require
 
     datasets = require("sklearn.datasets", extra="data", purpose="the digits data set (bundled with scikit-learn)")
     d = datasets.load_digits()

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decorators import context_operator, task_operator, token_operator
-from ..operator import Operator, Safety
+from ..spec.decorators import context_operator, task_operator, token_operator
+from ..spec.operator import Operator, Safety
 
 __all__ = ["make_operators", "BETA_ENTROPY", "BETA_TASK", "BETA_CONTEXT", "GAMMA_TOKEN", "GAMMA_CONTEXT",
            "GATE_WIDTH"]

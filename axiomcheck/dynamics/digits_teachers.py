@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..extras import require
+from ..calling.extras import require
 from ._train import optax_minimize
 from .digits_data import DigitsConfig, corrupt
 

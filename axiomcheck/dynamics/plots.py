@@ -25,7 +25,7 @@ _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
 def _plt():
-    from ..extras import require
+    from ..calling.extras import require
 
     matplotlib = require("matplotlib", extra="plots", purpose="the figures")
     matplotlib.use("Agg", force=True)

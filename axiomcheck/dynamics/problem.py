@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ..decorators import context_operator, task_operator, token_operator
-from ..operator import Operator
+from ..spec.decorators import context_operator, task_operator, token_operator
+from ..spec.operator import Operator
 from . import _numerics as nx
 
 __all__ = [
@@ -139,9 +139,9 @@ class Weights:
 def resolve_operator(spec: Operator | str) -> Operator:
     """An `Operator`, a registered name, `module:attr` or `file.py:attr` naming one (or a zero-arg factory).
 
-    `axiomcheck.registry.resolve`, so a reference means the same here as in `axiomcheck verify`.
+    `axiomcheck.spec.registry.resolve`, so a reference means the same here as in `axiomcheck verify`.
     """
-    from ..registry import resolve
+    from ..spec.registry import resolve
 
     return resolve(spec, factory=True)
 
@@ -150,7 +150,7 @@ def uniform_like(scale: str | Operator, teachers: int) -> Operator:
     """The uniform operator (w_k = 1/K) at a scale — or, for a composed operator, at each of its scales."""
     if isinstance(scale, Operator):
         if scale.scale == "unified":
-            from ..compose import compose
+            from ..spec.compose import compose
 
             return compose(*(uniform_like(c.scale, teachers) for c in scale.components),
                            name="uniform(" + ",".join(c.scale for c in scale.components) + ")")

@@ -1,12 +1,12 @@
 """The verification engine: a vectorized sweep, then a Hypothesis search, over guarded calls.
 
 `verify(op)` draws seeded batches from every sweep family of the operator's
-scale, calls the operator once per batch (through `axiomcheck.calling`'s sandbox:
+scale, calls the operator once per batch (through `axiomcheck.calling.sandbox`'s sandbox:
 copies in and out, a time limit, optional process isolation), and checks every
 property of the catalogue on whole arrays (`axiomcheck.checks`).  A Hypothesis
 search over small batches then steers toward the worst violation, and each
 failed value check is shrunk to a small counterexample.  What was seen is kept
-as typed evidence (`axiomcheck.evidence`) and turned into results in one place
+as typed evidence (`axiomcheck.checks.evidence`) and turned into results in one place
 (`engine.assemble`).
 """
 
@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import worlds
+from ..spec import worlds
 from ..axioms import AXIOMS
-from ..budget import DEFAULT_BATCH_BYTES, ProgressHook
-from ..calling import OperatorMisbehaved, Sandbox
-from ..operator import Operator
-from ..registry import resolve
-from ..replay import read_case
-from ..results import Report
+from ..sampling.budget import DEFAULT_BATCH_BYTES, ProgressHook
+from ..calling.sandbox import OperatorMisbehaved, Sandbox
+from ..spec.operator import Operator
+from ..spec.registry import resolve
+from ..report.replay_case import read_case
+from ..report.results import Report
 from .replayer import replay as replay_case
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator
@@ -78,7 +78,7 @@ def verify(
     a silent pass.  `batch_bytes` is the byte budget of one batch, which sizes
     the sweep at a large vocabulary.  `replay` is a counterexample saved as
     .npz with the reports: the one check it names is run on that input alone,
-    with the world, seed and tolerance it was found with (`axiomcheck.replay`,
+    with the world, seed and tolerance it was found with (`axiomcheck.report.replay_case`,
     `engine.replayer`).
     `progress(phase, done, total)` is called as the run advances.
 
@@ -144,7 +144,7 @@ def _certify_request(op: Operator, certify: bool, domain: Any, gap: float | None
         if given:
             raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to certified checks: pass certify=True (or call ac.certify)")
         return None
-    from .. import boxes
+    from ..spec import boxes
     from .certified import DEFAULT_GAP, Request
 
     request = Request(domain=domain or {}, gap=DEFAULT_GAP if gap is None else gap, max_time=max_time)

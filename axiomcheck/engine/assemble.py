@@ -1,6 +1,6 @@
 """Evidence → `Result`s of the sampled checks: what the engine saw, in the slots of `decision.decide`.
 
-`axiomcheck.decision` decides every status and message (the ensemble, the weight
+`axiomcheck.report.decision` decides every status and message (the ensemble, the weight
 guard and the training-time checks use it too); this module reads a check's
 evidence, the operator and the run into its slots.  The order of precedence,
 for each check:
@@ -22,15 +22,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .. import summary
+from ..report import summary
 from ..axioms import AXIOMS, Axiom
-from ..checks import PROPERTY_CHECKS, Subject
+from ..checks.registry import PROPERTY_CHECKS
+from ..checks.base import Subject
 from ..checks.base import count, fmt
-from ..decision import decide
-from ..evidence import CheckEvidence, Evidence
-from ..operator import METRICS, Operator
-from ..params import describe as describe_params
-from ..results import Result
+from ..report.decision import decide
+from ..checks.evidence import CheckEvidence, Evidence
+from ..spec.operator import METRICS, Operator
+from ..spec.params import describe as describe_params
+from ..report.results import Result
 
 
 def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:

@@ -21,7 +21,7 @@ rule each, decided here and nowhere else (`reconcile`):
   hung, or could not be called at all) is not handed to the certifier
   (`UNEVALUATED`).
 
-Then the report gets its paper link (`axiomcheck.assumptions.summarize`).
+Then the report gets its paper link (`axiomcheck.report.assumptions.summarize`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .. import boxes
+from ..spec import boxes
 from ..axioms import AXIOMS
-from ..results import Report, Result
+from ..report.results import Report, Result
 
 WITHDRAWN = "the sampled engine found a violation: the certificate was withdrawn"
 WITHDRAWN_ERROR = "the sampled engine could not judge the operator (see its error): the certificate was withdrawn"
@@ -50,7 +50,7 @@ class Request:
     """What a run asks the certifier for.
 
     Args:
-        domain: input boxes over the operator's own (`axiomcheck.boxes`; a box given here replaces
+        domain: input boxes over the operator's own (`axiomcheck.spec.boxes`; a box given here replaces
             the operator's box for the same input).
         gap: refinement stops when the certified bound is within this relative gap of the sampled one.
         max_time: the certifier's time budget in seconds (None: none).
@@ -79,7 +79,7 @@ def certifier() -> Callable[..., Mapping[str, Any]]:
 
 def certified(report: Report, op: Any, world: Any, request: Request, tolerance: float | None = None) -> Report:
     """`report` with a certificate on each result the certifier speaks about, and its paper link."""
-    from ..assumptions import summarize
+    from ..report.assumptions import summarize
     from ..certify.certificate import Certificate
 
     domain = boxes.merged(op.domain, request.domain)

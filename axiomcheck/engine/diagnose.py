@@ -24,10 +24,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..calling import OperatorMisbehaved
-from ..checks import Subject
-from ..domains import Args
-from ..worlds import World, fields, flag
+from ..calling.sandbox import OperatorMisbehaved
+from ..checks.base import Subject
+from ..sampling.domains import Args
+from ..spec.worlds import World, fields, flag
 
 #: Words that mark an exception as a shape error worth probing (numpy, JAX and PyTorch phrasings).
 SHAPE_ERROR = re.compile(r"shape|broadcast|dimension|\bdims?\b|size|mismatch|multipl|out of bounds|index|axis|"

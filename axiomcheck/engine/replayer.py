@@ -1,7 +1,7 @@
 """Running a saved counterexample's check again, on the saved input alone.
 
 `replay(op, case)` runs the one check a `replay.SavedCase` names (read from the .npz
-by `axiomcheck.replay.read_case`) with no sweep and no search: a value check,
+by `axiomcheck.report.replay_case.read_case`) with no sweep and no search: a value check,
 determinism or the K = 1 family on the saved sample, batch independence on the
 saved batch, regularity by bisecting the saved segment again.  `verify(op,
 replay=path)` and `axiomcheck verify NAME --replay FILE.npz` call it.
@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import PROPERTY_CHECKS
+from ..checks.registry import PROPERTY_CHECKS
 from ..checks.base import NO_PARAMS
-from ..domains import Family
+from ..sampling.domains import Family
 from ..errors import SpecError
-from ..operator import Operator
-from ..replay import SavedCase
-from ..results import Report
-from ..worlds import World
+from ..spec.operator import Operator
+from ..report.replay_case import SavedCase
+from ..report.results import Report
+from ..spec.worlds import World
 from .settings import DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier
 

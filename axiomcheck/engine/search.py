@@ -10,11 +10,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..budget import Clock, OutOfTime
-from ..calling import OperatorMisbehaved
-from ..checks import PROPERTY_CHECKS, Pointwise, Subject
-from ..domains import Args
-from ..evidence import Evidence, Finding
+from ..sampling.budget import Clock, OutOfTime
+from ..calling.sandbox import OperatorMisbehaved
+from ..checks.registry import PROPERTY_CHECKS
+from ..checks.pointwise import Pointwise
+from ..checks.base import Subject
+from ..sampling.domains import Args
+from ..checks.evidence import Evidence, Finding
 
 
 def value_checks(subject: Subject) -> list[Pointwise]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..budget import DEFAULT_BATCH_BYTES, timeout_problem
+from ..sampling.budget import DEFAULT_BATCH_BYTES, timeout_problem
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_SWEEP_SIZE = 256
@@ -26,7 +26,7 @@ class Settings:
         regularity_pairs: how many segments the regularity bisection measures.
         isolate: run the operator in a worker process, killed on a timeout or crash.
         batch_bytes: the byte budget of one batch (inputs and weights, as float64); at a large
-            vocabulary it sets the samples per sweep family (see `axiomcheck.budget`).
+            vocabulary it sets the samples per sweep family (see `axiomcheck.sampling.budget`).
         max_time: a time budget in seconds for the whole run (None: none); a check it cuts
             short says how much it got in its result.
     """

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import Evaluated, Subject
-from ..domains import Family
-from ..evidence import Evidence
+from ..checks.wellposed import Evaluated
+from ..checks.base import Subject
+from ..sampling.domains import Family
+from ..checks.evidence import Evidence
 from .search import value_checks
 
 

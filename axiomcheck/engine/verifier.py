@@ -20,19 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from .. import repro
+from ..report import repro
 from ..axioms import for_scale
-from ..budget import Clock, ProgressHook, plan_for
-from ..calling import OperatorMisbehaved
-from ..checks import PROPERTY_CHECKS, Evaluated, Pointwise, SingleTeacher, Subject
+from ..sampling.budget import Clock, ProgressHook, plan_for
+from ..calling.sandbox import OperatorMisbehaved
+from ..checks.registry import PROPERTY_CHECKS
+from ..checks.wellposed import Evaluated, SingleTeacher
+from ..checks.pointwise import Pointwise
+from ..checks.base import Subject
 from ..checks.base import NO_PARAMS
-from ..domains import World
-from ..evidence import Evidence
-from ..inputs import keyword_inputs
-from ..operator import Operator
-from ..params import param_sets
-from ..results import Report
-from ..scales import SCALES
+from ..sampling.domains import World
+from ..checks.evidence import Evidence
+from ..spec.inputs import keyword_inputs
+from ..spec.operator import Operator
+from ..spec.params import param_sets
+from ..report.results import Report
+from ..spec.scales import SCALES
 from . import diagnose, search, streaming
 from .assemble import result, spec_of
 from .settings import Settings

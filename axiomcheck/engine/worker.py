@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..isolation import serve_fresh
+from ..calling.isolation import serve_fresh
 
 if __name__ == "__main__":
     serve_fresh(int(sys.argv[1]), int(sys.argv[2]))

@@ -2,7 +2,7 @@
 
 The guard checks, inside a training step, the weights a distillation loss
 receives.  It comes in two forms that share everything here and decide with the
-rules of `axiomcheck.rules`: the JAX one (`axiomcheck.kernels.guard_update`, pure
+rules of `axiomcheck.checks.rules`: the JAX one (`axiomcheck.kernels.guard_update`, pure
 functions of a `GuardState` pytree) and the PyTorch one (`axiomcheck.torch_guard`,
 an object whose state stays on the weights' device; `guard.torch_guard`).  Nothing
 here imports JAX or torch.

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..decision import stated
-from ..displayable import Displayable
-from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from ..report.decision import stated
+from ..report.displayable import Displayable
+from ..report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 from .spec import PROPERTIES, GuardSpec
 from .state import GuardState, merge_runs
 

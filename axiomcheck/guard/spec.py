@@ -2,7 +2,7 @@
 
 Framework-free: the JAX guard (`axiomcheck.kernels.guard_update`) and the PyTorch
 guard (`axiomcheck.torch_guard`) both take a `GuardSpec`, and decide with the rules
-of `axiomcheck.rules` at the tolerance it gives.
+of `axiomcheck.checks.rules` at the tolerance it gives.
 
 >>> GuardSpec(teachers=2, bounds=(0.1, 0.9)).tol_for("float32") == 8 * 2 * 2.0 ** -23
 True
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import rules
+from ..checks import rules
 
 __all__ = ["PROPERTIES", "GuardSpec"]
 
@@ -84,7 +84,7 @@ class GuardSpec:
         return rules.tolerance(dtype, self.teachers, fallback=np.float32)
 
     def limits(self, dtype: Any) -> rules.Limits:
-        """The thresholds the rules compare weights of `dtype` with (`axiomcheck.rules.limits`)."""
+        """The thresholds the rules compare weights of `dtype` with (`axiomcheck.checks.rules.limits`)."""
         return rules.limits(self.tol_for(dtype), self.bounds, dtype)
 
     def check_shape(self, shape: tuple[int, ...]) -> tuple[int, int]:
@@ -107,7 +107,7 @@ class GuardSpec:
         bounds = op.bounds
         comps = tuple(getattr(op, "components", ()) or ())
         if bounds is None and comps:
-            from ..unified_bounds import derived_bounds
+            from ..spec.unified_bounds import derived_bounds
 
             bounds = derived_bounds(comps, teachers).get("bounds")
         safety = next((o.safety for o in (op, *comps) if o.safety is not None and o.safety.tokens is not None),

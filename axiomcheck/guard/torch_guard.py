@@ -3,7 +3,7 @@
 `torch_guard(op, teachers=K)` returns a `TorchGuard` for the bounds and token
 safety order `op` declares (`GuardSpec.from_operator`).  Each
 `guard.update(weights, step, positions)` checks one step's weights `[K, N]` or
-`[K, N, V]` with the rules of `axiomcheck.rules` (the ones `verify()` and the JAX
+`[K, N, V]` with the rules of `axiomcheck.checks.rules` (the ones `verify()` and the JAX
 guard use) and folds what it saw into a state of small tensors on the weights'
 device.  `update` reads no value back to the host (no `.item()`, no `.cpu()`, no
 Python branch on a tensor), so a training step that calls it runs without
@@ -36,8 +36,8 @@ from typing import Any
 
 import torch
 
-from .. import rules
-from ..results import Report, Result
+from ..checks import rules
+from ..report.results import Report, Result
 from .runtime import guard_report, guard_results
 from .spec import GuardSpec
 from .state import GuardState, empty
@@ -286,7 +286,7 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
             raise ValueError("give the tolerance in the GuardSpec (GuardSpec(tolerance=...))")
         return TorchGuard(op, operator=operator or "weights", device=device, compile=compile)
     if isinstance(op, str):
-        from ..registry import get
+        from ..spec.registry import get
 
         op = get(op)
     if teachers is None:

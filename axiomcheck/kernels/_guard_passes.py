@@ -3,7 +3,7 @@
 `one_pass` reads the weights once (one variadic reduction) and says whether any
 vector breaks normalization, positivity or the bounds; only then does `located`
 count and locate the violations, also in one pass.  Both decide with the rules of
-`axiomcheck.rules` (the checker's and the PyTorch guard's), whose JAX form folds
+`axiomcheck.checks.rules` (the checker's and the PyTorch guard's), whose JAX form folds
 over the short teacher axis K with elementwise ops on its slices: XLA:CPU runs a
 reduction over a short leading axis many times slower than the same elementwise ops.
 """
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .. import rules
+from ..checks import rules
 
 if TYPE_CHECKING:
     from ..guard.spec import GuardSpec

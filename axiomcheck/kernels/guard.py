@@ -15,7 +15,7 @@ one position, or of one position and token for per-token weights):
   every declared (safer, less safe) pair (token-independent weights apply to
   every token, S included, so every position is checked).
 
-Every property is decided by the rules of `axiomcheck.rules`, the ones `verify()`
+Every property is decided by the rules of `axiomcheck.checks.rules`, the ones `verify()`
 and the PyTorch guard use: the same compute dtype, tolerance, thresholds and
 order of summation, so the three call the same weights a violation.  A NaN weight
 breaks every property it takes part in; ±inf breaks normalization and the bounds
@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .. import rules
+from ..checks import rules
 from ..guard.spec import PROPERTIES, GuardSpec
 from ..guard.state import GuardState, empty, merge, merge_runs, sat_add
 from ._guard_passes import Found, first_violation, located, no_violation, one_pass

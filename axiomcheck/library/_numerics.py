@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..worlds import World
+from ..spec.worlds import World
 
 #: The verification world's number of teachers (the default `World`'s); declared bounds are stated for it.
 WORLD_TEACHERS = World().teachers

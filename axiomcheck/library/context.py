@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from axiomcheck.certify.region import region
-from axiomcheck.decorators import context_operator
+from axiomcheck.spec.decorators import context_operator
 from axiomcheck.library import _numerics as nx
-from axiomcheck.operator import Safety
+from axiomcheck.spec.operator import Safety
 
 __all__ = ["divergence_shift", "ordinal_safety", "uniform_context", "safe_context", "CONTEXT_SAFETY",
            "ORDINAL_TAU", "DIVERGENCE_BETA", "DIVERGENCE_SCALE"]

@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from axiomcheck.decorators import context_operator, task_operator, token_operator
+from axiomcheck.spec.decorators import context_operator, task_operator, token_operator
 from axiomcheck.library import _numerics as nx
-from axiomcheck.operator import Operator
-from axiomcheck.registry import register
+from axiomcheck.spec.operator import Operator
+from axiomcheck.spec.registry import register
 
 __all__ = ["MISBEHAVING", "EXPECTED_MISBEHAVIOR", "SLOW_SECONDS", "register_all", "slow_operator"]
 

@@ -78,7 +78,7 @@ class Port:
 
     def build(self, *, register: bool = True) -> Any:
         """The `Operator` of this port, made with its kind's decorator (and registered unless told not to)."""
-        from .. import decorators
+        from ..spec import decorators
 
         make = getattr(decorators, f"{self.kind}_operator", None)
         if make is None:

@@ -53,7 +53,7 @@ def register_published(*, replace: bool = False) -> list[Any]:
 
     `axiomcheck.library` calls it once, when it is imported (as the registry does on first use).
     """
-    from axiomcheck.registry import register
+    from axiomcheck.spec.registry import register
 
     built = [p.build(register=False) for p in PORTS]
     return [register(op, replace=replace) for op in built]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from axiomcheck.decorators import task_operator
+from axiomcheck.spec.decorators import task_operator
 from axiomcheck.library import _numerics as nx
 
 __all__ = ["inverse_loss", "size_tempered", "softmax_performance", "uniform_task",

@@ -26,9 +26,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..assumptions import lines as assumption_lines
+from ..report.assumptions import lines as assumption_lines
 from ..axioms import AXIOMS
-from ..plaindata import plain
+from ..report.plaindata import plain
 from .common import clip
 
 __all__ = ["HTML_CSS", "Certified", "assumption_lines", "cell", "certificate_rows", "certificates", "describe",

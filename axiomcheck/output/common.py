@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..axioms import AXIOMS
-from ..results import Outcome, Run
+from ..report.results import Outcome, Run
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")

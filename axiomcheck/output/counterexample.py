@@ -5,7 +5,7 @@ counterexample"; the JSON report holds that counterexample in full.  A terminal
 run prints it with `lines`, so a violation can be acted on without opening a
 file: small arrays as they are (four significant digits, numpy's own
 summarization past `THRESHOLD` numbers), a distribution too large to print as
-`axiomcheck.summary` summarized it (top entries, entropy, support, the
+`axiomcheck.report.summary` summarized it (top entries, entropy, support, the
 safety-critical tokens), every line within `width` columns.
 
 >>> for line in lines({"input": {"context": [0.0, 1e-12, 2.5]}, "weights": [0.5, 0.5], "where": "sweep"}):
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import summary
+from ..report import summary
 
 #: Arrays with more numbers than this are shown by numpy's summarization (first and last entries).
 THRESHOLD = 64

@@ -2,7 +2,7 @@
 
 `html(obj)` and `rich(obj)` take a `Run`, a `Report`, a `Result` or a tuple of
 `Result`s (what the weight guard's `guard_results` returns); they are what
-`_repr_html_` and `__rich__` of those classes return (`axiomcheck.displayable`).
+`_repr_html_` and `__rich__` of those classes return (`axiomcheck.report.displayable`).
 
 * A `Run` shows as the HTML report's overview (`html.overview_html`: headline,
   unexpected verdicts, the operator × check matrix, each operator's results and
@@ -12,7 +12,7 @@
 * A `Result`, or the guard's results, shows as its table and the details of
   what failed (`html.results_html`), and on a console as the same table.
 
->>> from axiomcheck.results import Report, Result
+>>> from axiomcheck.report.results import Report, Result
 >>> rep = Report("op", "token", (Result("token.positivity", "III.2", "fail", "w_0 = 0 <script>"),))
 >>> page = html(rep)
 >>> "token.positivity" in page and "&lt;script&gt;" in page and "<script>" not in page
@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..results import ItemRun, Outcome, Report, Result, Run, SuiteRun
+from ..report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 from .certified import of_results
 from .common import TRAINING_LABEL, observed_in_training
 from .html import overview_html, results_html

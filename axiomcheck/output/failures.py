@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..results import Outcome
+from ..report.results import Outcome
 from .common import POINTER, repeats
 from .counterexample import lines as counterexample_lines
 

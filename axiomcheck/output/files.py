@@ -1,6 +1,6 @@
 """Report files: JSON (versioned schema), JUnit XML and Markdown; `write_all` writes them with the HTML page.
 
-Each writer turns a `Run` (plain data, see `axiomcheck.results`) into text;
+Each writer turns a `Run` (plain data, see `axiomcheck.report.results`) into text;
 `write_all` puts them in a folder as one set: every file is written in full
 first, then all are renamed into place under a lock on the folder
 (`fsio.publish`), so an interrupted run never leaves half a file and two runs
@@ -9,7 +9,7 @@ its run (`run_id`).  User text (operator messages) is made safe for each
 format: strict UTF-8 JSON, XML 1.0 characters only, Markdown without control
 characters.
 
->>> from axiomcheck.results import Run
+>>> from axiomcheck.report.results import Run
 >>> to_json(Run(suites=[])).startswith('{')
 True
 """
@@ -24,26 +24,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..fsio import atomic_write, publish
-from ..results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
-from .certified import (
-    certificates,
-    junit_assumptions,
-    junit_certificate,
-    markdown_section,
-    result_of,
-)
-from .common import (
-    ICON,
-    TRAINING_LABEL,
-    clip,
-    encodable,
-    headline,
-    observed_in_training,
-    run_mark,
-    summary_line,
-    visible,
-)
+from ..report.fsio import atomic_write, publish
+from ..report.results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
+from .certified import certificates, junit_assumptions, junit_certificate, markdown_section, result_of
+from .common import ICON, TRAINING_LABEL, clip, encodable, headline, observed_in_training, run_mark, summary_line, visible
 
 __all__ = ["COUNTEREXAMPLES", "FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
            "to_json", "to_junit", "to_markdown", "write_all",
@@ -114,7 +98,7 @@ def write_counterexamples(run: Run, folder: str | Path) -> dict[str, Path]:
 
 def _counterexample_files(run: Run) -> list[tuple[str, str, bytes]]:
     """("counterexample:<item> <axiom>", path relative to the reports folder, .npz bytes) per large counterexample."""
-    from ..saved import to_bytes
+    from ..report.saved import to_bytes
 
     out = []
     for item in run.items():

@@ -10,7 +10,7 @@ carries its CSS in a `<style>` scoped to its own `div.axiomcheck-nb`, so it
 styles nothing else in the notebook, and it loads nothing from anywhere.
 Every user string is escaped (HTML-escaped, control characters spelled out).
 
->>> from axiomcheck.results import Run
+>>> from axiomcheck.report.results import Run
 >>> to_html(Run(suites=[])).startswith("<!DOCTYPE html>")
 True
 >>> overview_html(Run(suites=[])).startswith("<style>div.axiomcheck-nb{")
@@ -25,17 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..axioms import AXIOMS
-from ..results import ItemRun, Outcome, Run
+from ..report.results import ItemRun, Outcome, Run
 from . import certified as C
-from .common import (
-    HTML_ICON,
-    TRAINING_LABEL,
-    clip,
-    headline,
-    observed_in_training,
-    run_mark,
-    summary_line,
-)
+from .common import HTML_ICON, TRAINING_LABEL, clip, headline, observed_in_training, run_mark, summary_line
 from .common import escape as _e
 from .plots import Plots, lipschitz_plot, weight_plot
 

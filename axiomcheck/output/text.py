@@ -23,13 +23,13 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ..results import ItemRun, Outcome, Run
+from ..report.results import ItemRun, Outcome, Run
 from .certified import assumption_lines, cell, certificate_rows, certificates, result_of
 from .common import TRAINING_LABEL, observed_in_training, visible
 from .failures import FailureLines
 
 if TYPE_CHECKING:
-    from ..suites.model import Suite, SuiteItem
+    from ..frontends.suites.model import Suite, SuiteItem
 
 #: The colour of each status and verdict, in every table and line of the terminal output.
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",
@@ -367,7 +367,7 @@ def print_report(report: Any, stream: IO[str] | None = None, *, fancy: bool | No
 
     The renderer behind `axiomcheck.print_report` (its parameters are described there).
 
-    >>> from axiomcheck.results import Report, Result
+    >>> from axiomcheck.report.results import Report, Result
     >>> rep = Report("op", "token", (Result("token.positivity", "III.2", "pass", "holds"),))
     >>> print_report(rep, fancy=False)  # doctest: +NORMALIZE_WHITESPACE
     op (token scale, seed 0): passed
