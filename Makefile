@@ -63,10 +63,10 @@ bench: $(STAMP)
 	else echo "benchmarks/torch_guard.py skipped: PyTorch is not installed (make torch)"; fi
 	$(BIN)/python benchmarks/certify.py
 
-# The built-in suites are edited in axiomcheck/frontends/suites/builtin/ (they ship in the
+# The built-in suites are edited in axiomcheck/suites/builtin/ (they ship in the
 # package); conformance_suites/ holds the same files for `make demo`, pytest and CI.
 suites:
-	cp axiomcheck/frontends/suites/builtin/*.toml conformance_suites/
+	cp axiomcheck/suites/builtin/*.toml conformance_suites/
 
 clean:
 	rm -rf $(VENV) .hypothesis site build dist *.egg-info reports/*.json reports/*.xml reports/*.md reports/*.html

@@ -19,14 +19,14 @@ _HOMES = {
     "AXIOMS": "axioms", "Axiom": "axioms", "explain": "axioms",
     "compose": "spec.compose", "derived_bounds": "spec.compose",
     "World": "spec.worlds",
-    "Settings": "engine", "verify": "engine",
+    "Settings": "engine", "certify": "engine", "verify": "engine",
     "verify_ensemble": "engine.ensemble",
     "SpecError": "errors",
     "Operator": "spec.operator", "Safety": "spec.operator", "context_operator": "spec.decorators",
     "importance_operator": "spec.decorators", "task_operator": "spec.decorators", "token_operator": "spec.decorators",
     "get": "spec.registry", "operators": "spec.registry", "register": "spec.registry", "unregister": "spec.registry",
-    "Report": "report.results", "Result": "report.results",
-    "region": "certify.region",
+    "Report": "report.results", "Result": "report.results", "Certificate": "report.certificate",
+    "region": "certifier.region",
 }
 
 
@@ -79,6 +79,7 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
 __all__ = [
     "AXIOMS",
     "Axiom",
+    "Certificate",
     "Operator",
     "Report",
     "Result",
@@ -109,7 +110,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """A public name, imported from its module on first use; a submodule read as an attribute
-    (`axiomcheck.certify` is one: the package, made callable, is the call)."""
+    (`axiomcheck.kernels`, `axiomcheck.dynamics`)."""
     home = _HOMES.get(name)
     if home is not None:
         value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
@@ -129,14 +130,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .axioms import AXIOMS, Axiom, explain
-    from .certify.region import region
-    from .spec.compose import compose, derived_bounds
-    from .spec.decorators import context_operator, importance_operator, task_operator, token_operator
-    from .engine import Settings, verify
-    from .engine import certify as certify
+    from .certifier.region import region
+    from .engine import Settings, certify, verify
     from .engine.ensemble import verify_ensemble
     from .errors import SpecError
+    from .report.certificate import Certificate
+    from .report.results import Report, Result
+    from .spec.compose import compose, derived_bounds
+    from .spec.decorators import (
+        context_operator,
+        importance_operator,
+        task_operator,
+        token_operator,
+    )
     from .spec.operator import Operator, Safety
     from .spec.registry import get, operators, register, unregister
-    from .report.results import Report, Result
     from .spec.worlds import World

@@ -46,8 +46,8 @@ from typing import Any
 import pytest
 
 from .frontends import options as O
-from .spec import worlds
 from .frontends.pytest_state import State as _State
+from .spec import worlds
 
 DEFAULT_SUITE_GLOBS = ["conformance_suites/*.toml"]
 #: The marker's keywords: the settings, every `World` size, the tolerance and the per-call limit.
@@ -113,7 +113,7 @@ class SuiteFile(pytest.File):
     """A conformance suite file: one child per suite item (operator)."""
 
     def collect(self) -> Any:
-        from .frontends import suites as S
+        from . import suites as S
 
         state = _state(self.config)
         if state.ini_error:
@@ -172,7 +172,7 @@ class AxiomItem(pytest.Item):
         return self.parent  # type: ignore[return-value]
 
     def runtest(self) -> None:
-        from .frontends import suites as S
+        from . import suites as S
 
         state = _state(self.config)
         g = self.group
@@ -251,7 +251,7 @@ class Checker:
                 self.settings[key] = value
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
-        from .frontends import suites as S
+        from . import suites as S
         from .spec.registry import resolve, shadowed, target_name
 
         target = resolve(op)
@@ -262,8 +262,8 @@ class Checker:
         if unknown:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms', *CERTIFY_KEYS]}")
-        from .report import repro
         from .engine import verify
+        from .report import repro
 
         # the operator's declared world in between
         world = worlds.sizes(worlds.world_for(target.world, world, self.world_defaults))

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import axiomcheck as ac
-from axiomcheck.certify import certify_operator
+from axiomcheck.certifier import certify_operator
 from axiomcheck.library import CONFORMING
 from axiomcheck.library import task as task_lib
 from axiomcheck.spec.worlds import world_for

@@ -25,10 +25,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 import axiomcheck as ac
-from axiomcheck.checks import properties as P
-from axiomcheck.sampling.domains import DOMAINS, World
-from axiomcheck.engine import Guard, Settings, Verifier
 from axiomcheck.calling.isolation import IsolatedGuard
+from axiomcheck.checks import properties as P
+from axiomcheck.engine import Guard, Settings, Verifier
+from axiomcheck.sampling.domains import DOMAINS, World
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vocab as vocab_sweep  # noqa: E402 - the sibling script: one entropy operator, one timer

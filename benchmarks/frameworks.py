@@ -24,9 +24,9 @@ import time
 import numpy as np
 
 import axiomcheck as ac
+from axiomcheck.calling.frameworks import adapt
 from axiomcheck.calling.sandbox import Guard
 from axiomcheck.sampling.domains import DOMAINS, World
-from axiomcheck.calling.frameworks import adapt
 
 K, V = 4, 16
 

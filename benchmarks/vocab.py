@@ -76,8 +76,8 @@ def peak_rss_gib() -> float:
 def point(vocab: int, k: int = TEACHERS, wall_only: bool = False) -> dict:
     """One V, measured in this process: verify() first (its peak RSS), then the two throughputs."""
     import axiomcheck as ac
-    from axiomcheck.sampling.domains import World
     from axiomcheck.engine import Settings, Verifier
+    from axiomcheck.sampling.domains import World
 
     op = make_op(vocab, k)
     t0 = time.perf_counter()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from axiomcheck.axioms import for_scale
-from axiomcheck.certify.certificate import Certificate
 from axiomcheck.engine import certified
+from axiomcheck.report.certificate import Certificate
 
 DOMAIN = "context ∈ [-10, 10]^3"
 

@@ -67,7 +67,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     pytest.importorskip("matplotlib")
     from axiomcheck.dynamics.page import write_html
     from axiomcheck.output.files import write_all
-    from axiomcheck.frontends.suites import loads, run
+    from axiomcheck.suites import loads, run
 
     out = tmp_path_factory.mktemp("pages")
     report = write_all(run([loads(SUITE, "layout.toml")]), out, ["html"])["html"]

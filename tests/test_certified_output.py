@@ -14,11 +14,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from axiomcheck.report.assumptions import summarize
-from axiomcheck.certify.certificate import Certificate
 from axiomcheck.output import files
 from axiomcheck.output.html import to_html
 from axiomcheck.output.text import Renderer, print_report
+from axiomcheck.report.assumptions import summarize
+from axiomcheck.report.certificate import Certificate
 from axiomcheck.report.results import ItemRun, Outcome, Report, Result, Run
 from tests import uncertified_runs as U
 from tests.fake_certifier import DOMAIN, INFINITE_LIPSCHITZ, PROVED_BOUNDS, UNKNOWN

@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
+from axiomcheck import suites as S
 from axiomcheck.frontends import cli
-from axiomcheck.frontends import suites as S
-from axiomcheck.certify.certificate import Certificate
+from axiomcheck.report.certificate import Certificate
 from tests.fake_certifier import fixed, install
 
 FAST = ("--max-examples", "5", "--seed", "1")

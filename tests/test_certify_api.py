@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.certify import CERTIFICATE_STATUSES, Certificate, Region, certify_operator
-from axiomcheck.sampling.domains import World
+from axiomcheck.certifier import CERTIFICATE_STATUSES, Certificate, Region, certify_operator
 from axiomcheck.library import _numerics as nx
+from axiomcheck.sampling.domains import World
 
 W3 = World(teachers=3, context_dim=2)
 
@@ -143,8 +143,8 @@ def test_a_composition_is_certified_on_the_inputs_its_components_read():
 
 
 def _slow_search_setup():
-    from axiomcheck.certify import bnb
-    from axiomcheck.certify.space import build
+    from axiomcheck.certifier import bnb
+    from axiomcheck.certifier.space import build
 
     dom = build(ac.get("ordinal_safety"), World(teachers=3, context_dim=3))
     return bnb, dom, bnb.roots(dom)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 import axiomcheck as ac
-from axiomcheck.certify import certify_operator
-from axiomcheck.certify import evaluate as E
-from axiomcheck.certify import space as Dm
-from axiomcheck.certify.core import Trace
-from axiomcheck.certify.numpy_front import patched_conversions
-from axiomcheck.sampling.domains import World
+from axiomcheck.certifier import certify_operator
+from axiomcheck.certifier import evaluate as E
+from axiomcheck.certifier import space as Dm
+from axiomcheck.certifier.core import Trace
+from axiomcheck.certifier.numpy_front import patched_conversions
 from axiomcheck.library import _numerics as nx
+from axiomcheck.sampling.domains import World
 
 
 def entropy_weights(probs, context):

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.certify import certify_operator
-from axiomcheck.certify import evaluate as E
-from axiomcheck.certify import space as Dm
-from axiomcheck.sampling.domains import World
 from axiomcheck.calling.frameworks import adapt
+from axiomcheck.certifier import certify_operator
+from axiomcheck.certifier import evaluate as E
+from axiomcheck.certifier import space as Dm
 from axiomcheck.library import _numerics as nx
+from axiomcheck.sampling.domains import World
 
 WORLD = World(teachers=3, context_dim=4)
 HAS_TORCH = importlib.util.find_spec("torch") is not None

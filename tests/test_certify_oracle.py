@@ -14,8 +14,8 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from axiomcheck.certify import logic, ops, reduce, rounding
-from axiomcheck.certify.core import Interval, Trace
+from axiomcheck.certifier import logic, ops, reduce, rounding
+from axiomcheck.certifier.core import Interval, Trace
 
 mp.mp.dps = 60
 RNG = np.random.default_rng(20261207)

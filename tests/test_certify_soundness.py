@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.certify import Certificate, certify_operator
-from axiomcheck.sampling.domains import World
+from axiomcheck.certifier import Certificate, certify_operator
 from axiomcheck.library import _numerics as nx
 from axiomcheck.report.results import Result
+from axiomcheck.sampling.domains import World
 
 _bound_asarray = np.asarray
 W3 = World(teachers=3, context_dim=2)

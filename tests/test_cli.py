@@ -191,7 +191,7 @@ def test_settings_refuse_a_timeout_the_waits_cannot_take():
 
 
 def test_internal_error_exits_3_with_hint(capsys, in_tmp, monkeypatch):
-    from axiomcheck.frontends import suites
+    from axiomcheck import suites
 
     def broken(paths):
         raise RuntimeError("a bug in axiomcheck")
@@ -300,7 +300,7 @@ def test_rich_table_on_a_terminal_plain_elsewhere():
 
 
 def test_progress_bar_on_a_terminal_and_lines_elsewhere(ops_file):
-    from axiomcheck.frontends import suites as S
+    from axiomcheck import suites as S
 
     path = ops_file.parent / "p.toml"
     path.write_text('[suite]\nname = "p"\n[[item]]\noperator = "ops.py:uniform"\n')

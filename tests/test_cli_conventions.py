@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from axiomcheck.frontends import cli
 from axiomcheck import errors
+from axiomcheck.frontends import cli
 from axiomcheck.output.text import Renderer, wants_fancy
 
 REPO = Path(__file__).resolve().parent.parent

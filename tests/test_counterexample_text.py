@@ -15,8 +15,8 @@ import pytest
 
 import axiomcheck as ac
 from axiomcheck.frontends import cli
-from axiomcheck.report import summary
 from axiomcheck.output.counterexample import lines
+from axiomcheck.report import summary
 from tests.helpers import context, softmax
 
 FAST = dict(max_examples=10, sweep_size=32)

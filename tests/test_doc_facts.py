@@ -13,7 +13,7 @@ import sys
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.frontends import suites
+from axiomcheck import suites
 from axiomcheck.frontends.cli import build_parser
 from tests.doc_blocks import ROOT
 
@@ -124,7 +124,7 @@ def test_every_benchmark_table_carries_its_command_and_date():
 
 
 def test_the_certified_page_states_the_certifier_default_domains():
-    from axiomcheck.certify.space import DEFAULTS
+    from axiomcheck.certifier.space import DEFAULTS
 
     text = page("docs/certified.md")
     for name, (lo, hi) in DEFAULTS.items():

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.checks import properties as P
 from axiomcheck.axioms import AXIOMS, Axiom
-from axiomcheck.checks.registry import PROPERTY_CHECKS
+from axiomcheck.checks import properties as P
 from axiomcheck.checks.base import fmt
 from axiomcheck.checks.pointwise import Case, Pointwise
+from axiomcheck.checks.registry import PROPERTY_CHECKS
 
 FAST = dict(max_examples=10, sweep_size=32)
 

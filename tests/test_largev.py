@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.sampling import budget, largev
-from axiomcheck.report import summary
 from axiomcheck.checks import properties as P
-from axiomcheck.sampling.domains import DOMAINS, World
 from axiomcheck.engine import Settings, Verifier
+from axiomcheck.report import summary
+from axiomcheck.sampling import budget, largev
+from axiomcheck.sampling.domains import DOMAINS, World
 from tests.helpers import entropy, softmax, token
 
 

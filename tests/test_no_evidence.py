@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.sampling.domains import World
+from axiomcheck.checks.evidence import Share
 from axiomcheck.engine import Settings
 from axiomcheck.engine.assemble import result
 from axiomcheck.engine.verifier import Verifier
-from axiomcheck.checks.evidence import Share
+from axiomcheck.sampling.domains import World
 from tests.helpers import softmax
 
 FAST = dict(max_examples=0, sweep_size=32)

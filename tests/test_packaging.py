@@ -44,7 +44,7 @@ from axiomcheck import __version__
 from axiomcheck.frontends.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN = ROOT / "axiomcheck" / "frontends" / "suites" / "builtin"
+BUILTIN = ROOT / "axiomcheck" / "suites" / "builtin"
 REPO_SUITES = ROOT / "conformance_suites"
 CI_PAGE = ROOT / "docs" / "suites-and-ci.md"
 #: the interpreters the package is installed on (the oldest and the newest supported)

@@ -20,7 +20,7 @@ except ModuleNotFoundError:  # Python < 3.11
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "conformance_suites" / "published.toml"
-BUILTIN = ROOT / "axiomcheck" / "frontends" / "suites" / "builtin" / "published.toml"
+BUILTIN = ROOT / "axiomcheck" / "suites" / "builtin" / "published.toml"
 
 
 def _items() -> list[dict]:
@@ -58,7 +58,7 @@ def test_registration_builds_every_port():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_engine_confirms_the_audit(seed):
-    from axiomcheck.frontends import suites as S
+    from axiomcheck import suites as S
 
     published.register_published(replace=True)
     run = S.run([S.load(SUITE)], {"seed": seed})

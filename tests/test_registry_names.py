@@ -19,7 +19,7 @@ import pytest
 
 import axiomcheck as ac
 from axiomcheck.spec.registry import ShadowedBuiltinWarning, builtin, resolve, shadowed, target_name
-from axiomcheck.frontends.suites import load
+from axiomcheck.suites import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +109,7 @@ def test_the_shipped_suites_mean_the_builtins(scratch):
     (scratch / "user_ops.py").write_text(USER_OPS, encoding="utf-8")
     with pytest.warns(ShadowedBuiltinWarning):
         resolve("user_ops:ca_mkd")
-    suite = load(ROOT / "axiomcheck" / "frontends" / "suites" / "builtin" / "published.toml")
+    suite = load(ROOT / "axiomcheck" / "suites" / "builtin" / "published.toml")
     by_id = {it.id: it.operator for it in suite.items}
     assert by_id["ca_mkd"] is builtin("ca_mkd") and by_id["dwa"] is builtin("dwa")
 

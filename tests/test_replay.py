@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.frontends import cli
-from axiomcheck.report import saved
 from axiomcheck.errors import SpecError
+from axiomcheck.frontends import cli
 from axiomcheck.output.progress import verify_bar
+from axiomcheck.report import saved
 from tests.helpers import entropy, softmax, token
 
 V = 2048  # large enough to summarize and save, small enough to be quick

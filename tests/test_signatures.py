@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.frontends import cli
 from axiomcheck.errors import TargetError
+from axiomcheck.frontends import cli
 from axiomcheck.spec.registry import resolve
 from tests.helpers import context, softmax, task, token
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from axiomcheck.frontends import suites as S
+from axiomcheck import suites as S
 from axiomcheck.report.baseline import Baseline, BaselineError, entries_for, write
 
 SHIPPED = Path(__file__).resolve().parent.parent / "conformance_suites"

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.frontends import cli
 from axiomcheck.engine import diagnose
+from axiomcheck.frontends import cli
 from tests.helpers import context, token
 
 FAST = dict(max_examples=5, sweep_size=16)
@@ -262,8 +262,7 @@ def test_a_suite_uses_the_declared_world_and_an_items_world_overrides_it(need16_
 
 
 def test_a_declared_world_needs_no_flag_in_a_suite_reproduction(need16_file):
-    from axiomcheck.frontends.suites import load
-    from axiomcheck.frontends.suites import runner
+    from axiomcheck.suites import load, runner
 
     (need16_file.parent / "w.toml").write_text(SUITE)
     suite = load("w.toml")
@@ -409,8 +408,7 @@ def test_the_marker_help_names_every_world_size(pytester: pytest.Pytester):
 
 @pytest.mark.parametrize("name", WORLD_FIELDS)
 def test_each_world_size_is_a_key_of_a_suites_world_tables(name):
-    from axiomcheck.frontends.suites import SuiteError, loads
-    from axiomcheck.frontends.suites import runner
+    from axiomcheck.suites import SuiteError, loads, runner
 
     text = (f'[suite]\nname = "w"\n[suite.world]\n{name} = 5\n[[item]]\noperator = "uniform_context"\n'
             f'[[item]]\nid = "own"\noperator = "uniform_context"\nworld = {{ {name} = 6 }}\n')
@@ -424,8 +422,7 @@ def test_each_world_size_is_a_key_of_a_suites_world_tables(name):
 @pytest.mark.parametrize("name", WORLD_FIELDS)
 def test_each_world_size_travels_in_every_reproduce_line(name):
     from axiomcheck.report import repro
-    from axiomcheck.frontends.suites import loads
-    from axiomcheck.frontends.suites import runner
+    from axiomcheck.suites import loads, runner
 
     sizes, size = _changed(name), getattr(ac.World(), name) + 1
     flag = f"{_flag(name)} {size}"
@@ -459,8 +456,7 @@ def test_the_world_diagnosis_names_the_flag_of_each_size(name):
 def test_one_order_of_precedence_for_each_size(name):
     """The command line > the suite item's world > the operator's declaration > ini > the built-in size."""
     from axiomcheck.spec import worlds
-    from axiomcheck.frontends.suites import loads
-    from axiomcheck.frontends.suites import runner
+    from axiomcheck.suites import loads, runner
 
     declared = context(gate16, name=f"declares_{name}", world={name: 7})
     bare = context(gate16, name=f"declares_no_{name}")

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .sandbox import KeywordCall, OperatorMisbehaved, Sandbox, describe_exception, run_checked
 from .frameworks import Adapted, adapt
+from .sandbox import KeywordCall, OperatorMisbehaved, Sandbox, describe_exception, run_checked
 
 
 class _Ref:

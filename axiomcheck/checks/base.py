@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from . import properties as P
-from ..report import summary
-from ..calling.sandbox import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
-from ..sampling.domain_inputs import WithInputs
-from ..sampling.domains import Args, Domain, World, take
 from ..calling.frameworks import adapt
 from ..calling.isolation import IsolatedSandbox
+from ..calling.sandbox import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
+from ..report import summary
+from ..sampling.domain_inputs import WithInputs
+from ..sampling.domains import DOMAINS, Args, Domain, World, take
 from ..sampling.largev import for_world
 from ..spec.operator import Operator, Safety
 from ..spec.scales import Scale
+from . import properties as P
 
 #: `Subject.params` when the operator declares no parameters (None is a parameter set like any other).
 NO_PARAMS: Any = object()
@@ -71,7 +71,7 @@ class Subject:
     @functools.cached_property
     def domain(self) -> Domain:
         tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
-        base = for_world(self.scale.domain, self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.sampling.largev
+        base = for_world(DOMAINS[self.scale.name], self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.sampling.largev
         if not self.keywords:
             return base
         return WithInputs(base, self.keywords, tuple(tokens or ()))
@@ -109,7 +109,7 @@ class Subject:
             fixed.append(("params", self.params))
         if not fixed and not self.keywords:
             return fn
-        return KeywordCall(fn, len(self.scale.domain.arg_names), self.keywords, tuple(fixed))
+        return KeywordCall(fn, len(self.scale.inputs), self.keywords, tuple(fixed))
 
     def call(self, args: Args, world: World | None = None) -> np.ndarray:
         """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import properties as P
 from ..calling.sandbox import KeywordCall, OperatorMisbehaved
 from ..sampling.domain_inputs import WithInputs
 from ..sampling.domains import DOMAINS
-from .evidence import Evidence, Finding
 from ..spec.inputs import keyword_inputs
 from ..spec.operator import Operator
 from ..spec.params import param_sets
+from . import properties as P
 from .base import Check, Subject, fmt_w
+from .evidence import Evidence, Finding
 from .wellposed import Evaluated
 
 
@@ -72,7 +72,7 @@ class Pareto(Check):
         """A task operator's declared importance on the task sweep: λ ≥ 0 with Σλ = 1, then the search."""
         tol = P.tolerance_for(np.dtype(np.float64), subject.world.tasks)
         imp = subject.op.importance
-        fn, names, domain = imp, ("losses", "sizes"), subject.scale.domain
+        fn, names, domain = imp, ("losses", "sizes"), DOMAINS[subject.scale.name]
         if isinstance(imp, Operator):
             keywords = keyword_inputs(imp.fn, "importance")
             domain = WithInputs(DOMAINS["importance"], keywords) if keywords else DOMAINS["importance"]

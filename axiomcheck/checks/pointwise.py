@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import properties as P
-from ..report import summary
 from ..calling.sandbox import KeywordCall, OperatorMisbehaved
+from ..report import summary
 from ..sampling.domains import Args, take
-from .evidence import Evidence, Finding
+from . import properties as P
 from .base import Check, Subject, bounds_text, fmt, fmt_w, inline, sample_ce
+from .evidence import Evidence, Finding
 
 
 class Case(NamedTuple):
@@ -301,7 +301,7 @@ def attribute(subject: Subject, args: Args, b: int, r: int, a: int, c: int) -> s
     if not callable(factors):
         return ""
     try:
-        call = KeywordCall(factors, len(subject.scale.domain.arg_names), subject.keywords)
+        call = KeywordCall(factors, len(subject.scale.inputs), subject.keywords)
         logs: dict[str, Any] = call(*take(args, [b]))
     except Exception:  # noqa: BLE001 - attribution is a courtesy; the violation stands
         return ""

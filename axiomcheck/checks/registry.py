@@ -6,11 +6,11 @@ row in `axioms.py`; the verifier runs what the catalogue selects.
 
 from __future__ import annotations
 
-from .base import Check, Subject
+from .base import Check
 from .pareto import Pareto
-from .pointwise import POINTWISE, Pointwise
+from .pointwise import POINTWISE
 from .regularity import Regularity
-from .wellposed import BatchIndependent, Deterministic, Evaluated, Shape, SingleTeacher
+from .wellposed import BatchIndependent, Deterministic, Shape
 
 #: property name -> the check that decides it
 PROPERTY_CHECKS: dict[str, Check] = {

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import properties as P
-from ..report import summary
 from ..calling.sandbox import OperatorMisbehaved
+from ..report import summary
 from ..sampling.domains import Args, concat, take
-from .evidence import Evidence, Finding
+from . import properties as P
 from . import resolution
 from .base import Check, Subject, count, fmt, safety_tokens
+from .evidence import Evidence, Finding
 from .wellposed import Evaluated
 
 

@@ -22,9 +22,9 @@ import dataclasses
 
 import numpy as np
 
-from . import properties as P
 from ..calling.sandbox import OperatorMisbehaved
 from ..sampling.domains import Args, take
+from . import properties as P
 from .base import Subject
 
 #: Halvings past the radius floor at most (float64 inputs near 0 resolve far below 1e-16).

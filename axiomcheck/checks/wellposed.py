@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import properties as P
-from ..report import summary
 from ..calling.sandbox import OperatorMisbehaved, accepts_teachers
+from ..report import summary
 from ..sampling.domains import Args, Family, concat, take
-from .evidence import Evidence, Finding
+from . import properties as P
 from .base import NO_PARAMS, Check, Subject, fmt, fmt_w, sample_ce
+from .evidence import Evidence, Finding
 
 
 class Evaluated:

@@ -26,9 +26,31 @@ from .digits import run_digits
 from .digits_data import DigitsConfig
 from .digits_operators import make_operators
 from .digits_world import build_world
-from .problem import KDProblem, Weights, WeightsError, realizable_problem, resolve_operator, synthetic_world, uniform_like, weights_for
-from .safety import check_pareto_frontier, check_safety_constrained, check_safety_preservation, expected_safety, kkt_residuals, safety_measure
-from .stability import agreement_map, check_contraction, check_gradient_variance, check_perturbation_robustness, damped_map
+from .problem import (
+    KDProblem,
+    Weights,
+    WeightsError,
+    realizable_problem,
+    resolve_operator,
+    synthetic_world,
+    uniform_like,
+    weights_for,
+)
+from .safety import (
+    check_pareto_frontier,
+    check_safety_constrained,
+    check_safety_preservation,
+    expected_safety,
+    kkt_residuals,
+    safety_measure,
+)
+from .stability import (
+    agreement_map,
+    check_contraction,
+    check_gradient_variance,
+    check_perturbation_robustness,
+    damped_map,
+)
 from .toy import appendix_a, appendix_a_table
 
 __all__ = [

@@ -14,7 +14,12 @@ import numpy as np
 
 from ..report.results import Result
 from ._common import CHECKS, error_result, make_result
-from .convergence import DEFAULT_L2, check_convergence, check_estimation_noise, check_uniform_special_case
+from .convergence import (
+    DEFAULT_L2,
+    check_convergence,
+    check_estimation_noise,
+    check_uniform_special_case,
+)
 from .problem import KDProblem, WeightsError, realizable_problem, resolve_operator, uniform_like
 from .safety import check_pareto_frontier, check_safety_constrained, check_safety_preservation
 from .stability import check_contraction, check_gradient_variance, check_perturbation_robustness

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.decorators import task_operator, token_operator
-from ..spec.operator import Operator
 from ..report.repro import dynamics_control
 from ..report.results import Result
+from ..spec.decorators import task_operator, token_operator
+from ..spec.operator import Operator
 from .convergence import check_convergence, check_estimation_noise, check_uniform_special_case
 from .problem import KDProblem, realizable_problem, resolve_operator
 from .safety import check_pareto_frontier, check_safety_constrained, check_safety_preservation

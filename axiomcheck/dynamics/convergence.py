@@ -14,8 +14,24 @@ import numpy as np
 from ..kernels import GuardSpec
 from . import _numerics as nx
 from . import _train as tr
-from ._common import fmt, guarded, loglog_fit, make_result, noise_box, perturb, reproduce_for, zero_sum_direction
-from .problem import DEFAULT_L2, KDProblem, realizable_problem, resolve_operator, uniform_like, weights_for
+from ._common import (
+    fmt,
+    guarded,
+    loglog_fit,
+    make_result,
+    noise_box,
+    perturb,
+    reproduce_for,
+    zero_sum_direction,
+)
+from .problem import (
+    DEFAULT_L2,
+    KDProblem,
+    realizable_problem,
+    resolve_operator,
+    uniform_like,
+    weights_for,
+)
 
 __all__ = ["check_convergence", "check_uniform_special_case", "check_estimation_noise", "DEFAULT_L2",
            "SLOPE_MAX", "solve"]

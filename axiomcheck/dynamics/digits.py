@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.operator import Operator
 from ..report.repro import dynamics_demo
+from ..spec.operator import Operator
 from . import _numerics as nx
 from .digits_data import TASK_GROUPS, DigitsConfig
 from .digits_world import DigitsWorld, build_world, test_problem
@@ -175,8 +175,18 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
     from ..engine import verify
     from ..kernels import guard_report
     from .convergence import _convergence, check_estimation_noise
-    from .safety import _safety_constrained, check_pareto_frontier, check_safety_constrained, check_safety_preservation
-    from .stability import agreement_map, check_contraction, check_gradient_variance, check_perturbation_robustness
+    from .safety import (
+        _safety_constrained,
+        check_pareto_frontier,
+        check_safety_constrained,
+        check_safety_preservation,
+    )
+    from .stability import (
+        agreement_map,
+        check_contraction,
+        check_gradient_variance,
+        check_perturbation_robustness,
+    )
 
     say = progress or (lambda _m: None)
     t_start = time.perf_counter()

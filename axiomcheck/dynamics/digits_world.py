@@ -19,7 +19,16 @@ import numpy as np
 from ..spec.compose import compose
 from ..spec.operator import Operator
 from . import _numerics as nx
-from .digits_data import TASK_GROUPS, DigitsConfig, context_vectors, corrupt, corruption_levels, load_digits_arrays, student_features, task_ids
+from .digits_data import (
+    TASK_GROUPS,
+    DigitsConfig,
+    context_vectors,
+    corrupt,
+    corruption_levels,
+    load_digits_arrays,
+    student_features,
+    task_ids,
+)
 from .digits_operators import make_operators
 from .digits_teachers import Teacher, train_teachers
 from .problem import KDProblem, uniform_like

@@ -16,7 +16,17 @@ import numpy as np
 
 from ..kernels import kd_loss_and_grad
 from . import _numerics as nx
-from ._common import fmt, guarded, loglog_fit, make_result, noise_box, perturb, reproduce_for, through_origin_fit, zero_sum_direction
+from ._common import (
+    fmt,
+    guarded,
+    loglog_fit,
+    make_result,
+    noise_box,
+    perturb,
+    reproduce_for,
+    through_origin_fit,
+    zero_sum_direction,
+)
 from .convergence import _prepare, solve
 from .problem import KDProblem, uniform_like, weights_for
 

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..spec import worlds
 from ..axioms import AXIOMS
-from ..sampling.budget import DEFAULT_BATCH_BYTES, ProgressHook
 from ..calling.sandbox import OperatorMisbehaved, Sandbox
-from ..spec.operator import Operator
-from ..spec.registry import resolve
 from ..report.replay_case import read_case
 from ..report.results import Report
+from ..sampling.budget import DEFAULT_BATCH_BYTES, ProgressHook
+from ..spec import worlds
+from ..spec.operator import Operator
+from ..spec.registry import resolve
 from .replayer import replay as replay_case
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator
@@ -128,10 +128,13 @@ def certify(op_or_name: Operator | str, **kwargs: Any) -> Report:
     the paper's assumptions on the weights (A1 bounds, A2 Lipschitz) are
     proved and which results that makes apply.
 
-    Takes every keyword of `verify`; `domain={"context": (-10, 10)}` gives input
-    boxes over the operator's own (`domain=` on its decorator), `certify_gap`
-    (default 0.1) and `certify_time` bound the certifier's refinement.  Also
-    reached as `axiomcheck.certify(op, ...)`.
+    Args:
+        op_or_name: what `verify` takes: an `Operator`, a registered name or a
+            `module:attr` reference.
+        **kwargs: every keyword of `verify`; `domain={"context": (-10, 10)}` gives
+            input boxes over the operator's own (`domain=` on its decorator),
+            `certify_gap` (default 0.1) and `certify_time` bound the certifier's
+            refinement.
     """
     kwargs.pop("certify", None)
     return verify(op_or_name, certify=True, **kwargs)

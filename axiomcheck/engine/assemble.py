@@ -22,16 +22,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..report import summary
 from ..axioms import AXIOMS, Axiom
-from ..checks.registry import PROPERTY_CHECKS
-from ..checks.base import Subject
-from ..checks.base import count, fmt
-from ..report.decision import decide
+from ..checks.base import Subject, count, fmt
 from ..checks.evidence import CheckEvidence, Evidence
+from ..checks.registry import PROPERTY_CHECKS
+from ..report import summary
+from ..report.decision import decide
+from ..report.results import Result
 from ..spec.operator import METRICS, Operator
 from ..spec.params import describe as describe_params
-from ..report.results import Result
 
 
 def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:

@@ -32,9 +32,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..spec import boxes
 from ..axioms import AXIOMS
 from ..report.results import Report, Result
+from ..spec import boxes
 
 WITHDRAWN = "the sampled engine found a violation: the certificate was withdrawn"
 WITHDRAWN_ERROR = "the sampled engine could not judge the operator (see its error): the certificate was withdrawn"
@@ -72,7 +72,7 @@ class Request:
 
 def certifier() -> Callable[..., Mapping[str, Any]]:
     """The certifier's entry point, imported here and only when a run asks for certificates."""
-    from ..certify.certifier import certify_operator
+    from ..certifier.certifier import certify_operator
 
     return certify_operator
 
@@ -80,7 +80,7 @@ def certifier() -> Callable[..., Mapping[str, Any]]:
 def certified(report: Report, op: Any, world: Any, request: Request, tolerance: float | None = None) -> Report:
     """`report` with a certificate on each result the certifier speaks about, and its paper link."""
     from ..report.assumptions import summarize
-    from ..certify.certificate import Certificate
+    from ..report.certificate import Certificate
 
     domain = boxes.merged(op.domain, request.domain)
     ids = [r.axiom for r in report.results]

@@ -20,17 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import rules
-from ..spec import worlds
 from ..calling.sandbox import describe_exception
+from ..checks import rules
 from ..report.decision import decide
-from ..sampling.domains import DOMAINS
-from . import OperatorMisbehaved, Settings, Verifier
-from ..spec.operator import Operator
-from ..spec.registry import resolve, target_name
 from ..report.repro import ensemble_call, ensemble_line
 from ..report.results import Report
+from ..sampling.domains import DOMAINS
+from ..spec import worlds
+from ..spec.operator import Operator
+from ..spec.registry import resolve, target_name
 from ..spec.worlds import World
+from . import OperatorMisbehaved, Settings, Verifier
 
 IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity", "ensemble.conformance")
 

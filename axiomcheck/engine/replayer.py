@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ..checks.registry import PROPERTY_CHECKS
 from ..checks.base import NO_PARAMS
-from ..sampling.domains import Family
+from ..checks.registry import PROPERTY_CHECKS
 from ..errors import SpecError
-from ..spec.operator import Operator
 from ..report.replay_case import SavedCase
 from ..report.results import Report
+from ..sampling.domains import Family
+from ..spec.operator import Operator
 from ..spec.worlds import World
 from .settings import DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier

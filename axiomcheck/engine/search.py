@@ -10,13 +10,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..sampling.budget import Clock, OutOfTime
 from ..calling.sandbox import OperatorMisbehaved
-from ..checks.registry import PROPERTY_CHECKS
-from ..checks.pointwise import Pointwise
 from ..checks.base import Subject
-from ..sampling.domains import Args
 from ..checks.evidence import Evidence, Finding
+from ..checks.pointwise import Pointwise
+from ..checks.registry import PROPERTY_CHECKS
+from ..sampling.budget import Clock, OutOfTime
+from ..sampling.domains import Args
 
 
 def value_checks(subject: Subject) -> list[Pointwise]:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks.wellposed import Evaluated
 from ..checks.base import Subject
-from ..sampling.domains import Family
 from ..checks.evidence import Evidence
+from ..checks.wellposed import Evaluated
+from ..sampling.domains import Family
 from .search import value_checks
 
 

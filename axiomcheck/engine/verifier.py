@@ -20,21 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from ..report import repro
 from ..axioms import for_scale
-from ..sampling.budget import Clock, ProgressHook, plan_for
 from ..calling.sandbox import OperatorMisbehaved
+from ..checks.base import NO_PARAMS, Subject
+from ..checks.evidence import Evidence
+from ..checks.pointwise import Pointwise
 from ..checks.registry import PROPERTY_CHECKS
 from ..checks.wellposed import Evaluated, SingleTeacher
-from ..checks.pointwise import Pointwise
-from ..checks.base import Subject
-from ..checks.base import NO_PARAMS
+from ..report import repro
+from ..report.results import Report
+from ..sampling.budget import Clock, ProgressHook, plan_for
 from ..sampling.domains import World
-from ..checks.evidence import Evidence
 from ..spec.inputs import keyword_inputs
 from ..spec.operator import Operator
 from ..spec.params import param_sets
-from ..report.results import Report
 from ..spec.scales import SCALES
 from . import diagnose, search, streaming
 from .assemble import result, spec_of

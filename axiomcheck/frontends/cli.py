@@ -31,10 +31,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import (
+    AxiomcheckError,
+    BaselineError,
+    MissingExtraError,
+    SpecError,
+    SuiteError,
+    TargetError,
+    UsageError,
+)
 from . import options as O
-from .cliargs import CERTIFIED, COMMANDS, DEFAULT_REPORT_DIR, FORMATS, build_parser, certified, normalize_argv, refuse_loose_certify
+from .cliargs import (
+    CERTIFIED,
+    COMMANDS,
+    DEFAULT_REPORT_DIR,
+    FORMATS,
+    build_parser,
+    certified,
+    normalize_argv,
+    refuse_loose_certify,
+)
 from .data_stdout import DataStdout
-from ..errors import AxiomcheckError, BaselineError, MissingExtraError, SpecError, SuiteError, TargetError, UsageError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 __all__ = ["COMMANDS", "EXIT_CODES", "FORMATS", "build_parser", "exit_code", "main"]
@@ -129,11 +146,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout) -> int:
-    from ..report import baseline as B
-    from ..report import repro
     from ..output import files
     from ..output.common import encodable
     from ..output.text import Renderer
+    from ..report import baseline as B
+    from ..report import repro
 
     if plan.baseline is not None:
         plan.baseline.apply(run)
@@ -176,7 +193,7 @@ def _size(n: int) -> str:
 
 
 def cmd_run(args: argparse.Namespace, implicit: bool) -> int:
-    from . import suites as S
+    from .. import suites as S
     from ..output.text import Renderer
 
     plan = _Plan(args, implicit)
@@ -228,7 +245,7 @@ def _restrict(suite: Any, axioms: Sequence[str]) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from . import suites as S
+    from .. import suites as S
     from ..spec.registry import resolve
 
     plan = _Plan(args, False)
@@ -263,10 +280,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    from ..report import repro
     from ..engine.ensemble import verify_ensemble
     from ..output.common import encodable
     from ..output.text import Renderer
+    from ..report import repro
     from ..spec.registry import resolve
 
     with DataStdout(args.format == "json") as stdout:

@@ -13,8 +13,8 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
-from . import options as O
 from .._version import __version__
+from . import options as O
 
 FORMATS = ("text", "json", "junit", "markdown", "html")
 COMMANDS = ("run", "verify", "ensemble", "dynamics", "list", "explain")
@@ -88,8 +88,8 @@ def certified(args: argparse.Namespace) -> dict[str, Any]:
 def refuse_loose_certify(given: dict[str, Any], op: Any, replay: bool) -> None:
     """`axiomcheck verify`: refuse --domain, --certify-gap, --certify-time without --certify, --certify with
     --replay, and a box for an input the operator does not take (a `UsageError`)."""
-    from ..spec.boxes import unused
     from ..errors import UsageError
+    from ..spec.boxes import unused
 
     loose = [f"--{k.replace('_', '-')}" for k in CERTIFIED[1:] if k in given]
     if loose and not given.get("certify"):
@@ -106,7 +106,7 @@ def _builtin_suites() -> list[str]:
     """The names of the suites that ship with axiomcheck, read from the package (never listed by hand)."""
     from importlib.resources import files
 
-    return sorted(p.name[:-5] for p in files("axiomcheck.frontends.suites").joinpath("builtin").iterdir()
+    return sorted(p.name[:-5] for p in files("axiomcheck.suites").joinpath("builtin").iterdir()
                   if p.name.endswith(".toml"))
 
 

@@ -52,7 +52,7 @@ class State:
         """(Report, None) or (None, internal error): verified once per operator × settings in this process."""
         import json
 
-        from . import suites as S
+        from .. import suites as S
         from ..report.plaindata import plain
 
         frozen = json.dumps(plain(settings), sort_keys=True)  # settings may hold a table (a certify domain)
@@ -95,7 +95,7 @@ class State:
                 mine["run"]["report"] = e["run"]["report"]
 
     def build_run(self) -> Any:
-        from . import suites as S
+        from .. import suites as S
         from ..axioms import AXIOMS
 
         order = list(AXIOMS)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from axiomcheck.certify.region import region
-from axiomcheck.spec.decorators import context_operator
+from axiomcheck.certifier.region import region
 from axiomcheck.library import _numerics as nx
+from axiomcheck.spec.decorators import context_operator
 from axiomcheck.spec.operator import Safety
 
 __all__ = ["divergence_shift", "ordinal_safety", "uniform_context", "safe_context", "CONTEXT_SAFETY",

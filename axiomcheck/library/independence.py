@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 from axiomcheck.axioms import AXIOMS
-from axiomcheck.spec.decorators import context_operator, task_operator, token_operator
 from axiomcheck.library import _numerics as nx
 from axiomcheck.library.context import CONTEXT_SAFETY, gated_order, ordinal_box, ordinal_logits
 from axiomcheck.library.task import (
@@ -39,6 +38,7 @@ from axiomcheck.library.task import (
     importance_by_size,
 )
 from axiomcheck.library.token import ENTROPY_BETA, TOKEN_SAFETY
+from axiomcheck.spec.decorators import context_operator, task_operator, token_operator
 from axiomcheck.spec.operator import Operator
 
 __all__ = ["INDEPENDENCE", "EXPECTED_FAILURES", "SCALE_CHECKS"]

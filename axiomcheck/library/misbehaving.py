@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from axiomcheck.spec.decorators import context_operator, task_operator, token_operator
 from axiomcheck.library import _numerics as nx
+from axiomcheck.spec.decorators import context_operator, task_operator, token_operator
 from axiomcheck.spec.operator import Operator
 from axiomcheck.spec.registry import register
 

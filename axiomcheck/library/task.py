@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from axiomcheck.spec.decorators import task_operator
 from axiomcheck.library import _numerics as nx
+from axiomcheck.spec.decorators import task_operator
 
 __all__ = ["inverse_loss", "size_tempered", "softmax_performance", "uniform_task",
            "importance_by_size", "importance_by_difficulty", "importance_by_log_size", "importance_uniform",

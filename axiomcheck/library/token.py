@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from axiomcheck.spec.decorators import token_operator
 from axiomcheck.library import _numerics as nx
+from axiomcheck.spec.decorators import token_operator
 from axiomcheck.spec.operator import Safety
 
 __all__ = ["entropy_exp", "hybrid_safety", "inverse_variance", "uniform_token",

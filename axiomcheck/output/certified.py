@@ -13,7 +13,7 @@ same everywhere:
 A run without certificates has nothing here to show, and every writer then
 writes exactly what it wrote before certified checks existed.
 
->>> from axiomcheck.certify.certificate import Certificate
+>>> from axiomcheck.report.certificate import Certificate
 >>> describe(Certificate(status="proved", domain="context ∈ [-10, 10]", bound=[0.05, 0.9]))
 'proved on context ∈ [-10, 10] · enclosure [0.05, 0.9]'
 """
@@ -26,8 +26,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..report.assumptions import lines as assumption_lines
 from ..axioms import AXIOMS
+from ..report.assumptions import lines as assumption_lines
 from ..report.plaindata import plain
 from .common import clip
 

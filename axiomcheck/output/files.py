@@ -26,8 +26,24 @@ from typing import Any
 
 from ..report.fsio import atomic_write, publish
 from ..report.results import RUN_SCHEMA, RUN_SCHEMA_VERSION, Outcome, Run
-from .certified import certificates, junit_assumptions, junit_certificate, markdown_section, result_of
-from .common import ICON, TRAINING_LABEL, clip, encodable, headline, observed_in_training, run_mark, summary_line, visible
+from .certified import (
+    certificates,
+    junit_assumptions,
+    junit_certificate,
+    markdown_section,
+    result_of,
+)
+from .common import (
+    ICON,
+    TRAINING_LABEL,
+    clip,
+    encodable,
+    headline,
+    observed_in_training,
+    run_mark,
+    summary_line,
+    visible,
+)
 
 __all__ = ["COUNTEREXAMPLES", "FILENAMES", "FILE_FORMATS", "MARKDOWN_BUDGET", "RUN_JSON_SCHEMA", "WRITERS", "atomic_write", "render",
            "to_json", "to_junit", "to_markdown", "write_all",

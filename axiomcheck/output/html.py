@@ -27,7 +27,15 @@ from typing import Any
 from ..axioms import AXIOMS
 from ..report.results import ItemRun, Outcome, Run
 from . import certified as C
-from .common import HTML_ICON, TRAINING_LABEL, clip, headline, observed_in_training, run_mark, summary_line
+from .common import (
+    HTML_ICON,
+    TRAINING_LABEL,
+    clip,
+    headline,
+    observed_in_training,
+    run_mark,
+    summary_line,
+)
 from .common import escape as _e
 from .plots import Plots, lipschitz_plot, weight_plot
 

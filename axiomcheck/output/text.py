@@ -29,7 +29,7 @@ from .common import TRAINING_LABEL, observed_in_training, visible
 from .failures import FailureLines
 
 if TYPE_CHECKING:
-    from ..frontends.suites.model import Suite, SuiteItem
+    from ..suites.model import Suite, SuiteItem
 
 #: The colour of each status and verdict, in every table and line of the terminal output.
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim",

@@ -20,8 +20,8 @@ from ..axioms import AXIOMS
 from ..errors import SpecError
 from ..spec.operator import Operator
 from ..spec.params import param_sets
-from .saved import load
 from ..spec.worlds import World, fields
+from .saved import load
 
 
 @dataclasses.dataclass(frozen=True)

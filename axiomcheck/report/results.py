@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from .displayable import Displayable
-from .estimates import ESTIMATES, BoundsEstimate, ParetoEstimate, RegularityEstimate, RuntimeEstimate, typed_estimate
+from .estimates import (
+    typed_estimate,
+)
 from .plaindata import plain
 
 STATUSES = ("pass", "fail", "error", "skipped")
@@ -35,7 +37,7 @@ RUN_SCHEMA = "axiomcheck.run"
 RUN_SCHEMA_VERSION = 1
 
 if TYPE_CHECKING:
-    from ..certify.certificate import Certificate
+    from .certificate import Certificate
 
 
 def matched(status: str, expected: str) -> bool:
@@ -83,7 +85,7 @@ class Result(Displayable):
         arrays: the counterexample's full arrays when it was too large to show (name -> array;
             kept in memory and written as .npz beside the reports, never in JSON).
         certificate: what the certifier proved about this check on its stated domain (a
-            `axiomcheck.certify.Certificate`), when the run asked for certificates; a second
+            `axiomcheck.certifier.Certificate`), when the run asked for certificates; a second
             verdict beside `status`, never a replacement.  In `to_dict()` only when present.
     """
 
@@ -105,7 +107,7 @@ class Result(Displayable):
         object.__setattr__(self, "counterexample", plain(self.counterexample))
         object.__setattr__(self, "estimate", typed_estimate(self.axiom, self.estimate))
         if isinstance(self.certificate, Mapping):  # read back from JSON
-            from ..certify.certificate import Certificate as Cert  # only when there is one to read
+            from .certificate import Certificate as Cert  # only when there is one to read
 
             object.__setattr__(self, "certificate", Cert.from_dict(self.certificate))
 

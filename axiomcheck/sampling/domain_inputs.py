@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .domains import Args, Domain, Family, World, Wrapped, lerp, take
 from ..spec.inputs import INPUTS, Batch, Draw, metric_terms, softmax
 from ..spec.scales import SCALES
+from .domains import Args, Domain, Family, World, Wrapped, lerp, take
 
 
 class WithInputs(Wrapped):

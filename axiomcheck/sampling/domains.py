@@ -24,9 +24,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .families import CONTEXT_FAMILIES, TASK_FAMILIES, TOKEN_FAMILIES, context_batch, dist_pool, pooled, task_batch
-from .strategies import contexts, distributions, finite_floats
 from ..spec.worlds import World
+from .families import (
+    CONTEXT_FAMILIES,
+    TASK_FAMILIES,
+    TOKEN_FAMILIES,
+    context_batch,
+    dist_pool,
+    pooled,
+    task_batch,
+)
+from .strategies import contexts, distributions, finite_floats
 
 Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument order
 

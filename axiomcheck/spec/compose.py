@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from . import boxes, worlds
-from ..calling.sandbox import accepts_teachers
 from ..calling.frameworks import adapt
+from ..calling.sandbox import accepts_teachers
+from . import boxes, worlds
 from .inputs import INPUTS, keyword_inputs
 from .operator import Operator, SpecError
 from .scales import SCALES

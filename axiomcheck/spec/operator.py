@@ -22,9 +22,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import boxes, signatures, worlds
 from ..calling import frameworks
 from ..errors import SpecError
+from . import boxes, signatures, worlds
 from .scales import SCALES as SCALE_RECORDS
 
 __all__ = ["METRICS", "SCALE_NAMES", "SIGNATURES", "Operator", "Safety", "SpecError"]

@@ -1,7 +1,7 @@
 """One `Scale` record per scale: what the function takes, how it is measured, where safety applies.
 
 Everything the engine needs to treat a scale differently lives here, so adding a
-scale is one `Scale` plus one `Domain` (in `domains.py`), not a hunt for
+scale is one `Scale` plus one `Domain` (in `axiomcheck.sampling.domains`), not a hunt for
 `if scale == ...` branches.
 
 >>> SCALES["context"].inputs, SCALES["context"].safety_set
@@ -13,8 +13,6 @@ scale is one `Scale` plus one `Domain` (in `domains.py`), not a hunt for
 from __future__ import annotations
 
 import dataclasses
-
-from ..sampling.domains import DOMAINS, Domain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +37,6 @@ class Scale:
     single_teacher: str
     axes: tuple[str, ...]
     sums_over: str = "teachers"
-
-    @property
-    def domain(self) -> Domain:
-        return DOMAINS[self.name]
 
 
 SCALES: dict[str, Scale] = {

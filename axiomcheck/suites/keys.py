@@ -6,7 +6,7 @@ The settings a `[suite]` table gives its items and an `[[item]]` may override ar
 
 from __future__ import annotations
 
-from .. import options as O
+from ..frontends import options as O
 
 #: Settings of a run: in `[suite]` (for every item) and in `[[item]]` (for that item).
 SETTINGS = {

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..calling.frameworks import adapt
 from ..calling.sandbox import accepts_teachers
 from ..sampling.domains import DOMAINS
-from ..calling.frameworks import adapt
 from . import numpy_front, ops, reduce, structure
 from . import rounding as R
 from .core import Interval, Trace, Unenclosable, constant

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ..report.certificate import Certificate
 from ..spec.operator import Safety
 from . import bnb
 from . import evaluate as E
 from . import hessian as Hs
 from . import judges as J
-from .certificate import Certificate
 from .interval import Unenclosable
 from .region import Region
 from .space import Domain, points

@@ -41,7 +41,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-from ...errors import Problem, SuiteError
+from ..errors import Problem, SuiteError
 from .model import Suite
 from .validate import Validator
 

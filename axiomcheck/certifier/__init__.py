@@ -5,15 +5,13 @@ covers (finite, normalization, positivity, bounds, the safety order, the
 Lipschitz bound); `Certificate` is the plain-data record; `region(...)` is a
 safety set of contexts the certifier can read.  The interval core and its
 front ends live in the private modules of this package; they load only when
-`certify_operator` is first used.  The package is also the public call:
-`axiomcheck.certify(op, ...)` runs `verify(op, certify=True, ...)` (see
-`axiomcheck.engine.certify` and `_callable` for why the package is callable).
+`certify_operator` is first used.  The public call is `axiomcheck.certify(op, ...)`,
+which runs `verify(op, certify=True, ...)`.
 """
 
 from typing import Any
 
-from ._callable import make_callable
-from .certificate import CERTIFICATE_STATUSES, Certificate
+from ..report.certificate import CERTIFICATE_STATUSES, Certificate
 from .region import Region, region
 
 __all__ = [
@@ -35,5 +33,3 @@ def __getattr__(name: str) -> Any:
         return getattr(certifier, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-make_callable(__name__)  # `axiomcheck.certify(op)` certifies

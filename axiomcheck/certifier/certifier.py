@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import properties as P
 from ..axioms import for_scale
+from ..checks import properties as P
+from ..report.certificate import Certificate
 from ..sampling.domain_inputs import WithInputs
 from ..sampling.domains import DOMAINS, World
 from ..spec.params import param_sets
 from ..spec.scales import SCALES
 from . import bnb
 from . import provers as C
-from .certificate import Certificate
 from .evaluate import NO_PARAMS
 from .sampled import with_sampled
 from .space import build

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import properties as P
+from ..calling.frameworks import adapt
 from ..calling.sandbox import accepts_teachers
+from ..checks import properties as P
+from ..report.certificate import Certificate
 from ..sampling.domain_inputs import WithInputs
 from ..sampling.domains import DOMAINS
-from ..calling.frameworks import adapt
 from ..spec.scales import SCALES
-from .certificate import Certificate
 from .evaluate import NO_PARAMS
 from .space import Domain
 

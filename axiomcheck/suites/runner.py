@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ...spec import boxes, worlds
-from ...report import repro
-from .. import options as O
-from ...axioms import AXIOMS, for_scale
-from ...sampling.budget import ProgressHook
-from ...engine import DEFAULT_TIMEOUT, verify
-from ...spec.operator import Operator
-from ...report.results import ItemRun, Outcome, Report, Run, SuiteRun
+from ..axioms import AXIOMS, for_scale
+from ..engine import DEFAULT_TIMEOUT, verify
+from ..frontends import options as O
+from ..report import repro
+from ..report.results import ItemRun, Outcome, Report, Run, SuiteRun
+from ..sampling.budget import ProgressHook
+from ..spec import boxes, worlds
+from ..spec.operator import Operator
 from .model import Suite, SuiteItem
 
 _WORLD_KEYS = worlds.fields()

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..report.plaindata import plain
+from .plaindata import plain
 
 CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
 

@@ -144,7 +144,7 @@ class Interval:
     __hash__ = None  # type: ignore[assignment]
 
     def __eq__(self, o):  # type: ignore[override]
-        raise Unenclosable("internal: the interval core is not assembled (import axiomcheck.certify.core)")
+        raise Unenclosable("internal: the interval core is not assembled (import axiomcheck.certifier.core)")
 
     __ne__ = __eq__
 

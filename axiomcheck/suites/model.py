@@ -6,14 +6,14 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ...errors import SpecError, TargetError
-from ...spec.operator import Operator
+from ..errors import SpecError, TargetError
+from ..spec.operator import Operator
 
 
 def compose_targets(ops: Sequence[Operator]) -> Operator:
     """`ac.compose(*ops)`; a `TargetError` when composition is not available."""
     try:
-        from ...spec.compose import compose
+        from ..spec.compose import compose
     except ImportError as exc:
         raise TargetError(f"composition needs axiomcheck.spec.compose, which cannot be imported: {exc}") from None
     try:
