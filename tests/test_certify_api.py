@@ -168,7 +168,7 @@ def test_the_lipschitz_search_keeps_its_time_budget():
         return np.full(len(boxes), 1e9), np.ones((len(boxes), dom.n)), []
 
     t0 = time.perf_counter()
-    res = bnb.lipschitz(dom, start, evaluate, bound, lambda b: np.ones(len(b)), 1.0, 0.1, bnb.Clock(1.0))
+    res = bnb.lipschitz(dom, start, evaluate, bound, lambda b: np.ones(len(b)), 1.0, 0.1, bnb.Deadline(1.0))
     took = time.perf_counter() - t0
     assert took <= 1.0, took
     assert res.upper == 1e9 and res.boxes > len(start)  # it did search, and reports what it reached
@@ -188,7 +188,7 @@ def test_the_proof_search_keeps_its_time_budget():
         return bnb.Judged(np.zeros(B, bool), np.ones(B), np.zeros(B), np.ones(B), np.ones((B, dom.n)))
 
     t0 = time.perf_counter()
-    proof = bnb.prove(dom, start, evaluate, judge, lambda boxes: None, bnb.Clock(1.0))
+    proof = bnb.prove(dom, start, evaluate, judge, lambda boxes: None, bnb.Deadline(1.0))
     took = time.perf_counter() - t0
     assert took <= 1.0, took
     assert not proof.proved and "time budget" in proof.reason

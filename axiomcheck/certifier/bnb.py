@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .space import Domain, points, tighten
+from .space import Space, tighten
 
 BATCH = 256
 MIN_WIDTH = 1e-9  # relative to the root box: a box this narrow that is still undecided is not split again
@@ -55,7 +55,7 @@ class Boxes:
 
 
 @dataclasses.dataclass
-class Clock:
+class Deadline:
     budget: float
     start: float = dataclasses.field(default_factory=time.perf_counter)
     last: float = 0.0  # how long the last round of a search took
@@ -79,7 +79,7 @@ class Clock:
         return self.left() <= self.last
 
 
-def roots(dom: Domain, lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> Boxes:
+def roots(dom: Space, lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> Boxes:
     """The root box (one per enumerated label)."""
     lo = dom.lo()[None, :] if lo is None else lo[None, :]
     hi = dom.hi()[None, :] if hi is None else hi[None, :]
@@ -92,7 +92,7 @@ def roots(dom: Domain, lo: np.ndarray | None = None, hi: np.ndarray | None = Non
     return boxes
 
 
-def split(dom: Domain, boxes: Boxes, smear: np.ndarray, scale: np.ndarray) -> tuple[Boxes, np.ndarray]:
+def split(dom: Space, boxes: Boxes, smear: np.ndarray, scale: np.ndarray) -> tuple[Boxes, np.ndarray]:
     """Each box halved across the coordinate with the largest smear (the widest one when all smears are 0).
 
     Returns the children and, for each, the index of its parent in `boxes`.
@@ -150,8 +150,8 @@ class Proof:
     reason: str | None = None
 
 
-def prove(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any], judge: Callable[[Any, Boxes], Judged],
-          refute: Callable[[Boxes], dict[str, Any] | None], clock: Clock) -> Proof:
+def prove(dom: Space, start: Boxes, evaluate: Callable[[Boxes], Any], judge: Callable[[Any, Boxes], Judged],
+          refute: Callable[[Boxes], dict[str, Any] | None], clock: Deadline) -> Proof:
     """Prove a property on every box of `start`, splitting the undecided ones worst first."""
     scale = np.maximum(dom.hi() - dom.lo(), 0.0)
     pending = start
@@ -213,9 +213,9 @@ class LipschitzBound:
     reason: str | None = None
 
 
-def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
+def lipschitz(dom: Space, start: Boxes, evaluate: Callable[[Boxes], Any],
               bound: Callable[[Any, Boxes, float], tuple[np.ndarray, np.ndarray, list[str]]],
-              at_centres: Callable[[Boxes], np.ndarray], lower: float, gap: float, clock: Clock) -> LipschitzBound:
+              at_centres: Callable[[Boxes], np.ndarray], lower: float, gap: float, clock: Deadline) -> LipschitzBound:
     """sup ‖J‖ over the boxes, refined until within `gap` of the lower bound or out of time.
 
     `bound(ev, boxes, target)` gives per box (upper bound, smear [B, n], reasons for infinite ones), and may
@@ -270,7 +270,3 @@ def lipschitz(dom: Domain, start: Boxes, evaluate: Callable[[Boxes], Any],
         g = 0.0  # a constant: both bounds are 0
     reason = "; ".join(reasons) if not np.isfinite(top) else None
     return LipschitzBound(top, best_lower, g, seen, reason)
-
-
-def centres(dom: Domain, boxes: Boxes) -> np.ndarray:
-    return points(dom, boxes.lo, boxes.hi)

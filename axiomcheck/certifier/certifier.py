@@ -155,7 +155,7 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
 
 def _job(op: Any, dom: Any, world: World, params: Any, tolerance: float | None, gap: float, budget: float,
          sampled: Mapping[str, Any] | None, axiom_id: str, cache: dict) -> C.Job:
-    job = C.Job(op, dom, params, 0.0, bnb.Clock(budget), gap, 0.0, _metric(op, dom), cache=cache)
+    job = C.Job(op, dom, params, 0.0, bnb.Deadline(budget), gap, 0.0, _metric(op, dom), cache=cache)
     tol = tolerance
     if tol is None:
         dtype = np.dtype(np.float64)

@@ -22,13 +22,13 @@ from . import numpy_front, ops, reduce, structure
 from . import rounding as R
 from .core import Interval, Trace, Unenclosable, constant
 from .hessian import MAX_N
-from .space import Domain, arrays_at, simplex_slack
+from .space import Space, arrays_at, simplex_slack
 
 NO_PARAMS: Any = object()
 
 
 @dataclasses.dataclass
-class Evaluated:
+class Enclosed:
     """The weights of a batch of boxes: `W[B, R, K]`, and what the evaluation found per row."""
 
     W: Interval
@@ -44,7 +44,7 @@ def input_dtype(op: Any) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def interval_inputs(dom: Domain, lo: np.ndarray, hi: np.ndarray, tr: Trace, dtype: np.dtype) -> dict[str, Interval]:
+def interval_inputs(dom: Space, lo: np.ndarray, hi: np.ndarray, tr: Trace, dtype: np.dtype) -> dict[str, Interval]:
     """One interval array per certified input for the boxes [B, n] (rows = boxes)."""
     N, n = lo.shape
     out: dict[str, Interval] = {}
@@ -105,7 +105,7 @@ def _keywords(fn: Any, names: tuple[str, ...], inputs: dict[str, Any], labels: A
     return kw
 
 
-def _unified(op: Any, dom: Domain, inputs: dict[str, Any], labels: Any) -> Any:
+def _unified(op: Any, dom: Space, inputs: dict[str, Any], labels: Any) -> Any:
     """The composition of `compose()` on intervals: each component in its own framework, then
     product-then-normalize in log space exactly as `compose._Unified.__call__` computes it."""
     from ..spec.compose import _to_joint
@@ -135,9 +135,9 @@ def _unified(op: Any, dom: Domain, inputs: dict[str, Any], labels: Any) -> Any:
         return e / e.sum(axis=2, keepdims=True)
 
 
-def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.ndarray | None = None,
+def on_boxes(op: Any, dom: Space, lo: np.ndarray, hi: np.ndarray, labels: np.ndarray | None = None,
              params: Any = NO_PARAMS, force: dict[int, np.ndarray] | None = None, order: bool = True,
-             second: bool = False) -> Evaluated:
+             second: bool = False) -> Enclosed:
     """The operator's weights on the boxes [B, n] (labels [B] when enumerated), canonical `W[B, R, K]`.
 
     `force` makes the open continuous choices (kinks) as given instead of taking hulls (`Trace.choice`).
@@ -168,10 +168,10 @@ def on_boxes(op: Any, dom: Domain, lo: np.ndarray, hi: np.ndarray, labels: np.nd
     if not W.has_jac:
         z = np.zeros(W.shape + (dom.n,))
         W = Interval(W.lo, W.hi, z, z, dtype=W.dtype, trace=tr, nan=W.nan, rowdep=True, tags=W.tags)
-    return Evaluated(W, tr)
+    return Enclosed(W, tr)
 
 
-def at_points(op: Any, dom: Domain, u: np.ndarray, labels: np.ndarray | None = None,
+def at_points(op: Any, dom: Space, u: np.ndarray, labels: np.ndarray | None = None,
               params: Any = NO_PARAMS) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The real operator at points u [B, n]: (the inputs by name, the weights `W[B, R, K]`)."""
     arrays = arrays_at(dom, u)

@@ -12,17 +12,16 @@ argmax) are never proved.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
 from . import ivmath as iv
 from .bnb import Boxes, Judged
-from .evaluate import Evaluated
-from .facts import locate, numbering, pair_lower
+from .evaluate import Enclosed
+from .facts import locate, pair_lower
 
 
-def values(ev: Evaluated) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def values(ev: Enclosed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lo, hi, may be NaN) of W, with poisoned rows made unknown."""
     W, tr = ev.W, ev.trace
     lo, hi = np.broadcast_to(W.lo, W.shape).copy(), np.broadcast_to(W.hi, W.shape).copy()
@@ -32,7 +31,7 @@ def values(ev: Evaluated) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lo, hi, nan
 
 
-def smear(ev: Evaluated, boxes: Boxes, rows: np.ndarray | None = None) -> np.ndarray:
+def smear(ev: Enclosed, boxes: Boxes, rows: np.ndarray | None = None) -> np.ndarray:
     """[B, n]: box width times the largest |∂w/∂u_j| (over the outputs in `rows`, default all)."""
     W = ev.W
     m = np.maximum(np.abs(W.jlo), np.abs(W.jhi))  # [B, R, K, n]
@@ -43,7 +42,7 @@ def smear(ev: Evaluated, boxes: Boxes, rows: np.ndarray | None = None) -> np.nda
 
 
 def finite() -> tuple[Callable[..., Judged], Callable[[np.ndarray], np.ndarray]]:
-    def judge(ev: Evaluated, boxes: Boxes) -> Judged:
+    def judge(ev: Enclosed, boxes: Boxes) -> Judged:
         lo, hi, nan = values(ev)
         fin = np.isfinite(lo) & np.isfinite(hi) & ~nan
         ok = fin.reshape(len(boxes), -1).all(axis=1)
@@ -57,7 +56,7 @@ def finite() -> tuple[Callable[..., Judged], Callable[[np.ndarray], np.ndarray]]
 def lower_bound(floor: float, strict: bool, upper: float | None = None, tol: float = 0.0
                 ) -> tuple[Callable[..., Judged], Callable[[np.ndarray], np.ndarray]]:
     """w > floor (strict) or w ≥ floor − tol, and w ≤ upper + tol when an upper bound is given."""
-    def judge(ev: Evaluated, boxes: Boxes) -> Judged:
+    def judge(ev: Enclosed, boxes: Boxes) -> Judged:
         lo, hi, nan = values(ev)
         B = len(boxes)
         wl = np.where(nan, -np.inf, lo).reshape(B, -1).min(axis=1)
@@ -82,7 +81,7 @@ def lower_bound(floor: float, strict: bool, upper: float | None = None, tol: flo
 
 
 def normalization(tol: float) -> tuple[Callable[..., Judged], Callable[[np.ndarray], np.ndarray]]:
-    def judge(ev: Evaluated, boxes: Boxes) -> Judged:
+    def judge(ev: Enclosed, boxes: Boxes) -> Judged:
         W = ev.W
         B = len(boxes)
         lo, hi, nan = values(ev)
@@ -111,7 +110,7 @@ def safety(pairs: Sequence[tuple[int, int]], rows: Callable[[int, int], np.ndarr
            inside: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
            ) -> tuple[Callable[..., Judged], Callable[..., np.ndarray]]:
     """w_safer ≥ w_less_safe − tol on the rows `rows(B, R)` (bool[B, R]) for every declared pair."""
-    def judge(ev: Evaluated, boxes: Boxes) -> Judged:
+    def judge(ev: Enclosed, boxes: Boxes) -> Judged:
         W = ev.W
         B, R, K = W.shape
         sel = rows(B, R)
@@ -142,12 +141,12 @@ def safety(pairs: Sequence[tuple[int, int]], rows: Callable[[int, int], np.ndarr
 
 
 def lipschitz_bound(metric: np.ndarray, rows: np.ndarray | None = None, dims: np.ndarray | None = None
-                    ) -> Callable[[Evaluated, Boxes], tuple[np.ndarray, np.ndarray, list[str]]]:
+                    ) -> Callable[[Enclosed, Boxes], tuple[np.ndarray, np.ndarray, list[str]]]:
     """Per box: the largest row sum of |J| over the metric's coordinates (inf where the row may jump).
 
     `rows` (bool[R]) restricts the outputs looked at, `dims` (bool[n]) the coordinates to split.
     """
-    def bound(ev: Evaluated, boxes: Boxes) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def bound(ev: Enclosed, boxes: Boxes) -> tuple[np.ndarray, np.ndarray, list[str]]:
         W, tr = ev.W, ev.trace
         m = np.maximum(np.abs(W.jlo), np.abs(W.jhi))
         m = np.where(np.isnan(m), np.inf, m)
@@ -178,7 +177,7 @@ def lipschitz_bound(metric: np.ndarray, rows: np.ndarray | None = None, dims: np
     return bound
 
 
-def groups(ev: Evaluated, metric: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def groups(ev: Enclosed, metric: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Output rows that share no certified coordinate, as (rows bool[R], coordinates bool[n]) groups.
 
     Task weights of one task depend on that task's losses only: their Lipschitz searches can split
@@ -212,7 +211,7 @@ def groups(ev: Evaluated, metric: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
 MAX_KINKS = 3
 
 
-def kink_cases(ev: Evaluated, boxes: Boxes, up: np.ndarray, evaluate: Callable[..., Evaluated],
+def kink_cases(ev: Enclosed, boxes: Boxes, up: np.ndarray, evaluate: Callable[..., Enclosed],
                plain: Callable[..., tuple[np.ndarray, np.ndarray, list[str]]], target: float = -np.inf) -> np.ndarray:
     """A tighter bound where a box holds a few kinks (clip, max, abs): the largest over the cases.
 
@@ -250,9 +249,9 @@ def kink_cases(ev: Evaluated, boxes: Boxes, up: np.ndarray, evaluate: Callable[.
     return out
 
 
-def centre_lower(metric: np.ndarray, rows: np.ndarray | None = None) -> Callable[[Evaluated], np.ndarray]:
+def centre_lower(metric: np.ndarray, rows: np.ndarray | None = None) -> Callable[[Enclosed], np.ndarray]:
     """A certified lower bound on ‖J‖ at points (zero-width boxes): the row sums of the smallest |J| entries."""
-    def lower(ev: Evaluated) -> np.ndarray:
+    def lower(ev: Enclosed) -> np.ndarray:
         W, tr = ev.W, ev.trace
         lo, hi = W.jlo[..., metric], W.jhi[..., metric]
         if rows is not None:
@@ -269,15 +268,3 @@ def centre_lower(metric: np.ndarray, rows: np.ndarray | None = None) -> Callable
 def first_violation(bad: np.ndarray) -> int | None:
     idx = np.where(bad)[0]
     return int(idx[0]) if len(idx) else None
-
-
-def describe_pair_rows(order_pairs: Any) -> str:
-    return ", ".join(f"w_{a} ≥ w_{b}" for a, b in order_pairs)
-
-
-def teacher_numbering(W: Any) -> np.ndarray | None:
-    tag = W.tags.get("order")
-    if tag is None:
-        return None
-    t = locate(tag["probe"])
-    return None if t is None else numbering(tag["probe"], t)

@@ -24,7 +24,7 @@ from . import hessian as Hs
 from . import judges as J
 from .interval import Unenclosable
 from .region import Region
-from .space import Domain, points
+from .space import Space, points
 
 REFUTE_POINTS = 16  # box centres tried on the real operator per round of the search
 SECOND_ORDER_WIDTH = 0.05  # Hessians are carried for boxes at most this wide (relative to the domain)
@@ -35,10 +35,10 @@ class Job:
     """The operator under certification with one parameter set."""
 
     op: Any
-    dom: Domain
+    dom: Space
     params: Any
     tol: float
-    clock: bnb.Clock
+    clock: bnb.Deadline
     gap: float
     lipschitz_lower: float = 0.0
     metric: str = ""
@@ -47,7 +47,7 @@ class Job:
     order: bool = False  # the safety check reads pairwise order relations; the others need not compute them
     cache: dict = dataclasses.field(default_factory=dict)  # shared by the checks of one operator
 
-    def evaluate(self, boxes: bnb.Boxes, force: dict | None = None, second: bool = False) -> E.Evaluated:
+    def evaluate(self, boxes: bnb.Boxes, force: dict | None = None, second: bool = False) -> E.Enclosed:
         key = None
         order = self.order
         if force is None and len(boxes) <= 4:  # the root boxes every check starts from: evaluated once
@@ -172,7 +172,7 @@ def _half_space_filter(job: Job, reg: Region, judge: Any) -> Any:
     a = np.zeros(c.size)
     a[: len(reg.a)] = reg.a
 
-    def wrapped(ev: E.Evaluated, boxes: bnb.Boxes) -> bnb.Judged:
+    def wrapped(ev: E.Enclosed, boxes: bnb.Boxes) -> bnb.Judged:
         j = judge(ev, boxes)
         lo, hi = boxes.lo[:, c.start:c.stop], boxes.hi[:, c.start:c.stop]
         top = np.maximum(a * lo, a * hi).sum(axis=1)
@@ -252,7 +252,7 @@ def regularity(job: Job, declared: float | None) -> Certificate:
         parts = [(None, None)]
     results = []
     for i, (rows, dims) in enumerate(parts):
-        share = bnb.Clock(max(job.clock.left(), 0.0) / (len(parts) - i))
+        share = bnb.Deadline(max(job.clock.left(), 0.0) / (len(parts) - i))
         results.append(_lipschitz(job, metric, rows, dims, start, share))
     upper = max(r.upper for r in results)
     lower = max(r.lower for r in results)
@@ -278,19 +278,19 @@ def regularity(job: Job, declared: float | None) -> Certificate:
 
 
 def _lipschitz(job: Job, metric: np.ndarray, rows: Any, dims: Any, start: bnb.Boxes,
-               clock: bnb.Clock) -> bnb.LipschitzBound:
+               clock: bnb.Deadline) -> bnb.LipschitzBound:
     plain = J.lipschitz_bound(metric, rows, dims)
     centre = J.centre_lower(metric, rows)
 
     scale = np.maximum(job.dom.hi() - job.dom.lo(), 1e-300)
     found = [0.0]  # lower bounds seen at the centres the second-order bound evaluates anyway
 
-    def evaluate2(boxes: bnb.Boxes, force: dict | None = None) -> E.Evaluated:
+    def evaluate2(boxes: bnb.Boxes, force: dict | None = None) -> E.Enclosed:
         # Hessians pay off on narrow boxes (their bound's excess shrinks like r²), not on wide ones
         narrow = len(boxes) > 0 and float(np.max((boxes.hi - boxes.lo) / scale)) <= SECOND_ORDER_WIDTH
         return job.evaluate(boxes, force, second=narrow and force is None)
 
-    def bound(ev: E.Evaluated, boxes: bnb.Boxes, target: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def bound(ev: E.Enclosed, boxes: bnb.Boxes, target: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
         up, sm, why = plain(ev, boxes)
         up = J.kink_cases(ev, boxes, up, job.evaluate, plain, target)
         up, low = _second_order(job, ev, boxes, up, target, metric, rows, centre)
@@ -310,7 +310,7 @@ def _lipschitz(job: Job, metric: np.ndarray, rows: Any, dims: Any, start: bnb.Bo
     return bnb.lipschitz(job.dom, start, evaluate2, bound, at_points, job.lipschitz_lower, job.gap, clock)
 
 
-def _second_order(job: Job, ev: E.Evaluated, boxes: bnb.Boxes, up: np.ndarray, target: float,
+def _second_order(job: Job, ev: E.Enclosed, boxes: bnb.Boxes, up: np.ndarray, target: float,
                   metric: np.ndarray, rows: Any, centre: Any) -> tuple[np.ndarray, float]:
     """Tighter bounds from J at each box's centre and the Hessian on the box (and the lower bound seen there)."""
     W, tr = ev.W, ev.trace

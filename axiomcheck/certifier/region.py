@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-Limits = tuple[tuple[int, float], ...]
+AxisLimits = tuple[tuple[int, float], ...]
 
 
-def _limits(spec: Any, name: str) -> Limits:
+def _limits(spec: Any, name: str) -> AxisLimits:
     if spec is None:
         return ()
     if isinstance(spec, Mapping):
@@ -58,8 +58,8 @@ def _limits(spec: Any, name: str) -> Limits:
 class Region:
     """A box and/or half-space of contexts; call it on `c[B, D]` for the `bool[B]` membership."""
 
-    lo: Limits = ()
-    hi: Limits = ()
+    lo: AxisLimits = ()
+    hi: AxisLimits = ()
     a: tuple[float, ...] | None = None
     b: float = 0.0
     strict: bool = False
@@ -126,7 +126,7 @@ def region(lo: Any = None, hi: Any = None, *, a: Sequence[float] | None = None, 
     """A safety set of contexts the certifier can read: `lo ≤ c ≤ hi` and/or `a · c ≥ b`.
 
     Use it where a predicate goes: `ac.Safety(contexts=ac.region(lo={0: 0.0}, strict=True), order=[0, 2, 1])`
-    is the set c₀ > 0.  Limits are a sequence over the features (None: no limit) or a mapping
+    is the set c₀ > 0.  AxisLimits are a sequence over the features (None: no limit) or a mapping
     {feature: limit}; `strict=True` makes every inequality strict; `name` is how reports name the set
     (default: the inequalities).
     """

@@ -23,10 +23,10 @@ from ..sampling.domain_inputs import WithInputs
 from ..sampling.domains import DOMAINS
 from ..spec.scales import SCALES
 from .evaluate import NO_PARAMS
-from .space import Domain
+from .space import Space
 
 
-def with_sampled(cert: Certificate, result: Any, op: Any, dom: Domain, world: Any, sets: list[tuple[str, Any]],
+def with_sampled(cert: Certificate, result: Any, op: Any, dom: Space, world: Any, sets: list[tuple[str, Any]],
                  tolerance: float | None, prop: str) -> Certificate:
     if getattr(result, "status", None) != "fail":
         return cert
@@ -50,7 +50,7 @@ def with_sampled(cert: Certificate, result: Any, op: Any, dom: Domain, world: An
     return cert
 
 
-def _call(op: Any, dom: Domain, arrays: dict[str, np.ndarray], params: Any, world: Any) -> np.ndarray:
+def _call(op: Any, dom: Space, arrays: dict[str, np.ndarray], params: Any, world: Any) -> np.ndarray:
     fn = adapt(op.fn, op.framework)
     kw: dict[str, Any] = {n: arrays[n] for n in dom.keywords}
     if accepts_teachers(op.fn):
@@ -72,7 +72,7 @@ def _inputs(raw: Any, names: list[str]) -> dict[str, np.ndarray] | None:
     return out
 
 
-def _confirm(ce: dict, op: Any, dom: Domain, world: Any, sets: list[tuple[str, Any]], tolerance: float | None,
+def _confirm(ce: dict, op: Any, dom: Space, world: Any, sets: list[tuple[str, Any]], tolerance: float | None,
              prop: str) -> dict[str, Any] | None:
     names = list(dom.positional) + list(dom.keywords)
     arrays = _inputs(ce.get("input"), names)
@@ -96,7 +96,7 @@ def _confirm(ce: dict, op: Any, dom: Domain, world: Any, sets: list[tuple[str, A
 
 
 def _violated(prop: str, op: Any, W: np.ndarray, arrays: dict[str, np.ndarray], tol: float, world: Any,
-              ce: dict, dom: Domain, params: Any) -> bool:
+              ce: dict, dom: Space, params: Any) -> bool:
     if prop == "finite":
         return bool(P.finite(W).any)
     if prop == "positivity":

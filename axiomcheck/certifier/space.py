@@ -66,7 +66,7 @@ class Coord:
 
 
 @dataclasses.dataclass(frozen=True)
-class Domain:
+class Space:
     """Where an operator is certified: the coordinates, the enumerated labels, and the words for it."""
 
     scale: str
@@ -192,7 +192,7 @@ def _box(name: str, shape: tuple[int, ...], given: Any) -> tuple[np.ndarray, np.
     return lo, hi
 
 
-def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Domain:
+def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Space:
     """The certification domain of `op` in `world`: defaults, overridden by the operator's and then the call's."""
     scale = SCALES[op.scale]
     declared = dict(getattr(op, "domain", None) or {})
@@ -226,14 +226,14 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Doma
             lo, hi = _box(name, shape, declared.get(name))
             coords.append(Coord(name, shape, lo, hi, start, log=name == "sizes", in_metric=name not in HELD))
         start += coords[-1].size
-    return Domain(op.scale, tuple(coords), tuple(scale.inputs), tuple(n for n in names),
+    return Space(op.scale, tuple(coords), tuple(scale.inputs), tuple(n for n in names),
                   world.vocab if "labels" in names else None, world, derived)
 
 
 # ----------------------------------------------------------------------------- boxes of u
 
 
-def tighten(dom: Domain, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tighten(dom: Space, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boxes [B, n] narrowed by the simplex constraints; also whether each box meets the domain at all."""
     lo, hi = lo.copy(), hi.copy()
     ok = np.all(lo <= hi, axis=1)
@@ -249,7 +249,7 @@ def tighten(dom: Domain, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np
     return lo, hi, ok
 
 
-def points(dom: Domain, lo: np.ndarray, hi: np.ndarray, where: float = 0.5) -> np.ndarray:
+def points(dom: Space, lo: np.ndarray, hi: np.ndarray, where: float = 0.5) -> np.ndarray:
     """A point of each box [B, n] inside the domain (the centre; on the simplex, scaled to sum to 1)."""
     u = lo + where * (hi - lo)
     for g in dom.simplex_groups():
@@ -259,7 +259,7 @@ def points(dom: Domain, lo: np.ndarray, hi: np.ndarray, where: float = 0.5) -> n
     return u
 
 
-def arrays_at(dom: Domain, u: np.ndarray) -> dict[str, np.ndarray]:
+def arrays_at(dom: Space, u: np.ndarray) -> dict[str, np.ndarray]:
     """Concrete inputs (the engine's arrays, batch-first) at points u [B, n]."""
     out = {}
     for c in dom.coords:

@@ -154,7 +154,3 @@ def write_training_reports(runtime: dict[str, Any], folder: str) -> list[str]:
                        description="The weights the KD kernel received in every SGD step of the digits students "
                                    "(5 seeds each), checked by the weight guard inside the jitted training loop.")
     return [str(p) for p in write_all(run, folder).values()]
-
-
-def _dump(data: dict[str, Any]) -> str:  # pragma: no cover - debugging helper
-    return json.dumps(plain(data), indent=1, allow_nan=False)

@@ -15,7 +15,6 @@ the result it belongs to.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,8 +85,3 @@ class Certificate:
             if k in kw:
                 kw[k] = _number(kw[k])
         return cls(**kw)
-
-
-def is_finite_bound(value: float | None) -> bool:
-    """A Lipschitz bound that is a finite number."""
-    return value is not None and math.isfinite(value)

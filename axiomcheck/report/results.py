@@ -26,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from .displayable import Displayable
-from .estimates import (
+from .estimates import (  # noqa: F401 - re-exported: the typed estimates are part of a result
+    ESTIMATES,
+    BoundsEstimate,
+    ParetoEstimate,
+    RegularityEstimate,
+    RuntimeEstimate,
     typed_estimate,
 )
 from .plaindata import plain
