@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
+from axiomcheck._softmax import softmax
 from axiomcheck.sampling.domain_inputs import WithInputs
 from axiomcheck.sampling.domains import DOMAINS, World
-from axiomcheck.spec.inputs import INPUTS, keyword_inputs, softmax
+from axiomcheck.spec.inputs import INPUTS, keyword_inputs
 
 FAST = dict(max_examples=15)
 

@@ -135,7 +135,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 #: its own stage and the stages before it, never one after it, even inside a function.  Stages on one
 #: line are peers that never import each other in a cycle (the cycle test sees to that).
 STAGES = (
-    ("axiomcheck._version", "axiomcheck.errors", "axiomcheck.axioms"),  # the catalogue and the error types
+    ("axiomcheck._version", "axiomcheck.errors", "axiomcheck.axioms", "axiomcheck._softmax"),  # the catalogue, the error types, softmax
     ("axiomcheck.calling",),    # calling user code: sandbox, isolation, framework arrays
     ("axiomcheck.spec",),       # what an operator is: Operator, Scale, World, inputs, registry store, compose
     ("axiomcheck.sampling",),   # the inputs each scale is called on

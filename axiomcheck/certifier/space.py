@@ -266,7 +266,7 @@ def arrays_at(dom: Space, u: np.ndarray) -> dict[str, np.ndarray]:
         v = u[:, c.start:c.stop].reshape((u.shape[0],) + c.shape)
         out[c.name] = np.exp(v) if c.log else v
     if dom.derived == "probs":
-        from ..spec.inputs import softmax
+        from .._softmax import softmax
 
         out["probs"] = softmax(out["teacher_logits"])
     return out

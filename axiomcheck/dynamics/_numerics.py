@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .._softmax import log_softmax, softmax
+
 __all__ = [
     "softmax",
     "log_softmax",
@@ -37,18 +39,6 @@ __all__ = [
     "newton_solve",
     "safety_terms",
 ]
-
-
-def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    m = np.max(z, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    s = z - m
-    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-
-
-def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.exp(log_softmax(z, axis=axis))
 
 
 def ensemble(teacher_probs: np.ndarray, weights: np.ndarray) -> np.ndarray:

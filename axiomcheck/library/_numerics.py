@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _softmax as stable
 from ..spec.worlds import World
 
 #: The verification world's number of teachers (the default `World`'s); declared bounds are stated for it.
@@ -39,10 +40,8 @@ def f64(x: object) -> np.ndarray:
 
 
 def softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
-    """Normalized exp along `axis`, computed as exp(z − max z) (no overflow)."""
-    z = z - z.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+    """`axiomcheck._softmax.softmax` over the teachers (axis 1 of the built-ins' `[B, K, ...]` arrays) by default."""
+    return stable.softmax(z, axis)
 
 
 def softmax_box_bounds(lo: Sequence[float], hi: Sequence[float]) -> tuple[float, float]:

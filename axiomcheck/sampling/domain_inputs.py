@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ..spec.inputs import INPUTS, Batch, Draw, metric_terms, softmax
+from .._softmax import softmax
+from ..spec.inputs import INPUTS, Batch, Draw, metric_terms
 from ..spec.scales import SCALES
 from .domains import Args, Domain, Family, World, Wrapped, lerp, take
 

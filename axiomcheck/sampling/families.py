@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = logits - logits.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+from .._softmax import softmax
 
 
 def pooled(pool: np.ndarray, rng: np.random.Generator, n: int, k: int, tie: bool = False) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from .families import softmax
+from .._softmax import softmax
 
 
 def finite_floats(lo: float, hi: float) -> st.SearchStrategy[float]:

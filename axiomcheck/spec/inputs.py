@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .._softmax import softmax
+
 Batch = dict[str, np.ndarray]  # input name -> batch-first array
 
 
@@ -42,15 +44,6 @@ class Draw:
     rng: np.random.Generator
     world: Any
     safety_tokens: tuple[int, ...] = ()
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row softmax in float64 over the last axis; entries at -inf get probability exactly 0."""
-    x = np.asarray(logits, dtype=np.float64)
-    top = np.max(x, axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    e = np.exp(x - top)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _renormalize(p: np.ndarray) -> np.ndarray:
@@ -136,7 +129,7 @@ def _teacher_logits(fam: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
     else:  # "from_probs": the logits of the sampled distributions, shifted by an arbitrary constant per row
         with np.errstate(divide="ignore"):
             z = np.log(probs) + rng.uniform(-50, 50, size=(B, K, 1))
-    return z, {**base, "probs": softmax(z)}
+    return z, {**base, "probs": softmax(np.asarray(z, dtype=np.float64))}
 
 
 def _features(fam: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
