@@ -23,7 +23,7 @@ from .sampled import with_sampled
 from .space import build
 
 #: The properties a certificate can be given for (the catalogue's property names).
-CERTIFIED = ("finite", "normalization", "positivity", "nonnegativity", "bounds", "safety", "regularity")
+CERTIFIED_PROPERTIES = ("finite", "normalization", "positivity", "nonnegativity", "bounds", "safety", "regularity")
 #: The time budget of one operator when `max_time` is not given, in seconds.
 DEFAULT_TIME = 10.0
 #: Share of the budget the value checks (everything but the Lipschitz bound) may use together; each takes
@@ -114,7 +114,7 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     t_start = time.perf_counter()
     budget = DEFAULT_TIME if max_time is None else float(max_time)
     dom = build(op, world, domain)
-    ids = [a for a in for_scale(op.scale) if a.property in CERTIFIED and (axioms is None or a.id in axioms)]
+    ids = [a for a in for_scale(op.scale) if a.property in CERTIFIED_PROPERTIES and (axioms is None or a.id in axioms)]
     if op.scale == "importance":
         ids = [a for a in ids if a.property != "positivity"]
     if not _specs(op):  # no safety ordering declared: the check does not apply (the sampled one is skipped)

@@ -265,6 +265,6 @@ def centre_lower(metric: np.ndarray, rows: np.ndarray | None = None) -> Callable
     return lower
 
 
-def first_violation(bad: np.ndarray) -> int | None:
+def first_true(bad: np.ndarray) -> int | None:
     idx = np.where(bad)[0]
     return int(idx[0]) if len(idx) else None

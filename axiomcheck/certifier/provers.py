@@ -75,7 +75,7 @@ class Job:
                 bad = violates(W, arrays) if with_inputs else violates(W)
             except Exception:  # noqa: BLE001 - a point where the operator fails is not a counterexample here
                 return None
-            i = J.first_violation(np.asarray(bad))
+            i = J.first_true(np.asarray(bad))
             if i is None:
                 return None
             return {"input": {k: np.asarray(v)[i:i + 1].tolist() for k, v in arrays.items()},  # a batch of 1

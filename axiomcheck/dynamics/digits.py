@@ -44,7 +44,7 @@ from .digits_data import TASK_GROUPS, DigitsConfig
 from .digits_world import DigitsWorld, build_world, test_problem
 from .problem import weights_for
 
-__all__ = ["evaluate", "ensemble_probs", "weights_by_context", "run_digits", "seed_sweep", "METRICS"]
+__all__ = ["evaluate", "ensemble_probs", "weights_by_context", "run_digits", "seed_sweep", "SCORES"]
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -101,7 +101,7 @@ def weights_by_context(world: DigitsWorld, op: Operator) -> dict[str, Any]:
     return out
 
 
-METRICS = ("accuracy", "accuracy_clean", "accuracy_corrupted", "safety", "safety_critical_classes",
+SCORES = ("accuracy", "accuracy_clean", "accuracy_corrupted", "safety", "safety_critical_classes",
            "safety_critical_corrupted", "recall_critical_corrupted")
 
 
@@ -141,7 +141,7 @@ def seed_sweep(seeds: Any, *, quick: bool = False, progress: Callable[[str], Non
     summary = []
     for m in models:
         row: dict[str, Any] = {"model": m}
-        for metric in METRICS:
+        for metric in SCORES:
             vals = np.array([next(r[metric] for r in rows if r["model"] == m) for rows in per_seed.values()])
             row[metric] = float(vals.mean())
             row[metric + "_sd"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
@@ -151,7 +151,7 @@ def seed_sweep(seeds: Any, *, quick: bool = False, progress: Callable[[str], Non
     for a, b, key in (("student, adaptive KD", "student, uniform KD", "students"),
                       ("adaptive ensemble", "uniform ensemble", "ensembles")):
         d = {}
-        for metric in METRICS:
+        for metric in SCORES:
             v = np.array([next(r[metric] for r in rows if r["model"] == a) - next(r[metric] for r in rows if r["model"] == b)
                           for rows in per_seed.values()])
             d[metric] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,

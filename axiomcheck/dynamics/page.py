@@ -267,15 +267,15 @@ def _runtime_html(runtime: dict[str, Any]) -> str:
 def _sweep_html(sw: dict[str, Any] | None) -> str:
     if not sw:
         return "<p>(seed sweep: not run in quick mode)</p>"
-    from .digits import METRICS
+    from .digits import SCORES
 
-    rows = [{"model": r["model"], **{m: f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in METRICS}} for r in sw["summary"]]
+    rows = [{"model": r["model"], **{m: f"{r[m]:.3f} ± {r[m + '_sd']:.3f}" for m in SCORES}} for r in sw["summary"]]
     diff = []
     for key, d in sw["paired_differences"].items():
         diff.append({"adaptive − uniform": key, **{m: f"{v['mean']:+.3f} ± {v['sd']:.3f} ({v['positive']}/{v['of']} > 0)"
                                                   for m, v in d.items()}})
     return (f"<h3>Over {len(sw['seeds'])} worlds (seeds {sw['seeds']}): mean ± sd; students at θ*</h3>"
-            + _table(rows, ["model", *METRICS]) + _table(diff, ["adaptive − uniform", *METRICS]))
+            + _table(rows, ["model", *SCORES]) + _table(diff, ["adaptive − uniform", *SCORES]))
 
 
 def _md_table(md: str) -> str:

@@ -36,7 +36,7 @@ def default_block_bytes() -> int:
     return BLOCK_BYTES if jax.default_backend() == "cpu" else ACCELERATOR_BLOCK_BYTES
 
 
-def compute_dtype(*arrays) -> np.dtype:
+def kernel_dtype(*arrays) -> np.dtype:
     """float64 if any input is float64 (only possible with x64 enabled), else float32."""
     for a in arrays:
         dt = getattr(a, "dtype", None)

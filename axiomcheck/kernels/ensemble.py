@@ -26,7 +26,7 @@ from axiomcheck.kernels._common import (
     check_teacher,
     check_temperature,
     check_weights,
-    compute_dtype,
+    kernel_dtype,
     safe_log,
     safe_logsumexp,
     shifted_exp,
@@ -124,7 +124,7 @@ def ensemble_log_probs(
     k, n, v = check_teacher(teacher_logits)
     per_token = check_weights(weights, k, n, v)
     inv_t = 1.0 / check_temperature(temperature)
-    dtype = compute_dtype(teacher_logits, weights)
+    dtype = kernel_dtype(teacher_logits, weights)
     teacher = jnp.asarray(teacher_logits).astype(dtype)
     weights = jnp.asarray(weights).astype(dtype)
     block = check_block(block_size, n, k * v * dtype.itemsize)
@@ -153,7 +153,7 @@ def entropy_weights(
     """
     k, n, v = check_teacher(teacher_logits)
     inv_t = 1.0 / check_temperature(temperature)
-    dtype = compute_dtype(teacher_logits)
+    dtype = kernel_dtype(teacher_logits)
     teacher = jnp.asarray(teacher_logits).astype(dtype)
     if not isinstance(beta, (int, float)):
         beta = jnp.asarray(beta).astype(dtype)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-from axiomcheck.kernels._common import check_block, check_weights, compute_dtype, take
+from axiomcheck.kernels._common import check_block, check_weights, kernel_dtype, take
 from axiomcheck.kernels.block import objective_block, row_stats
 from axiomcheck.kernels.divergences import Objective, check_objective
 from axiomcheck.kernels.formulation import resolve_formulation
@@ -107,7 +107,7 @@ def _prepare(hidden, head, weights, teacher_logits, teacher_hidden, teacher_head
     entropy = isinstance(weights, str)
     if entropy and weights != "entropy":
         raise ValueError(f"weights must be an array [K, N] / [K, N, V] or 'entropy', got {weights!r}")
-    dtype = compute_dtype(hidden, head, *teachers, *(() if entropy else (weights,)))
+    dtype = kernel_dtype(hidden, head, *teachers, *(() if entropy else (weights,)))
     per_token = False if entropy else check_weights(weights, k, n, v)
     w = None if entropy else jnp.asarray(weights).astype(dtype)
     labels, pw = check_positions(opts["mask"], opts["labels"], opts["ignore_index"], obj.alpha, n, v,
@@ -129,7 +129,7 @@ def _streamed(hidden, head, teachers, extras, cfg: FusedConfig, need_h: bool, ne
     """(loss, d/d hidden or None, d/d head or None), streamed over blocks of positions."""
     n, d = hidden.shape
     v = head.shape[0]
-    acc = compute_dtype(hidden, head, *teachers)
+    acc = kernel_dtype(hidden, head, *teachers)
     obj = cfg.objective
     inv_t = 1.0 / obj.temperature
     b = cfg.block

@@ -32,7 +32,7 @@ from axiomcheck.kernels._common import (
     check_student,
     check_teacher,
     check_weights,
-    compute_dtype,
+    kernel_dtype,
     stream,
     take,
 )
@@ -77,7 +77,7 @@ def prepare(student_logits, teacher_logits, weights, temperature, t_squared, blo
     check_student(student_logits, n, v)
     per_token = check_weights(weights, k, n, v)
     obj = check_objective(divergence, beta, temperature, t_squared, alpha)
-    dtype = compute_dtype(student_logits, teacher_logits, weights)
+    dtype = kernel_dtype(student_logits, teacher_logits, weights)
     block = check_block(block_size, n, k * v * dtype.itemsize)
     labels, pos_weight = check_positions(mask, labels, ignore_index, obj.alpha, n, v, dtype)
     s = jnp.asarray(student_logits).astype(dtype)
@@ -261,7 +261,7 @@ def entropy_kd_loss_and_grad(student_logits: jax.Array, teacher_logits: jax.Arra
                 labels=labels, alpha=alpha, mask=mask, ignore_index=ignore_index,
                 block_size=block_size, formulation=formulation)
     if not isinstance(beta, (int, float)):
-        beta = jnp.asarray(beta).astype(compute_dtype(student_logits, teacher_logits))
+        beta = jnp.asarray(beta).astype(kernel_dtype(student_logits, teacher_logits))
     return _run(student_logits, teacher_logits, jnp.ones((k, n), jnp.float32), opts,
                 entropy_beta=beta, differentiable=False)
 

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from axiomcheck.kernels._common import compute_dtype, safe_log
+from axiomcheck.kernels._common import kernel_dtype, safe_log
 from axiomcheck.kernels.divergences import Objective, divergence_value, label_terms
 
 __all__ = ["textbook_linear_loss", "textbook_loss"]
@@ -60,7 +60,7 @@ def textbook_loss(obj: Objective, per_token: bool, student, teacher, weights, *,
 def textbook_linear_loss(obj: Objective, per_token: bool, hidden, head, teachers, weights, **kw):
     """textbook_loss of hidden [N, d] @ head [V, d]ᵀ against the teachers: a tuple
     (teacher_logits,) or (teacher_hidden [K, N, d_t], teacher_heads [K, V, d_t])."""
-    acc = compute_dtype(hidden, head, *teachers)
+    acc = kernel_dtype(hidden, head, *teachers)
     z = lax.dot_general(hidden, head, (((1,), (1,)), ((), ())), preferred_element_type=acc)
     if len(teachers) == 1:
         t = teachers[0]

@@ -28,7 +28,7 @@ from ..report import summary
 #: Arrays with more numbers than this are shown by numpy's summarization (first and last entries).
 THRESHOLD = 64
 #: The arrays of a counterexample besides its inputs, in the order shown.
-ARRAYS = (("weights", "weights"), ("other_weights", "other weights"))
+WEIGHT_FIELDS = (("weights", "weights"), ("other_weights", "other weights"))
 _NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 
@@ -92,7 +92,7 @@ def lines(ce: Mapping[str, Any], width: int = 100) -> list[str]:
                 out.append(f"  {label}:")
             for name, v in value.items():
                 out += _entry("    " if two else "  ", name, v, width)
-    for key, label in ARRAYS:
+    for key, label in WEIGHT_FIELDS:
         if ce.get(key) is not None:
             out += _entry("  ", label, ce[key], width)
     radius = ce.get("radius")
