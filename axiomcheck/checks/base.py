@@ -1,31 +1,27 @@
-"""What every check shares: the subject under test, the `Check` unit, message helpers.
+"""What every check shares: the `Check` contract, a sweep batch, the message helpers.
 
 A `Check` is one property (normalization, regularity, ...), like a chex
-assertion: `applies(subject)` says whether it can run (else why not), its
-`run`/`observe` method adds to the run's evidence, and its messages have one
-shape, "<what> must be X, got Y, at <input>".  The catalogue row of an axiom
-names its check by property (`checks.PROPERTY_CHECKS`).
+assertion.  The engine knows a check only through the contract below: what it
+declares (`searched`, `calls_operator`, `feeds`, ...) and the hooks it answers
+(`applies`, `problem`, `run`, `observe`, `pass_message`, ...); it never asks
+which class a check is.  Messages have one shape, "<what> must be X, got Y, at
+<input>".  The catalogue row of an axiom names its check by property
+(`checks.registry.PROPERTY_CHECKS`); the subject a check reads is
+`checks.subject.Subject`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..calling.frameworks import adapt
-from ..calling.isolation import IsolatedSandbox
-from ..calling.sandbox import KeywordCall, OperatorMisbehaved, Sandbox, accepts_teachers
-from ..report import summary
-from ..sampling.domain_inputs import WithInputs
-from ..sampling.domains import DOMAINS, Args, Domain, World, take
-from ..sampling.largev import for_world
-from ..spec.operator import Operator, Safety
-from ..spec.scales import Scale
-from . import properties as P
+if TYPE_CHECKING:
+    from ..calling.sandbox import OperatorMisbehaved
+    from ..sampling.domains import Args, Family
+    from .evidence import CheckEvidence, Evidence
+    from .subject import Subject
 
 #: `Subject.params` when the operator declares no parameters (None is a parameter set like any other).
 NO_PARAMS: Any = object()
@@ -44,188 +40,97 @@ def fmt_w(w: np.ndarray) -> str:
     return "[" + ", ".join(fmt(float(v)) for v in np.asarray(w).ravel()) + "]"
 
 
-@dataclasses.dataclass
-class Subject:
-    """The operator under test in one world, with the guarded ways of calling what the user gave."""
+class Evaluated:
+    """One sweep batch and the weights the operator returned for it.
 
-    op: Operator
-    world: World
-    scale: Scale
-    seed: int
-    tolerance: float | None
-    timeout: float | None
-    isolate: bool
-    ids: dict[str, str]  # property -> check id, for the checks selected in this run
-    bounds: tuple[float, float] | None = None
-    bounds_origin: str = "declared"  # or "derived" (a composition's, from its components' declared bounds)
-    dtype: np.dtype | None = None
-    float32_valued: bool = True  # every float64 weight seen so far is a float32 value (engine.verifier)
-    sandboxes: dict[Any, Sandbox] = dataclasses.field(default_factory=dict)
-    op_dead: str | None = None  # why the operator is not called any more
-    regularity_pairs: int = 256
-    keywords: tuple[str, ...] = ()  # the keyword inputs the function names (axiomcheck.spec.inputs)
-    params: Any = NO_PARAMS  # the parameter set this run checks, when the operator declares some
-    pair_chunk: int = 1 << 30  # regularity segments bisected per batch (the byte budget, axiomcheck.sampling.budget)
-    mixed_limit: int | None = None  # samples in the determinism / batch-independence batch (the byte budget)
+    `samples` is the size of the batch the operator was called on; the streaming
+    sweep (`engine.streaming`) keeps only a few of them in `family`.
+    """
 
-    @functools.cached_property
-    def domain(self) -> Domain:
-        tokens = self.op.safety.tokens if self.op.safety is not None and self.op.safety.tokens else ()
-        base = for_world(DOMAINS[self.scale.name], self.world, tuple(tokens or ()))  # large vocabularies: axiomcheck.sampling.largev
-        if not self.keywords:
-            return base
-        return WithInputs(base, self.keywords, tuple(tokens or ()))
+    observed = False  # True when the value checks already read the full batch (see engine.streaming)
 
-    @property
-    def metric(self) -> str:
-        """The regularity metric of this operator's inputs (the scale's, plus its keyword inputs)."""
-        return self.domain.metric if isinstance(self.domain, WithInputs) else self.scale.metric
-
-    @property
-    def tol(self) -> float:
-        if self.tolerance is not None:
-            return float(self.tolerance)
-        return P.tolerance_for(self.dtype if self.dtype is not None else np.dtype(np.float64),
-                               getattr(self.world, self.scale.sums_over))
-
-    def id(self, prop: str) -> str | None:
-        return self.ids.get(prop)
-
-    def sandbox(self, key: Any, fn: Callable[..., Any], what: str, names: tuple[str, ...] = ()) -> Sandbox:
-        """The sandbox `fn` is called in (one per `key`, kept for the run)."""
-        if key not in self.sandboxes:
-            kind = IsolatedSandbox if self.isolate else Sandbox
-            self.sandboxes[key] = kind(fn, what=what, names=names, timeout=self.timeout)
-        return self.sandboxes[key]
-
-    def bound_fn(self, world: World) -> Callable[..., Any]:
-        """The operator's function in its framework (`frameworks.adapt`), told K (a `teachers` keyword),
-        its parameters and its keyword inputs."""
-        fn = adapt(self.op.fn, self.op.framework)
-        fixed: list[tuple[str, Any]] = []
-        if accepts_teachers(self.op.fn):
-            fixed.append(("teachers", world.teachers))
-        if self.params is not NO_PARAMS:
-            fixed.append(("params", self.params))
-        if not fixed and not self.keywords:
-            return fn
-        return KeywordCall(fn, len(self.scale.inputs), self.keywords, tuple(fixed))
-
-    def call(self, args: Args, world: World | None = None) -> np.ndarray:
-        """The operator's weights on `args`, shape and dtype checked; raises OperatorMisbehaved.
-
-        One hang or crash stops every later call of the operator, in this world or at K = 1.
-        """
-        world = world or self.world
-        if self.op_dead is not None:
-            raise OperatorMisbehaved("not_run", f"not run: the operator {self.op_dead}")
-        g = self.sandbox(("op", world.teachers), self.bound_fn(world), "the operator", self.domain.arg_names)
-        try:
-            w = g(*args)
-        except OperatorMisbehaved:
-            self.op_dead = g.dead
-            raise
-        expected = self.domain.expected_shape(world, int(args[0].shape[0]))
-        if w.shape not in expected:
-            want = " or ".join(str(s) for s in expected)
-            raise OperatorMisbehaved("shape", f"returned shape must be {want} ({self.scale.signature}), "
-                                              f"got {w.shape}", shape=tuple(w.shape))
-        if not np.issubdtype(w.dtype, np.floating):
-            raise OperatorMisbehaved("dtype", f"returned dtype must be a real floating type, got {w.dtype}")
-        return w
-
-    def call_user(self, key: str, fn: Callable[..., Any], what: str, *args: Any,
-                  names: tuple[str, ...] = ()) -> np.ndarray:
-        """Another function the user supplied (a safety predicate, task importance), in a sandbox like the operator."""
-        return self.sandbox(key, fn, what, names)(*args)
-
-    def safety_specs(self) -> list[tuple[str, Safety]]:
-        if self.scale.safety_set == "components":
-            return [(c.scale, c.safety) for c in self.op.components if c.safety is not None]
-        return [(self.op.scale, self.op.safety)] if self.op.safety is not None else []
-
-    def misbehaved(self, exc: OperatorMisbehaved, args: Args, where: str) -> str:
-        """The message of an operator failure at `where`."""
-        if exc.kind == "not_run":
-            return exc.detail
-        shapes = ", ".join(f"{n}{list(a.shape)}" for n, a in zip(self.domain.arg_names, args))
-        verb = {"raised": "must return weights, but raised",
-                "timeout": "must return within the time limit, but",
-                "crashed": "must return weights, but",
-                "mutated": "must leave its inputs unchanged, but",
-                "conversion": "could not be called:"}.get(exc.kind, "")
-        return f"{verb} {exc.detail}".strip() + f", at {where} (inputs {shapes})"
-
-    def close(self) -> None:
-        for g in self.sandboxes.values():
-            g.close()
-
-
-def bounds_text(subject: Subject) -> str:
-    """The bounds the weights are held to, named for a message: declared, or derived by a composition."""
-    if subject.bounds is None:
-        return "no bounds declared"
-    lo, hi = (fmt(b) for b in subject.bounds)
-    if subject.bounds_origin == "derived":
-        return f"the bounds derived from the components' declared ones, [w_min, w_max] = [{lo}, {hi}]"
-    return f"the {subject.bounds_origin} [w_min, w_max] = [{lo}, {hi}]"
-
-
-def safety_tokens(subject: Subject) -> tuple[int, ...]:
-    """The operator's declared safety-critical tokens S (empty when none)."""
-    s = subject.op.safety
-    return tuple(int(t) for t in s.tokens) if s is not None and s.tokens else ()
-
-
-def inline(subject: Subject, args: Args, b: int, limit: int = 24) -> str:
-    """The input itself, when it is small enough to read in a message; a summary when it is large."""
-    one = take(args, [b])
-    if sum(a.size for a in one) > limit:
-        if summary.large(one):
-            return summary.inline_from(summary.sample(subject.domain.arg_names, one, safety_tokens(subject))[0])
-        return " (input in the counterexample)"
-    parts = [f"{n}={np.array2string(a[0], precision=4, separator=', ')}"
-             for n, a in zip(subject.domain.arg_names, one)]
-    return " (" + "; ".join(p.replace("\n", "") for p in parts) + ")"
-
-
-def sample_ce(subject: Subject, args: Args, b: int, w: np.ndarray | None, where: str,
-              row: str = "") -> dict[str, Any]:
-    """One sample of a batch as a plain-data counterexample (summarized, its arrays aside, when large)."""
-    one = take(args, [b])
-    if summary.large(one):
-        shown, arrays = summary.sample(subject.domain.arg_names, one, safety_tokens(subject))
-        ce: dict[str, Any] = {"input": shown, "where": where}
-        if row:
-            ce["row"] = row
-        if w is not None:
-            wb = np.asarray(w)[b]
-            ce["weights"] = summary.weights_summary(wb, safety_tokens(subject)) if wb.size > summary.LIMIT \
-                else wb.tolist()
-            arrays["weights"] = wb
-        ce[summary.ARRAYS] = arrays
-        return ce
-    ce = {"input": {k: v.tolist() for k, v in subject.domain.as_dict(one).items()}, "where": where}
-    if row:
-        ce["row"] = row
-    if w is not None:
-        ce["weights"] = np.asarray(w)[b].tolist()
-    return ce
+    def __init__(self, family: Family, w: np.ndarray | None, W: np.ndarray | None, samples: int | None = None):
+        self.family, self.w, self.W = family, w, W
+        self.samples = family.size if samples is None else int(samples)
 
 
 class Check:
-    """One property checked for an operator: applicability, then evidence.
+    """One property checked for an operator: the contract between a check and the engine.
 
-    `run(subject, evidence, evaluated)` gets the evaluated sweep batches and may
-    call the operator again through `subject.call`; value checks (`Pointwise`)
-    instead read each evaluated batch in `observe`.
+    What a check declares (class attributes, read by the engine as data):
+
+    - `property`: the property catalogue rows name (`Axiom.property`); its evidence is kept under
+      the id of the selected row.
+    - `searched`: a value check, one that reads each returned weight vector (`observe`): it reads
+      every sweep batch (as it is evaluated, when the byte budget binds), every Hypothesis search
+      example (`severity` steers the search), and a failure is shrunk to a small counterexample.
+    - `calls_operator`: `run` calls the operator itself (a value check only reads what was
+      evaluated).  Such a check is what the time budget stops before it runs, and it does not run
+      once the operator hung or crashed.
+    - `feeds`: the properties a check with no catalogue row of its own adds evidence to (the
+      K = 1 family feeds `finite` and `shape`); it runs after the catalogue's checks when one of
+      them is selected.
+    - `reads_weights`: `run` reads the weights the sweep returned (the streaming sweep keeps them).
+    - `rests_on`: properties whose violation leaves this check's verdict meaningless (regularity
+      compares weights, so it rests on determinism); a violation of one makes it "cannot be judged".
+    - `failed_means`: what a violation of this check says the operator is, for the checks that
+      rest on it ("non-deterministic").
+    - `no_samples`: why the check is skipped when no sampled input reached it; empty: that is an
+      error ("cannot be judged"), never a pass on no evidence.
+
+    What it answers (methods): `applies` (or why it is skipped), `problem` (a declaration it cannot
+    check in this world: an error), `run`, `observe` and `severity` (value checks), `owns` (the
+    operator failures that are its own error rather than every check's), `skipped` (what it says
+    when it does not apply), `replay` (a saved counterexample's own inputs), `pass_message`.
     """
 
     property: str = ""
+    searched: bool = False
+    calls_operator: bool = True
+    feeds: tuple[str, ...] = ()
+    reads_weights: bool = False
+    rests_on: tuple[str, ...] = ()
+    failed_means: str = ""
+    no_samples: str = ""
 
     def applies(self, subject: Subject) -> str | None:
-        """None when the check can run, else the reason it is skipped."""
+        """None when the check can run, else the reason it is skipped (reported as its verdict)."""
         return None
 
-    def run(self, subject: Subject, ev: Any, evaluated: list[Any]) -> None:
+    def problem(self, subject: Subject) -> str | None:
+        """Why what the operator declares for this check cannot be checked in this world (an error), or None."""
+        return None
+
+    def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
+        """Add to the evidence: read the evaluated sweep batches, call the operator through `subject.call`."""
         raise NotImplementedError
+
+    def observe(self, subject: Subject, ev: Evidence, args: Args, w: np.ndarray, W: np.ndarray, where: str,
+                source: str) -> None:
+        """A value check reads one evaluated batch (`W` in the canonical layout) from `source`
+        ("sweep", "search" or "shrink")."""
+        raise NotImplementedError
+
+    def severity(self, subject: Subject, W: np.ndarray) -> float | None:
+        """How far the worst finite row is past the limit, for `hypothesis.target` (None: not targeted)."""
+        return None
+
+    def owns(self, exc: OperatorMisbehaved) -> bool:
+        """Whether an operator failure is this check's own error (a wrong shape is the shape check's),
+        rather than an error of every check."""
+        return False
+
+    def skipped(self, subject: Subject, ev: Evidence, reason: str) -> None:
+        """Record what a check that does not apply says beside other verdicts (nothing, by default:
+        a check with a row of its own is reported `skipped` with `reason`)."""
+        return None
+
+    def replay(self, subject: Subject, ev: Evidence, saved: Callable[[str], Args | None]) -> bool:
+        """Run on a saved counterexample's own inputs (`saved(prefix)`: the arrays saved under a prefix,
+        or None), when the check has inputs of its own to replay; False to replay it on the saved
+        input as a sweep batch."""
+        return False
+
+    def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
+        """What was measured, said when the check passes."""
+        return f"holds on {count(evidence.samples, 'sampled input')}"

@@ -17,13 +17,14 @@ from ..spec.inputs import keyword_inputs
 from ..spec.operator import Operator
 from ..spec.params import param_sets
 from . import properties as P
-from .base import Check, Subject, fmt_w
-from .evidence import Evidence, Finding
-from .wellposed import Evaluated
+from .base import Check, Evaluated, count, fmt_w
+from .evidence import CheckEvidence, Evidence, Finding
+from .subject import Subject
 
 
 class Pareto(Check):
     property = "pareto"
+    reads_weights = True  # an importance operator's own λ are the weights it returned on the sweep
 
     def applies(self, subject: Subject) -> str | None:
         if subject.scale.name == "task" and subject.op.importance is None:
@@ -41,6 +42,13 @@ class Pareto(Check):
         if lambdas is None:
             return
         self._search(subject, ev, pid, lambdas)
+
+    def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
+        n = evidence.samples
+        if subject.scale.name == "importance":
+            return (f"no dominating point found on the λ-scalarized minimizers of {n} sampled λ "
+                    f"(each scaled to sum to 1; normalization is checked on its own)")
+        return f"λ ≥ 0 and Σλ = 1 on {count(n, 'sample')}; no dominating point found on the λ-scalarized minimizers"
 
     def _own(self, subject: Subject, ev: Evidence, pid: str, evaluated: list[Evaluated]) -> list[np.ndarray] | None:
         """An importance operator's own λ on the sweep, scaled to sum to 1 (normalization is its own check).

@@ -19,8 +19,9 @@ from ..calling.sandbox import KeywordCall, OperatorMisbehaved
 from ..report import summary
 from ..sampling.domains import Args, take
 from . import properties as P
-from .base import Check, Subject, bounds_text, fmt, fmt_w, inline, sample_ce
-from .evidence import Evidence, Finding
+from .base import Check, count, fmt, fmt_w
+from .evidence import CheckEvidence, Evidence, Finding
+from .subject import Subject, bounds_text, inline, sample_ce
 
 
 class Case(NamedTuple):
@@ -31,10 +32,15 @@ class Case(NamedTuple):
 
 
 class Pointwise(Check):
-    """A property of each returned weight vector."""
+    """A property of each returned weight vector: a value check (`searched`), which reads what was
+    evaluated and makes no call of the operator of its own."""
 
+    searched = True
+    calls_operator = False
     #: whether NaN/inf rows are counted apart (every check but `finite` itself)
     splits_nonfinite = True
+    #: whether its pass message names the tolerance the weights were held to
+    states_tolerance = False
 
     def cases(self, subject: Subject, ev: Evidence, args: Args, W: np.ndarray, where: str) -> Iterator[Case]:
         raise NotImplementedError
@@ -80,15 +86,16 @@ class Pointwise(Check):
             ev.find(axiom, Finding(float(sev[b, r]), must, got, at, ce, source,
                                    finite=bool(finite_bad.any()), extra=extra))
 
+    def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
+        text = super().pass_message(subject, evidence)
+        return f"{text} (tolerance {subject.tol:.2g})" if self.states_tolerance else text
+
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Any]) -> None:
         for e in evaluated:
             if e.observed:  # read during the sweep, before it was trimmed (engine.streaming)
                 continue
             self.observe(subject, ev, e.family.args, e.w, e.W, f"sweep family {e.family.name!r}", "sweep")
 
-    def severity(self, subject: Subject, W: np.ndarray) -> float | None:
-        """How far the worst finite row is past the limit, for `hypothesis.target` (None: not targeted)."""
-        return None
 
 
 def _all(W: np.ndarray) -> np.ndarray:
@@ -137,6 +144,7 @@ def float32_hint(w: np.ndarray, total: float, n: int) -> str:
 
 class Normalization(Pointwise):
     property = "normalization"
+    states_tolerance = True
 
     def cases(self, subject, ev, args, W, where):
         tol = subject.tol
@@ -228,9 +236,25 @@ class Bounds(Pointwise):
             return None
         return _finite_max(P.bounded(W, *subject.bounds, subject.tol), W)
 
+    def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
+        """The observed range of the weights beside the bounds they were held to."""
+        est = evidence.estimate or {}
+        lo = min(est.get("observed_min") or [float("nan")])
+        hi = max(est.get("observed_max") or [float("nan")])
+        b = subject.bounds
+        if b is None:
+            decl = "no bounds declared"
+        elif subject.bounds_origin == "derived":
+            decl = f"within the bounds [{fmt(b[0])}, {fmt(b[1])}] derived from the components' declared ones"
+        else:
+            decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]"
+        return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {count(evidence.samples, 'sample')}"
+
 
 class SafetyOrder(Pointwise):
     property = "safety"
+    states_tolerance = True
+    no_samples = "no sampled input fell in the safety-critical set, so the ordering could not be exercised"
 
     def applies(self, subject: Subject) -> str | None:
         if not subject.safety_specs():
@@ -242,10 +266,11 @@ class SafetyOrder(Pointwise):
         K, V = subject.world.teachers, subject.world.vocab
         for scale, s in subject.safety_specs():
             if s.max_teacher() >= K:
-                return (f"the {scale} safety order names teacher {s.max_teacher()}, but the world has only "
-                        f"K = {K} teachers (teachers are 0..{K - 1})")
+                return (f"declared safety cannot be checked: the {scale} safety order names teacher "
+                        f"{s.max_teacher()}, but the world has only K = {K} teachers (teachers are 0..{K - 1})")
             if s.tokens is not None and max(s.tokens) >= V:
-                return f"the safety-critical token {max(s.tokens)} is outside the world's vocabulary V = {V}"
+                return (f"declared safety cannot be checked: the safety-critical token {max(s.tokens)} is outside "
+                        f"the world's vocabulary V = {V}")
         return None
 
     def cases(self, subject, ev, args, W, where):

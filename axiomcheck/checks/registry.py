@@ -1,16 +1,26 @@
-"""The checks the engine runs: one `Check` per property of the catalogue, by the property an axiom row names.
+"""The checks the engine runs: one `Check` per property of the catalogue, and the checks that feed them.
 
 Adding an axiom is one `Check` here (a subclass of `checks.base.Check`) and one
-row in `axioms.py`; the verifier runs what the catalogue selects.
+row in `axioms.py`; the verifier runs what the catalogue selects, and reads each
+check only through the contract of `checks.base.Check`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .base import Check
 from .pareto import Pareto
 from .pointwise import POINTWISE
 from .regularity import Regularity
-from .wellposed import BatchIndependent, Deterministic, Shape
+from .shape import Shape
+from .single_teacher import SingleTeacher
+from .wellposed import BatchIndependent, Deterministic
+
+if TYPE_CHECKING:
+    from ..calling.sandbox import OperatorMisbehaved
+    from .evidence import Evidence
+    from .subject import Subject
 
 #: property name -> the check that decides it
 PROPERTY_CHECKS: dict[str, Check] = {
@@ -22,3 +32,16 @@ PROPERTY_CHECKS: dict[str, Check] = {
     "pareto": Pareto(),
 }
 
+#: the checks with no catalogue row of their own, run after the catalogue's; each adds to the
+#: evidence of the properties it `feeds`
+FEEDING_CHECKS: list[Check] = [SingleTeacher()]
+
+
+def charge(subject: Subject, ev: Evidence, exc: OperatorMisbehaved, message: str) -> None:
+    """Record an operator failure: against the check that owns it (`Check.owns`: a wrong shape is the
+    shape check's error, even when that check is not selected), else against every check."""
+    owner = next((c for c in PROPERTY_CHECKS.values() if c.owns(exc)), None)
+    if owner is not None:
+        ev.fail(subject.id(owner.property), message)
+    else:
+        ev.fail_all(message)

@@ -12,6 +12,8 @@ reported with the radius of the segment each ratio was seen on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..calling.sandbox import OperatorMisbehaved
@@ -19,13 +21,14 @@ from ..report import summary
 from ..sampling.domains import Args, concat, take
 from . import properties as P
 from . import resolution
-from .base import Check, Subject, count, fmt, safety_tokens
-from .evidence import Evidence, Finding
-from .wellposed import Evaluated
+from .base import Check, Evaluated, count, fmt
+from .evidence import CheckEvidence, Evidence, Finding
+from .subject import Subject, safety_tokens
 
 
 class Regularity(Check):
     property = "regularity"
+    rests_on = ("deterministic", "batch_independent")  # a ratio of changes means nothing if a call alone changes w
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         rid = subject.id(self.property)
@@ -50,6 +53,17 @@ class Regularity(Check):
         s = np.minimum(1.0, 1.0 / d0)
         Bq = subject.domain.interpolate(A, Bq, s)
         self.measure(subject, ev, A, Bq)
+
+    def replay(self, subject: Subject, ev: Evidence, saved: Callable[[str], Args | None]) -> bool:
+        """A saved jump or steep segment: bisect it again from its saved ends."""
+        start, end = saved("start"), saved("end")
+        if start is None or end is None:
+            return False
+        self.measure(subject, ev, start, end)
+        return True
+
+    def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
+        return evidence.note or "continuous on the sampled segments"
 
     def measure(self, subject: Subject, ev: Evidence, A: Args, Bq: Args) -> None:
         """Bisect the segments from `A` to `Bq` (in batches of `subject.pair_chunk`) and judge what they show."""

@@ -25,7 +25,7 @@ import numpy as np
 from ..calling.sandbox import OperatorMisbehaved
 from ..sampling.domains import Args, take
 from . import properties as P
-from .base import Subject
+from .subject import Subject
 
 #: Halvings past the radius floor at most (float64 inputs near 0 resolve far below 1e-16).
 DEEP_LEVELS = 128

@@ -2,19 +2,23 @@
 
 `axiomcheck.report.decision` decides every status and message (the ensemble, the weight
 guard and the training-time checks use it too); this module reads a check's
-evidence, the operator and the run into its slots.  The order of precedence,
-for each check:
+evidence, the operator and the run into its slots, asking the check only what its
+contract (`checks.base.Check`) declares.  The order of precedence, for each check:
 1. the operator could not be evaluated at all → `error` for every check: the first check says
    why (it raised on every batch, hung, seems to need another world size) and the others are
    "not run", pointing at it, so the error is read once per operator;
-2. safety declared but not checkable in this world → `error`; not declared → `skipped`;
-3. regularity of a non-deterministic or batch-dependent operator, and batch
-   independence of a non-deterministic one → `error` ("cannot be judged"),
-   whatever the estimate said — the comparisons it rests on are meaningless;
+2. a declaration the check cannot check in this world (`Check.problem`: a safety order naming
+   a teacher the world lacks) → `error`; the check does not apply (`Check.applies`) → `skipped`,
+   with its reason;
+3. a violation of a check it rests on (`Check.rests_on`: regularity of a non-deterministic or
+   batch-dependent operator, batch independence of a non-deterministic one) → `error`
+   ("cannot be judged"), whatever the estimate said — the comparisons it rests on are meaningless;
 4. a violation found → `fail` (with any error noted beside it);
 5. an error of this check, or of every check (raised, hung, wrote into its input) → `error`;
-6. not applicable → `skipped`; otherwise `pass`, with what was measured — a check that
-   counted no sample at all is `error` ("cannot be judged"), never a pass on no evidence.
+6. skipped by the check itself, or reached by no sampled input where the check says why
+   (`Check.no_samples`) → `skipped`; otherwise `pass`, with what was measured
+   (`Check.pass_message`) — a check that counted no sample at all is `error` ("cannot be
+   judged"), never a pass on no evidence.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..axioms import AXIOMS, Axiom
-from ..checks.base import Subject, count, fmt
-from ..checks.evidence import CheckEvidence, Evidence
+from ..axioms import AXIOMS
+from ..checks.base import Check
+from ..checks.evidence import Evidence
 from ..checks.registry import PROPERTY_CHECKS
+from ..checks.subject import Subject
 from ..report import summary
 from ..report.decision import decide
 from ..report.results import Result
@@ -33,13 +38,12 @@ from ..spec.operator import METRICS, Operator
 from ..spec.params import describe as describe_params
 
 
-def _judgeable(subject: Subject, ev: Evidence, axiom: Axiom) -> str | None:
-    """Why `axiom` cannot be judged on this operator, or None."""
-    causes = {"regularity": ("deterministic", "batch_independent"), "batch_independent": ("deterministic",)}
-    for prop in causes.get(axiom.property, ()):
+def _judgeable(subject: Subject, ev: Evidence, check: Check) -> str | None:
+    """Why `check` cannot be judged on this operator (a check it rests on found a violation), or None."""
+    for prop in check.rests_on:
         cause = subject.id(prop)
         if cause is not None and ev.found(cause):
-            what = "non-deterministic" if prop == "deterministic" else "dependent on the rest of its batch"
+            what = PROPERTY_CHECKS[prop].failed_means
             return f"cannot be judged: the operator is {what} (see {cause}): {ev[cause].finding.message}"
     return None
 
@@ -68,14 +72,13 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
             brief = ev.fatal_brief or "could not be evaluated on any sweep batch"
             return record(error=f"not run: the operator {brief} (see {lead})")
         return record(fatal=f"the operator {ev.fatal}")
-    if a.property == "safety":
-        problem = check.problem(subject)  # type: ignore[attr-defined]
-        if problem:
-            return record(error=f"declared safety cannot be checked: {problem}")
+    problem = check.problem(subject)
+    if problem:
+        return record(error=problem)
     skip = check.applies(subject)
-    if skip and a.property in ("safety", "pareto"):
+    if skip:
         return record(skip=skip)
-    blocked = _judgeable(subject, ev, a)
+    blocked = _judgeable(subject, ev, check)
     if blocked:
         return record(error=blocked)
     failure = ce = arrays = None
@@ -84,39 +87,10 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
         failure = e.finding.message + (f"; {share}" if share else "")
         ce = dict(e.finding.counterexample)
         arrays = ce.pop(summary.ARRAYS, None)  # a large counterexample's arrays: beside it, never in JSON
-    if not e.skip and a.property == "safety" and e.samples == 0:
-        skip = "no sampled input fell in the safety-critical set, so the ordering could not be exercised"
-    else:
-        skip = e.skip
+    skip = e.skip or (check.no_samples if e.samples == 0 else None) or None
     aside = f"; {e.aside}" if e.aside else ""
     return record(failure=failure, counterexample=ce, arrays=arrays, error=e.error or ev.everywhere, skip=skip,
-                  passed=lambda: pass_message(subject, a, e) + aside)
-
-
-def pass_message(subject: Subject, a: Axiom, e: CheckEvidence) -> str:
-    n = e.samples
-    if a.property == "regularity":
-        return e.note or "continuous on the sampled segments"
-    if a.property == "bounds":
-        est = e.estimate or {}
-        lo = min(est.get("observed_min") or [float("nan")])
-        hi = max(est.get("observed_max") or [float("nan")])
-        b = subject.bounds
-        if b is None:
-            decl = "no bounds declared"
-        elif subject.bounds_origin == "derived":
-            decl = f"within the bounds [{fmt(b[0])}, {fmt(b[1])}] derived from the components' declared ones"
-        else:
-            decl = f"{subject.bounds_origin} [{fmt(b[0])}, {fmt(b[1])}]"
-        return f"observed weights in [{fmt(lo)}, {fmt(hi)}], {decl}, over {count(n, 'sample')}"
-    if a.property == "pareto" and subject.scale.name == "importance":
-        return (f"no dominating point found on the λ-scalarized minimizers of {n} sampled λ "
-                f"(each scaled to sum to 1; normalization is checked on its own)")
-    if a.property == "pareto":
-        return f"λ ≥ 0 and Σλ = 1 on {count(n, 'sample')}; no dominating point found on the λ-scalarized minimizers"
-    if a.property in ("normalization", "bounds", "safety"):
-        return f"holds on {count(n, 'sampled input')} (tolerance {subject.tol:.2g})"
-    return f"holds on {count(n, 'sampled input')}"
+                  passed=lambda: check.pass_message(subject, e) + aside)
 
 
 def spec_of(op: Operator, subject: Subject | None = None) -> dict[str, Any]:

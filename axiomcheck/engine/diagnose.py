@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..calling.sandbox import OperatorMisbehaved
-from ..checks.base import Subject
+from ..checks.subject import Subject
 from ..sampling.domains import Args
 from ..spec.worlds import World, fields, flag
 

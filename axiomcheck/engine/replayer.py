@@ -29,7 +29,7 @@ from .verifier import Verifier
 class Replayer(Verifier):
     """A verifier of one check whose only input is the saved one."""
 
-    single_teacher = False
+    feeding = False
 
     def __init__(self, op: Operator, world: World, settings: Settings, axiom: str, params: Any,
                  arrays: dict[str, np.ndarray]):
@@ -54,12 +54,11 @@ class Replayer(Verifier):
         return [Family("replay", one)]
 
     def checks(self) -> None:
-        start, end = self._args("start"), self._args("end")
-        a = self.catalogue[0]
-        if a.property == "regularity" and start is not None and end is not None:
-            PROPERTY_CHECKS["regularity"].measure(self.subject, self.evidence, start, end)  # type: ignore[attr-defined]
-            return
-        super().checks()
+        """The check's replay of its own saved inputs (`Check.replay`: a regularity segment), else the
+        check run on the saved input as the one sweep batch."""
+        check = PROPERTY_CHECKS[self.catalogue[0].property]
+        if not check.replay(self.subject, self.evidence, self._args):
+            super().checks()
 
 
 def replay(op: Operator, case: SavedCase, *, timeout: float | None = None, isolate: bool = False) -> Report:

@@ -11,17 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..calling.sandbox import OperatorMisbehaved
-from ..checks.base import Subject
+from ..checks.base import Check
 from ..checks.evidence import Evidence, Finding
-from ..checks.pointwise import Pointwise
-from ..checks.registry import PROPERTY_CHECKS
+from ..checks.registry import PROPERTY_CHECKS, charge
+from ..checks.subject import Subject
 from ..sampling.budget import Clock, OutOfTime
 from ..sampling.domains import Args
 
 
-def value_checks(subject: Subject) -> list[Pointwise]:
-    """The selected checks that read each returned weight vector (searched, targeted and shrunk)."""
-    return [c for p in subject.ids if isinstance(c := PROPERTY_CHECKS[p], Pointwise) and c.applies(subject) is None]
+def value_checks(subject: Subject) -> list[Check]:
+    """The selected checks that apply and read each returned weight vector (`Check.searched`: searched,
+    targeted and shrunk)."""
+    return [c for p in subject.ids if (c := PROPERTY_CHECKS[p]).searched and c.applies(subject) is None]
 
 
 def _settings(max_examples: int) -> Any:
@@ -87,10 +88,7 @@ def explore(subject: Subject, ev: Evidence, max_examples: int, clock: Clock | No
         try:
             W = observe_all(subject, ev, args, "a search example", "search")
         except OperatorMisbehaved as exc:
-            if exc.kind in ("shape", "dtype"):
-                ev.fail(subject.id("shape"), subject.misbehaved(exc, args, "a search example"))
-            else:
-                ev.fail_all(subject.misbehaved(exc, args, "a search example"))
+            charge(subject, ev, exc, subject.misbehaved(exc, args, "a search example"))
             return
         for check in value_checks(subject):
             sev = check.severity(subject, W)

@@ -4,8 +4,8 @@ At a large vocabulary each sweep batch is as large as the byte budget allows,
 and keeping every batch with its weights until the checks run would hold all
 of them at once.  Instead the value checks read each batch as soon as it is
 evaluated, and only its first few samples (copies, so the batch itself is
-freed) stay for the checks that make calls of their own: determinism, batch
-independence, regularity and Pareto.  What the value checks record is the
+freed) stay for the checks that run on the sweep afterwards (those that make
+calls of their own, and the shape check's count of the samples evaluated).  What the value checks record is the
 same as when they read the kept batches afterwards: each check's evidence
 only accumulates, batch by batch, in the same order.
 """
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks.base import Subject
+from ..checks.base import Evaluated
 from ..checks.evidence import Evidence
-from ..checks.wellposed import Evaluated
+from ..checks.registry import PROPERTY_CHECKS
+from ..checks.subject import Subject
 from ..sampling.domains import Family
 from .search import value_checks
 
@@ -27,9 +28,10 @@ def observed(subject: Subject, ev: Evidence, e: Evaluated, keep: int) -> Evaluat
     for check in value_checks(subject):
         check.observe(subject, ev, e.family.args, e.w, e.W, where, "sweep")
     args = tuple(np.array(np.asarray(a)[:keep]) for a in e.family.args)
-    # the weights stay only for a check that reads them afterwards (Pareto); at a large vocabulary they
-    # are as large as the inputs
-    w = np.array(e.w[:keep]) if subject.id("pareto") is not None else None
-    kept = Evaluated(Family(e.family.name, args), w, None if w is None else subject.domain.canonical(w))
+    # the weights stay only for a selected check that reads them afterwards (`Check.reads_weights`); at a
+    # large vocabulary they are as large as the inputs
+    w = np.array(e.w[:keep]) if any(PROPERTY_CHECKS[p].reads_weights for p in subject.ids) else None
+    kept = Evaluated(Family(e.family.name, args), w, None if w is None else subject.domain.canonical(w),
+                     samples=e.samples)
     kept.observed = True
     return kept

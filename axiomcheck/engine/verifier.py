@@ -4,10 +4,12 @@ When no sweep batch can be evaluated because of a shape error, `diagnose` looks
 for the world size the operator seems to need, and that becomes the run's error.
 
 It only orchestrates: the sweep evaluates seeded family batches; the value checks
-read every batch; determinism, batch independence, K = 1, regularity and Pareto
-make calls of their own; the Hypothesis search looks further; each failed value
-check is shrunk to a small counterexample.  Calls go through the subject's
-sandboxes, findings go into `Evidence`, and nothing here edits a finding afterwards.
+(`Check.searched`) read every batch; the other checks run in catalogue order, then
+the checks that feed them (`FEEDING_CHECKS`, the K = 1 family); the Hypothesis
+search looks further; each failed value check is shrunk to a small counterexample.
+It reads a check only through `checks.base.Check`'s contract, never by its class.
+Calls go through the subject's sandboxes, findings go into `Evidence`, and nothing
+here edits a finding afterwards.
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ import numpy as np
 
 from ..axioms import for_scale
 from ..calling.sandbox import OperatorMisbehaved
-from ..checks.base import NO_PARAMS, Subject
+from ..checks.base import NO_PARAMS, Check, Evaluated
 from ..checks.evidence import Evidence
-from ..checks.pointwise import Pointwise
-from ..checks.registry import PROPERTY_CHECKS
-from ..checks.wellposed import Evaluated, SingleTeacher
+from ..checks.registry import FEEDING_CHECKS, PROPERTY_CHECKS, charge
+from ..checks.subject import Subject
 from ..report import repro
 from ..report.results import Report
 from ..sampling.budget import Clock, ProgressHook, plan_for
@@ -63,7 +64,7 @@ def _float32_values(w: np.ndarray) -> bool:
 class Verifier:
     """Every applicable check of the catalogue for one operator in one world."""
 
-    single_teacher = True  # whether the K = 1 family runs after the checks (not when replaying one input)
+    feeding = True  # whether the checks with no row of their own (the K = 1 family) run (not when replaying one input)
 
     def __init__(self, op: Operator, world: World, settings: Settings, axioms: Sequence[str] | None = None,
                  params: Any = NO_PARAMS, clock: Clock | None = None):
@@ -111,16 +112,12 @@ class Verifier:
                 msg = s.misbehaved(exc, fam.args, where)
                 first_error = first_error or msg
                 first = first or (exc, fam.name)
-                if exc.kind in ("shape", "dtype"):
-                    ev.fail(s.id("shape"), msg)
-                else:
-                    ev.fail_all(msg)
+                charge(s, ev, exc, msg)
                 if s.op_dead:
                     break
                 continue
             s.dtype = w.dtype if s.dtype is None else s.dtype
             s.float32_valued = s.float32_valued and _float32_values(w)
-            ev.count(s.id("shape"), fam.size)
             e = Evaluated(fam, w, s.domain.canonical(w))
             if self.plan.binding:  # the value checks read it now; a few samples stay (engine.streaming)
                 e = streaming.observed(s, ev, e, self.plan.keep(len(fams)))
@@ -135,31 +132,45 @@ class Verifier:
                 ev.fatal_brief = need.brief
 
     def checks(self) -> None:
-        """Every selected check that applies, in catalogue order; then the K = 1 family."""
+        """Every selected check that applies, in catalogue order; then the checks that feed them.
+
+        A check that calls the operator is what the time budget stops (`Check.calls_operator`);
+        one with a row of its own that does not apply is reported skipped when the results are
+        assembled, and a check that feeds others says why it did not run (`Check.skipped`).
+        """
         s = self.subject
         for i, a in enumerate(self.catalogue):
             check = PROPERTY_CHECKS[a.property]
             self.clock.tick("checks", i, len(self.catalogue))
-            if not isinstance(check, Pointwise) and a.property != "shape" and self.clock.expired():
+            if check.calls_operator and self.clock.expired():
                 self.clock.not_run.add(a.property)
                 continue
-            if check.applies(s) is None and not (s.op_dead and not isinstance(check, Pointwise)):
+            why = check.applies(s)
+            if why is not None:
+                check.skipped(s, self.evidence, why)
+            elif not (s.op_dead and check.calls_operator):
                 check.run(s, self.evidence, self.evaluated)
-        k1 = SingleTeacher()
-        if self.single_teacher and not s.op_dead:
-            why = k1.applies(s)
-            if why is None and self.clock.expired():
-                self.clock.not_run.add("single_teacher")
-            elif why is None:
-                k1.run(s, self.evidence, self.evaluated)
-            elif why == k1.fixed(s):  # said beside the verdicts the K = 1 family would have fed
-                for prop in ("finite", "shape"):
-                    self.evidence.aside(s.id(prop), why)
+        if self.feeding:
+            for check in FEEDING_CHECKS:
+                self.feed(check)
         self.clock.tick("checks", len(self.catalogue), len(self.catalogue))
+
+    def feed(self, check: Check) -> None:
+        """Run a check with no row of its own when a property it feeds is selected and the operator still runs."""
+        s = self.subject
+        if s.op_dead or not any(s.id(prop) is not None for prop in check.feeds):
+            return
+        why = check.applies(s)
+        if why is not None:
+            check.skipped(s, self.evidence, why)
+        elif check.calls_operator and self.clock.expired():
+            self.clock.not_run.add(check.property)
+        else:
+            check.run(s, self.evidence, self.evaluated)
 
     def shrink_failures(self) -> None:
         ev = self.evidence
-        failed = [a for a in self.catalogue if isinstance(PROPERTY_CHECKS[a.property], Pointwise) and ev.found(a.id)]
+        failed = [a for a in self.catalogue if PROPERTY_CHECKS[a.property].searched and ev.found(a.id)]
         for i, a in enumerate(failed):
             self.clock.tick("shrink", i, len(failed))
             if not self.subject.op_dead:
@@ -188,7 +199,7 @@ class Verifier:
             s.close()
         lead = self.catalogue[0].id if self.catalogue else None
         results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead,
-                          cut=self.clock.cut_short(a.id, a.property, isinstance(PROPERTY_CHECKS[a.property], Pointwise)))
+                          cut=self.clock.cut_short(a.id, a.property, PROPERTY_CHECKS[a.property].searched))
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,
                       world=dataclasses.asdict(s.world), spec=spec_of(s.op, s), derived=self.derived,
