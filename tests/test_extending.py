@@ -1,8 +1,9 @@
 """Adding an axiom takes one `Check` and one catalogue row, and the new check is reported.
 
 This is the extension recipe of docs/architecture.md done at run time: the
-check is registered in `checks.PROPERTY_CHECKS` under its property, the row in
-`axioms.AXIOMS` names that property, and nothing else in the engine changes.
+check is registered in `checks.registry.PROPERTY_CHECKS` under its property, the
+row in `axioms.AXIOMS` names that property, and nothing else changes: the engine
+reads the check only through the contract of `checks.base.Check`.
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ At a large vocabulary each sweep batch is as large as the byte budget allows,
 and keeping every batch with its weights until the checks run would hold all
 of them at once.  Instead the value checks read each batch as soon as it is
 evaluated, and only its first few samples (copies, so the batch itself is
-freed) stay for the checks that run on the sweep afterwards (those that make
-calls of their own, and the shape check's count of the samples evaluated).  What the value checks record is the
-same as when they read the kept batches afterwards: each check's evidence
-only accumulates, batch by batch, in the same order.
+freed) stay for the checks that run on the sweep afterwards, with the size of
+the batch they came from.  What the value checks record is the same as when
+they read the kept batches afterwards: each check's evidence only accumulates,
+batch by batch, in the same order.
 """
 
 from __future__ import annotations
