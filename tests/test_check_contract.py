@@ -97,6 +97,21 @@ def test_the_k1_family_runs_because_the_registry_holds_it():
         registry.FEEDING_CHECKS[:] = held
 
 
+def test_a_feeding_check_runs_only_when_a_property_it_feeds_is_selected():
+    """The K = 1 family feeds `finite` and `shape`: a run of other checks does not call the operator at K = 1."""
+    told = []
+
+    def counting(c, teachers=4):
+        told.append(teachers)
+        return _uniform(c, teachers)
+
+    op = ac.context_operator(counting, name="counting", register=False)
+    assert ac.verify(op, axioms=["context.normalization"], **FAST)["context.normalization"].status == "pass"
+    assert 1 not in told
+    assert ac.verify(op, axioms=["context.shape"], **FAST)["context.shape"].status == "pass"
+    assert 1 in told
+
+
 def _concrete_check_classes() -> set[str]:
     """Every subclass of `Check` defined in the checks package (the contract itself excepted)."""
     names = set()
