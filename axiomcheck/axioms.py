@@ -121,6 +121,9 @@ _IMPORTANCE_TEXT = {
     ),
 }
 
+#: A scale's own wording of a property's statement and check, where `_PROPS` does not fit it.
+_SCALE_TEXTS = {"importance": _IMPORTANCE_TEXT}
+
 # (scale, property) -> (id suffix, paper ref)
 _TABLE = [
     ("token", "normalization", "normalization", "III.1"),
@@ -151,8 +154,6 @@ _TABLE = [
 
 _WELL_POSED = [("finite", "finite"), ("shape", "shape"), ("deterministic", "deterministic"),
                ("batch_independent", "batch_independent")]
-
-SCALE_ORDER = ("token", "task", "context", "unified", "importance")
 
 # The ensemble operator G (Defs. III.7, III.15, III.23) built from an operator's weights.
 _ENSEMBLE = [
@@ -239,17 +240,25 @@ _DYNAMICS = [
 ]
 
 
+def scale_rows(scale: str, rows: list[tuple[str, str, str]],
+               texts: dict[str, tuple[str, str]] | None = None) -> list[Axiom]:
+    """The catalogue entries of one scale: its `(property, id suffix, paper ref)` rows, then the
+    well-posedness checks every scale gets.  `texts` gives a property's statement and check where the
+    scale words them differently from `_PROPS`."""
+    texts = texts or {}
+    out = [Axiom(f"{scale}.{suffix}", scale, prop, ref, *texts.get(prop, _PROPS[prop])) for prop, suffix, ref in rows]
+    return out + [Axiom(f"{scale}.{suffix}", scale, prop, "well-posedness", *_PROPS[prop], kind="well-posedness")
+                  for prop, suffix in _WELL_POSED]
+
+
 def _build() -> dict[str, Axiom]:
     out: dict[str, Axiom] = {}
-    for scale in SCALE_ORDER:
-        for s, prop, suffix, ref in _TABLE:
-            if s == scale:
-                statement, check = _IMPORTANCE_TEXT.get(prop, _PROPS[prop]) if s == "importance" else _PROPS[prop]
-                out[f"{s}.{suffix}"] = Axiom(f"{s}.{suffix}", s, prop, ref, statement, check)
-        for prop, suffix in _WELL_POSED:
-            statement, check = _PROPS[prop]
-            out[f"{scale}.{suffix}"] = Axiom(f"{scale}.{suffix}", scale, prop, "well-posedness", statement,
-                                             check, kind="well-posedness")
+    # Each scale in the order its rows come in `_TABLE` (the order of `axiomcheck.spec.scales.SCALES`,
+    # which tests/test_toy_scale.py checks); a scale is catalogued by its rows, never left out by a list.
+    for scale in dict.fromkeys(s for s, *_ in _TABLE):
+        rows = [(prop, suffix, ref) for s, prop, suffix, ref in _TABLE if s == scale]
+        for a in scale_rows(scale, rows, _SCALE_TEXTS.get(scale)):
+            out[a.id] = a
     for axiom_id, ref, statement, check in _ENSEMBLE:
         out[axiom_id] = Axiom(axiom_id, "ensemble", axiom_id.split(".")[1], ref, statement, check, kind="ensemble")
     for prop, ref, statement, check in _RUNTIME:

@@ -452,5 +452,5 @@ def test_no_keyword_input_takes_a_reserved_name(name):
     from axiomcheck.spec.inputs import INPUTS, RESERVED, KeywordInput
 
     with pytest.raises(ValueError, match=f"cannot be named '{name}'"):
-        KeywordInput(name, "int", ("token",), ("one",), lambda fam, d, base: (None, base), None)
+        KeywordInput(name, "int", ("one",), lambda fam, d, base: (None, base), None)
     assert not set(RESERVED) & set(INPUTS)

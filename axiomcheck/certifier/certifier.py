@@ -34,7 +34,7 @@ VALUE_SHARE = 0.5
 def _metric(op: Any, dom: Any) -> str:
     names = tuple(n for n in dom.keywords)
     base = DOMAINS[op.scale]
-    if names and op.scale != "unified":
+    if names and not SCALES[op.scale].composition:
         return WithInputs(base, names).metric
     return SCALES[op.scale].metric
 
@@ -60,7 +60,7 @@ def _bounds_of(op: Any, world: World) -> tuple[tuple[float, float] | None, str]:
 
 
 def _specs(op: Any) -> list[tuple[str, Any]]:
-    if op.scale == "unified":
+    if SCALES[op.scale].safety_set == "components":
         return [(c.scale, c.safety) for c in op.components if c.safety is not None]
     return [(op.scale, op.safety)] if op.safety is not None else []
 
@@ -115,7 +115,7 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     budget = DEFAULT_TIME if max_time is None else float(max_time)
     dom = build(op, world, domain)
     ids = [a for a in for_scale(op.scale) if a.property in CERTIFIED_PROPERTIES and (axioms is None or a.id in axioms)]
-    if op.scale == "importance":
+    if SCALES[op.scale].task_importance:
         ids = [a for a in ids if a.property != "positivity"]
     if not _specs(op):  # no safety ordering declared: the check does not apply (the sampled one is skipped)
         ids = [a for a in ids if a.property != "safety"]

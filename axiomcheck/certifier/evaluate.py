@@ -18,6 +18,7 @@ import numpy as np
 from ..calling.frameworks import adapt
 from ..calling.sandbox import accepts_teachers
 from ..sampling.domains import DOMAINS
+from ..spec.scales import SCALES
 from . import numpy_front, ops, reduce, structure
 from . import rounding as R
 from .core import Interval, Trace, Unenclosable, constant
@@ -110,7 +111,6 @@ def _unified(op: Any, dom: Space, inputs: dict[str, Any], labels: Any) -> Any:
     product-then-normalize in log space exactly as `compose._Unified.__call__` computes it."""
     from ..spec.compose import _to_joint
     from ..spec.inputs import keyword_inputs
-    from ..spec.scales import SCALES
     w = dom.world
     B = next(iter(inputs.values())).shape[0]
     K, V, M = w.teachers, w.vocab, w.tasks
@@ -148,7 +148,7 @@ def on_boxes(op: Any, dom: Space, lo: np.ndarray, hi: np.ndarray, labels: np.nda
     tr.want_order = order
     tr.second = second and dom.n <= MAX_N
     inputs = interval_inputs(dom, lo, hi, tr, input_dtype(op))
-    if op.scale == "unified":
+    if SCALES[op.scale].composition:
         w = _unified(op, dom, inputs, labels)
     else:
         kw = _keywords(op.fn, dom.keywords, inputs, labels, dom.world, params)

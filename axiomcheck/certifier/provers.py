@@ -18,6 +18,7 @@ import numpy as np
 
 from ..report.certificate import Certificate
 from ..spec.operator import Safety
+from ..spec.scales import SCALES
 from . import bnb
 from . import evaluate as E
 from . import hessian as Hs
@@ -132,7 +133,7 @@ def bounds(job: Job, declared: tuple[float, float] | None, origin: str) -> Certi
 
 def normalization(job: Job) -> Certificate:
     judge, violates = J.normalization(job.tol)
-    over = "Σ_t λ_t" if job.op.scale == "importance" else "Σ_k w_k"
+    over = "Σ_t λ_t" if SCALES[job.op.scale].task_importance else "Σ_k w_k"
     return _prove(job, judge, violates, f"{over} = 1 (±{job.tol:.2g})")
 
 

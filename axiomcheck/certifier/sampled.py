@@ -114,7 +114,8 @@ def _violated(prop: str, op: Any, W: np.ndarray, arrays: dict[str, np.ndarray], 
             return bool(P.bounded(W, np.finfo(np.float64).tiny, np.inf, 0.0).any)
         return bool(P.bounded(W, b[0], b[1], tol).any)
     if prop == "safety":
-        specs = [(c.scale, c.safety) for c in op.components if c.safety is not None] if op.scale == "unified" \
+        specs = [(c.scale, c.safety) for c in op.components if c.safety is not None] \
+            if SCALES[op.scale].safety_set == "components" \
             else ([(op.scale, op.safety)] if op.safety is not None else [])
         B, R, _ = W.shape
         for _, s in specs:
@@ -133,7 +134,7 @@ def _violated(prop: str, op: Any, W: np.ndarray, arrays: dict[str, np.ndarray], 
             return False
         W2 = _call(op, dom, other, params, world)
         base = DOMAINS[op.scale]
-        d = WithInputs(base, tuple(dom.keywords)) if dom.keywords and op.scale != "unified" else base
+        d = WithInputs(base, tuple(dom.keywords)) if dom.keywords and not SCALES[op.scale].composition else base
         names = list(d.arg_names)
         dist = float(d.distance(tuple(arrays[n] for n in names), tuple(other[n] for n in names))[0])
         change = float(P.max_abs_diff(W, W2)[0])

@@ -198,12 +198,12 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Spac
     declared = dict(getattr(op, "domain", None) or {})
     declared.update(dict(given or {}))
     fn = op.fn
-    if op.scale == "unified":
+    if scale.composition:
         names: tuple[str, ...] = tuple(sorted({n for c in op.components for n in keyword_inputs(c.fn, c.scale)}))
     else:
         names = keyword_inputs(fn, op.scale)
     positional = list(scale.inputs)
-    if op.scale == "unified":  # only what some component reads is certified (the rest is not an input of w)
+    if scale.composition:  # only what some component reads is certified (the rest is not an input of w)
         read = {n for c in op.components for n in SCALES[c.scale].inputs}
         positional = [n for n in positional if n in read]
     inputs = positional + [n for n in names if n != "labels"]

@@ -16,6 +16,7 @@ from ..sampling.domains import DOMAINS
 from ..spec.inputs import keyword_inputs
 from ..spec.operator import Operator
 from ..spec.params import param_sets
+from ..spec.scales import SCALES
 from . import properties as P
 from .base import Check, Evaluated, count, fmt_w
 from .evidence import CheckEvidence, Evidence, Finding
@@ -27,7 +28,7 @@ class Pareto(Check):
     reads_weights = True  # an importance operator's own λ are the weights it returned on the sweep
 
     def applies(self, subject: Subject) -> str | None:
-        if subject.scale.name == "task" and subject.op.importance is None:
+        if subject.scale.declares_importance and subject.op.importance is None:
             return "no task importance λ declared (pass importance=fn(losses, sizes) -> [B,M])"
         return None
 
@@ -35,7 +36,7 @@ class Pareto(Check):
         pid = subject.id(self.property)
         if pid is None:
             return
-        if subject.scale.name == "importance":
+        if subject.scale.task_importance:
             lambdas = self._own(subject, ev, pid, evaluated)
         else:
             lambdas = self._declared(subject, ev, pid)
@@ -45,7 +46,7 @@ class Pareto(Check):
 
     def pass_message(self, subject: Subject, evidence: CheckEvidence) -> str:
         n = evidence.samples
-        if subject.scale.name == "importance":
+        if subject.scale.task_importance:
             return (f"no dominating point found on the λ-scalarized minimizers of {n} sampled λ "
                     f"(each scaled to sum to 1; normalization is checked on its own)")
         return f"λ ≥ 0 and Σλ = 1 on {count(n, 'sample')}; no dominating point found on the λ-scalarized minimizers"
@@ -80,13 +81,13 @@ class Pareto(Check):
         """A task operator's declared importance on the task sweep: λ ≥ 0 with Σλ = 1, then the search."""
         tol = P.tolerance_for(np.dtype(np.float64), subject.world.tasks)
         imp = subject.op.importance
-        fn, names, domain = imp, ("losses", "sizes"), DOMAINS[subject.scale.name]
-        if isinstance(imp, Operator):
-            keywords = keyword_inputs(imp.fn, "importance")
-            domain = WithInputs(DOMAINS["importance"], keywords) if keywords else DOMAINS["importance"]
+        fn, names, domain = imp, subject.scale.inputs, DOMAINS[subject.scale.name]
+        if isinstance(imp, Operator):  # an importance operator: its own scale's inputs and keyword inputs
+            keywords = keyword_inputs(imp.fn, imp.scale)
+            domain = WithInputs(DOMAINS[imp.scale], keywords) if keywords else DOMAINS[imp.scale]
             sets = param_sets(imp, subject.seed)
             fixed = (("params", sets[0][1]),) if sets else ()
-            fn, names = KeywordCall(imp.fn, 2, keywords, fixed), domain.arg_names
+            fn, names = KeywordCall(imp.fn, len(SCALES[imp.scale].inputs), keywords, fixed), domain.arg_names
         lambdas = []
         for fam in domain.sweep(np.random.default_rng(subject.seed + 3), subject.world, 64):
             where = f"sweep family {fam.name!r}"

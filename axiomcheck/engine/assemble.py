@@ -34,7 +34,7 @@ from ..checks.subject import Subject
 from ..report import summary
 from ..report.decision import decide
 from ..report.results import Result
-from ..spec.operator import METRICS, Operator
+from ..spec.operator import Operator
 from ..spec.params import describe as describe_params
 
 
@@ -96,7 +96,7 @@ def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: 
 def spec_of(op: Operator, subject: Subject | None = None) -> dict[str, Any]:
     """What the operator declares, as plain data for the report (with its inputs' metric, given a subject)."""
     s: dict[str, Any] = {"bounds": list(op.bounds) if op.bounds else None, "lipschitz": op.lipschitz,
-                         "metric": subject.metric if subject is not None else METRICS[op.scale]}
+                         "metric": subject.metric if subject is not None else op.metric}
     if subject is not None and subject.keywords:
         s["inputs"] = list(subject.domain.arg_names)
     if op.params is not None:

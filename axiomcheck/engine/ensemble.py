@@ -25,10 +25,11 @@ from ..checks import rules
 from ..report.decision import decide
 from ..report.repro import ensemble_call, ensemble_line
 from ..report.results import Report
-from ..sampling.domains import DOMAINS
+from ..sampling.domains import teacher_probs
 from ..spec import worlds
-from ..spec.operator import Operator
+from ..spec.operator import Operator, SpecError
 from ..spec.registry import resolve, target_name
+from ..spec.scales import SCALES, composition
 from ..spec.worlds import World
 from . import OperatorMisbehaved, Settings, Verifier
 
@@ -36,22 +37,22 @@ IDS = ("ensemble.normalization", "ensemble.nonnegativity", "ensemble.convexity",
 
 
 def _positions(op: Operator, args: tuple, w: np.ndarray, world: World, rng: np.random.Generator):
-    """Teacher distributions `[K, N, V]` and weights `[K, N]` or `[K, N, V]` for one evaluated batch."""
+    """Teacher distributions `[K, N, V]` and weights `[K, N]` or `[K, N, V]` for one evaluated batch.
+
+    Read from the scale's record: the weights' axes (`Scale.axes`; a task axis M makes one position per
+    sample and task, a trailing V gives per-token weights), and the teachers' distributions from the
+    `probs` input where the scale takes one, drawn otherwise.
+    """
+    scale = SCALES[op.scale]
     K, V = world.teachers, world.vocab
-    if op.scale == "token":
-        probs = args[0]
-        return np.moveaxis(probs, 1, 0), np.moveaxis(w, 1, 0)
-    if op.scale == "context":
-        fam = DOMAINS["token"].sweep(rng, world, w.shape[0])[0]
-        return np.moveaxis(fam.args[0], 1, 0), w.T
-    if op.scale == "task":
-        B, M, _ = w.shape
-        fam = DOMAINS["token"].sweep(rng, world, B)[0]
-        probs = np.repeat(fam.args[0][:, None], M, axis=1).reshape(B * M, K, V)
-        return np.moveaxis(probs, 1, 0), w.reshape(B * M, K).T
-    B, M, _, _ = w.shape  # unified [B, M, K, V]
-    probs = np.repeat(args[0][:, None], M, axis=1).reshape(B * M, K, V)
-    return np.moveaxis(probs, 1, 0), np.moveaxis(w.reshape(B * M, K, V), 1, 0)
+    axes = scale.axes[: w.ndim - 1]
+    B = w.shape[0]
+    M = w.shape[1 + axes.index("M")] if "M" in axes else 1
+    probs = args[scale.inputs.index("probs")] if "probs" in scale.inputs else teacher_probs(rng, world, B)
+    probs = np.repeat(probs[:, None], M, axis=1).reshape(B * M, K, V)
+    joint = [a for a in composition().axes if a in axes]  # [B, M, K, V] with the absent axes left out
+    weights = np.transpose(w, [0] + [1 + axes.index(a) for a in joint]).reshape((B * M, K) + ((V,) if "V" in axes else ()))
+    return np.moveaxis(probs, 1, 0), np.moveaxis(weights, 1, 0)
 
 
 def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> str:
@@ -86,6 +87,10 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
         from ..kernels import ensemble_log_probs as ensemble
 
     op = resolve(op_or_name)
+    if "K" not in SCALES[op.scale].axes:
+        raise SpecError(f"the ensemble G mixes teacher distributions with teacher weights; {op.name!r} is a "
+                        f"{op.scale}-scale operator, whose function returns {SCALES[op.scale].returns}, no weight "
+                        f"per teacher")
     world = worlds.world_for(op.world, given)
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)

@@ -31,9 +31,9 @@ from ..checks.subject import Subject
 from ..report import repro
 from ..report.results import Report
 from ..sampling.budget import Clock, ProgressHook, plan_for
-from ..sampling.domains import World
+from ..sampling.domains import DOMAINS, World
 from ..spec.inputs import keyword_inputs
-from ..spec.operator import Operator
+from ..spec.operator import Operator, SpecError
 from ..spec.params import param_sets
 from ..spec.scales import SCALES
 from . import diagnose, search, streaming
@@ -70,6 +70,9 @@ class Verifier:
                  params: Any = NO_PARAMS, clock: Clock | None = None):
         self.settings = settings
         self.clock = clock or Clock(settings.max_time)
+        if not for_scale(op.scale) or op.scale not in DOMAINS:  # never a pass on zero checks
+            raise SpecError(f"the {op.scale} scale has no " + ("sampling Domain (axiomcheck.sampling.domains)"
+                            if for_scale(op.scale) else "checks in the catalogue (axiomcheck.axioms)"))
         self.catalogue = [a for a in for_scale(op.scale) if axioms is None or a.id in axioms]
         self.derived = derived_of(op, world)
         self.subject = Subject(op=op, world=world, scale=SCALES[op.scale], seed=settings.seed,

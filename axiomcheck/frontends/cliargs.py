@@ -119,6 +119,13 @@ COLOR_HELP = ("colour and tables for people: auto (on a terminal, unless NO_COLO
               "it), always or never (default: auto)")
 
 
+def _scales() -> tuple[str, ...]:
+    """The scales `list --scale` takes: the registry's, read when the parser is built."""
+    from ..spec.scales import names
+
+    return names()
+
+
 def _color(p: argparse.ArgumentParser) -> None:
     """--color, on every command that prints for people (added after the first release)."""
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help=COLOR_HELP)
@@ -218,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
                    add_help=False)
 
     li = sub.add_parser("list", help="list registered operators and the checks")
-    li.add_argument("--scale", choices=("token", "task", "context", "unified", "importance"), help="only this scale")
+    li.add_argument("--scale", choices=_scales(), help="only this scale")
     li.add_argument("--format", "-f", choices=("text", "json"), default="text",
                     help="text (two tables) or json on stdout (default: text)")
     _color(li)

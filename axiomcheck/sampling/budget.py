@@ -31,6 +31,8 @@ import unittest
 from collections.abc import Callable
 from typing import Any
 
+from ..spec.scales import SCALES
+
 #: Default byte budget of one batch: its float64 inputs plus the largest weights it may return.
 DEFAULT_BATCH_BYTES = 32 * 2**20
 #: From this vocabulary size on, distributions are drawn from a few parameters (see `axiomcheck.sampling.largev`).
@@ -67,16 +69,15 @@ _KEYWORD_SIZES: dict[str, Callable[[Any], int]] = {
 def sample_elements(scale: str, world: Any, keywords: tuple[str, ...] = ()) -> int:
     """Array elements of one sample: its inputs, plus the largest weights the scale may return for it.
 
+    The sizes come from the scale's record: the axes of each positional input and of the weights
+    (`Scale.sample_elements`), so a new scale is budgeted without a line here.
+
     >>> from axiomcheck.sampling.domains import World
     >>> sample_elements("token", World(teachers=2, vocab=10, context_dim=3))  # 2·10 + 3 in, 2·10 out
     43
     """
-    K, V, D, M = world.teachers, world.vocab, world.context_dim, world.tasks
-    inputs = {"token": K * V + D, "unified": K * V + D + M * K + M, "task": M * K + M,
-              "importance": M * K + M, "context": D}[scale]
-    inputs += sum(_KEYWORD_SIZES[k](world) for k in keywords if k in _KEYWORD_SIZES)
-    out = {"token": K * V, "unified": M * K * V, "task": M * K, "importance": M, "context": K}[scale]
-    return inputs + out
+    keyword = sum(_KEYWORD_SIZES[k](world) for k in keywords if k in _KEYWORD_SIZES)
+    return SCALES[scale].sample_elements(world) + keyword
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,9 +135,9 @@ def plan_for(scale: str, world: Any, keywords: tuple[str, ...], *, sweep_size: i
     return Plan(sweep_size=sweep_size, per_batch=per_batch, regularity_pairs=regularity_pairs)
 
 
-def large_vocab(scale: str, world: Any) -> bool:
-    """Whether distributions are drawn from parameters (V ≥ `LARGE_VOCAB`) rather than V floats each."""
-    return scale == "token" and world.vocab >= LARGE_VOCAB
+def large_vocab(world: Any) -> bool:
+    """Whether teacher distributions are drawn from parameters (V ≥ `LARGE_VOCAB`) rather than V floats each."""
+    return world.vocab >= LARGE_VOCAB
 
 
 # ----------------------------------------------------------------------------- time

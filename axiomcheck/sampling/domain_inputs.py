@@ -38,9 +38,13 @@ class WithInputs(Wrapped):
     def __init__(self, base: Domain, names: tuple[str, ...], safety_tokens: tuple[int, ...] = ()):
         self.base, self.names, self.safety_tokens = base, tuple(names), tuple(safety_tokens)
         self.scale = base.scale
-        self.arg_names = base.arg_names + self.names
         self.families = base.families
         self._n = len(base.arg_names)
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The scale's positional inputs, then the keyword inputs named."""
+        return self.base.arg_names + self.names
 
     # --------------------------------------------------------------- layout helpers
 
@@ -71,8 +75,8 @@ class WithInputs(Wrapped):
     def metric(self) -> str:
         """The scale's metric with the continuous inputs' terms, and the inputs held fixed."""
         cont, held = metric_terms(self.names)
-        base_terms = _terms(self.base)
-        text = f"max({', '.join(base_terms + cont)})" if len(base_terms + cont) > 1 else (base_terms + cont)[0]
+        terms = [a.term for a in SCALES[self.scale].args] + cont
+        text = f"max({', '.join(terms)})" if len(terms) > 1 else terms[0]
         return text + (f" ({', '.join(held)} held fixed on each segment)" if held else "")
 
     # --------------------------------------------------------------- Domain
@@ -162,9 +166,3 @@ class WithInputs(Wrapped):
             out = np.maximum(out, diff.reshape(diff.shape[0], -1).max(axis=1, initial=0.0))
         return out
 
-
-def _terms(domain: Domain) -> list[str]:
-    text = SCALES[domain.scale].metric
-    if text.startswith("max(") and text.endswith(")"):
-        return [t.strip() for t in text[4:-1].split(", ")]
-    return [text]

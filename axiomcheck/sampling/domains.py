@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from ..spec.scales import SCALES
 from ..spec.worlds import World
 from .families import (
     CONTEXT_FAMILIES,
@@ -37,6 +38,10 @@ from .families import (
 from .strategies import contexts, distributions, finite_floats
 
 Args = tuple  # a tuple of batch-first numpy arrays, in the operator's argument order
+
+#: Each transform a scale's metric may apply to an input (`axiomcheck.spec.scales.TRANSFORMS`): the map
+#: and its inverse, or None for the input as it is.
+TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]] | None] = {"": None, "log": (np.log, np.exp)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,10 +77,14 @@ def concat(batches: list[Args]) -> Args:
 
 
 class Domain:
-    """What the engine needs to know about one scale's inputs and outputs."""
+    """What the engine needs to know about one scale's inputs and outputs.
+
+    Its arrays are its `Scale`'s positional inputs (`arg_names`, read from the
+    record), and the default geometry is the scale's metric: each input moves
+    along a straight segment in its transformed values and counts with its ‖Δ‖∞.
+    """
 
     scale: str = ""
-    arg_names: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     #: sweep families at the edge of the domain (one-hot teachers, zero losses, far-out contexts): the
     #: ones an operator's keyword inputs are put at their own extremes with (`domain_inputs.WithInputs`)
@@ -97,15 +106,26 @@ class Domain:
     def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
         return ""
 
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """The names of its arrays, in order: its scale's positional inputs."""
+        return SCALES[self.scale].inputs
+
+    def _maps(self) -> list[Any]:
+        return [TRANSFORMS[t] for _, t in SCALES[self.scale].terms]
+
     def interpolate(self, a: Args, b: Args, s: Any) -> Args:
-        """Points at fraction `s` (a scalar or one value per sample) from `a` to `b`."""
-        return tuple(lerp(x, y, s) for x, y in zip(a, b))
+        """Points at fraction `s` (a scalar or one value per sample) from `a` to `b`, straight in each
+        input's transformed values (`Scale.terms`: sizes move evenly in log)."""
+        return tuple(lerp(x, y, s) if m is None else m[1](lerp(m[0](x), m[0](y), s))
+                     for x, y, m in zip(a, b, self._maps()))
 
     def distance(self, a: Args, b: Args) -> np.ndarray:
-        """Per-sample distance `[B]` in this scale's metric (see operator.METRICS)."""
+        """Per-sample distance `[B]` in this scale's metric (`Scale.metric`): the largest ‖Δ‖∞ of a term."""
         out = np.zeros(a[0].shape[0])
-        for x, y in zip(a, b):
-            diff = np.abs(np.asarray(y, dtype=np.float64) - np.asarray(x, dtype=np.float64))
+        for x, y, m in zip(a, b, self._maps()):
+            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            diff = np.abs(y - x) if m is None else np.abs(m[0](y) - m[0](x))
             out = np.maximum(out, diff.reshape(diff.shape[0], -1).max(axis=1, initial=0.0))
         return out
 
@@ -144,7 +164,6 @@ class Wrapped(Domain):
 
 class TokenDomain(Domain):
     scale = "token"
-    arg_names = ("probs", "context")
     families = TOKEN_FAMILIES
     extremes = ("one_hot", "near_one_hot", "extreme_logits")
 
@@ -196,7 +215,6 @@ class TokenDomain(Domain):
 
 class TaskDomain(Domain):
     scale = "task"
-    arg_names = ("losses", "sizes")
     families = TASK_FAMILIES
     extremes = ("zero_losses", "huge_losses", "tiny_losses")
 
@@ -226,20 +244,9 @@ class TaskDomain(Domain):
     def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
         return f"task t={r}"
 
-    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
-        (la, sa), (lb, sb) = a, b
-        return (lerp(la, lb, s), np.exp(lerp(np.log(sa), np.log(sb), s)))
-
-    def distance(self, a: Args, b: Args) -> np.ndarray:
-        (la, sa), (lb, sb) = a, b
-        dl = np.abs(lb - la).reshape(la.shape[0], -1).max(axis=1)
-        ds = np.abs(np.log(sb) - np.log(sa)).reshape(sa.shape[0], -1).max(axis=1)
-        return np.maximum(dl, ds)
-
 
 class ContextDomain(Domain):
     scale = "context"
-    arg_names = ("context",)
     families = CONTEXT_FAMILIES
     extremes = ("far_out", "boundary", "zeros")
 
@@ -264,7 +271,6 @@ class UnifiedDomain(Domain):
     """Joint (x, i, t, c): probs, context, task losses and sizes, weights `[B, M, K, V]`."""
 
     scale = "unified"
-    arg_names = ("probs", "context", "losses", "sizes")
     extremes = TokenDomain.extremes  # its families are named "<token family>+<task family>"
 
     def __init__(self, token: Domain | None = None):
@@ -298,14 +304,6 @@ class UnifiedDomain(Domain):
         v = w_shape[3]
         return f"task t={r // v}, token i={r % v}"
 
-    def interpolate(self, a: Args, b: Args, s: Any) -> Args:
-        p, c = Domain.interpolate(self, a[:2], b[:2], s)
-        losses, sizes = TaskDomain().interpolate(a[2:], b[2:], s)
-        return (p, c, losses, sizes)
-
-    def distance(self, a: Args, b: Args) -> np.ndarray:
-        return np.maximum(Domain.distance(self, a[:2], b[:2]), TaskDomain().distance(a[2:], b[2:]))
-
 
 class ImportanceDomain(TaskDomain):
     """Task importance λ (III.14): the task inputs, coefficients `λ[B, M]` that sum to 1 over tasks."""
@@ -320,6 +318,12 @@ class ImportanceDomain(TaskDomain):
 
     def row_label(self, w_shape: tuple[int, ...], r: int) -> str:
         return "the tasks"
+
+
+def teacher_probs(rng: np.random.Generator, world: World, n: int) -> np.ndarray:
+    """`[n, K, V]` teacher distributions, drawn as the token sweep's first family draws them: what the
+    ensemble G mixes for a scale whose inputs hold none (context, task)."""
+    return TokenDomain().sweep(rng, world, n)[0].args[0]
 
 
 DOMAINS: dict[str, Domain] = {

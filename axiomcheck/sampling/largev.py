@@ -211,7 +211,7 @@ class LargeVocab(Wrapped):
 
     def __init__(self, base: Domain, safety_tokens: tuple[int, ...] = ()):
         self.base, self.safety_tokens = base, tuple(int(t) for t in safety_tokens)
-        self.scale, self.arg_names = base.scale, base.arg_names
+        self.scale = base.scale
         self.families = base.families + LARGE_FAMILIES + (SAFETY_FAMILIES if self.safety_tokens else ())
 
     def _names(self, world: World) -> tuple[str, ...]:
@@ -248,12 +248,15 @@ def for_world(domain: Domain, world: World, safety_tokens: tuple[int, ...] = ())
     """`LargeVocab(domain)` for a token domain from `budget.LARGE_VOCAB` tokens on, else `domain` itself.
 
     A unified domain gets a large-vocabulary token part (without safety families:
-    its own S belongs to its components).
+    its own S belongs to its components).  Which domains draw teacher distributions
+    is a matter of their classes (`TokenDomain`, `UnifiedDomain`), not of a scale's name.
     """
     from .budget import large_vocab
 
-    if isinstance(domain, UnifiedDomain) and large_vocab("token", world):
+    if not large_vocab(world):
+        return domain
+    if isinstance(domain, UnifiedDomain):
         return UnifiedDomain(token=LargeVocab(TokenDomain()))
-    if large_vocab(domain.scale, world):
+    if isinstance(domain, TokenDomain):
         return LargeVocab(domain, safety_tokens)
     return domain

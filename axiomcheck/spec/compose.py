@@ -33,43 +33,44 @@ from ..calling.sandbox import accepts_teachers
 from . import boxes, worlds
 from .inputs import INPUTS, keyword_inputs
 from .operator import Operator, SpecError
-from .scales import SCALES
+from .scales import SCALES, composable, composition, spelled
 from .unified_bounds import derived_bounds
-
-_ORDER = ("token", "task", "context")
-_JOINT_AXES = ("M", "K", "V")
 
 
 def _flatten(ops: Sequence[Operator]) -> list[Operator]:
-    """The token, task and context factors of `ops` (a composed operator gives its own), in scale order.
+    """The factors of `ops` (a composed operator gives its own), in scale order.
 
-    Anything else is refused with a `SpecError` that says what to do instead.
+    The factors are the operators of the composable scales (`Scale.composable`:
+    token, task and context); anything else is refused with a `SpecError` that
+    says what to do instead (`Scale.refuse_compose`).
     """
+    order = composable()
+    takes = f"compose() takes {spelled(order)} operators"
     flat: list[Operator] = []
     for op in ops:
         if not isinstance(op, Operator):
-            raise SpecError(f"compose() takes Operators (token, task and context ones), got {op!r}")
-        if op.scale == "importance":
-            raise SpecError(f"compose() takes token, task and context operators; {op.name!r} is an importance "
-                            f"operator (task coefficients λ[B,M], not teacher weights): declare it on a task "
-                            f"operator as importance={op.name}, or verify it on its own")
-        if op.scale != "unified" and op.scale not in _ORDER:
-            raise SpecError(f"compose() takes token, task and context operators; {op.name!r} has scale "
-                            f"{op.scale!r}")
-        flat.extend(op.components if op.scale == "unified" else (op,))
+            raise SpecError(f"compose() takes Operators ({spelled(order)} ones), got {op!r}")
+        scale = SCALES[op.scale]
+        if scale.refuse_compose:
+            raise SpecError(f"{takes}; {op.name!r} {scale.refuse_compose.format(name=op.name)}")
+        if not scale.composition and not scale.composable:
+            raise SpecError(f"{takes}; {op.name!r} has scale {op.scale!r}")
+        flat.extend(op.components if scale.composition else (op,))
     scales = [op.scale for op in flat]
     dup = sorted({s for s in scales if scales.count(s) > 1})
     if dup:
         raise SpecError(f"compose() takes at most one operator per scale, got several at scale(s) {dup}: "
                         f"{[op.name for op in flat]}")
-    return sorted(flat, key=lambda op: _ORDER.index(op.scale))
+    return sorted(flat, key=lambda op: order.index(op.scale))
 
 
 def _to_joint(w: np.ndarray, axes: Sequence[str]) -> np.ndarray:
-    """`w[B, *axes]` (trailing axes may be absent, e.g. token weights `[B, K]`) as `[B, M, K, V]`, size 1 where absent."""
+    """`w[B, *axes]` (trailing axes may be absent, e.g. token weights `[B, K]`) laid out on the composed
+    scale's axes (`[B, M, K, V]`), size 1 where absent."""
+    joint = composition().axes
     names = list(axes[: w.ndim - 1])
-    order = [0] + [1 + names.index(a) for a in _JOINT_AXES if a in names]
-    shape = [w.shape[0]] + [w.shape[1 + names.index(a)] if a in names else 1 for a in _JOINT_AXES]
+    order = [0] + [1 + names.index(a) for a in joint if a in names]
+    shape = [w.shape[0]] + [w.shape[1 + names.index(a)] if a in names else 1 for a in joint]
     return np.transpose(w, order).reshape(shape)
 
 
@@ -94,7 +95,7 @@ class _Unified:
                          for n in union}
         P = inspect.Parameter
         self.__signature__ = inspect.Signature(
-            [P(n, P.POSITIONAL_OR_KEYWORD) for n in SCALES["unified"].inputs] + [P(n, P.KEYWORD_ONLY) for n in union])
+            [P(n, P.POSITIONAL_OR_KEYWORD) for n in composition().inputs] + [P(n, P.KEYWORD_ONLY) for n in union])
 
     def factors(self, probs: Any, context: Any, losses: Any, sizes: Any, **inputs: Any) -> dict[str, np.ndarray]:
         """Each component's log-weights broadcast to `[B, M, K, V]`, keyed by scale.
@@ -194,7 +195,7 @@ def compose(*ops: Operator, name: str | None = None, bounds: Sequence[float] | N
         boxed = tuple(boxes.merged(boxes.union(c.domain for c in comps), domain).items())
     except ValueError as exc:
         raise SpecError(f"cannot compose {[c.name for c in comps]}: {exc}") from None
-    return Operator(name=name or fn.__name__, scale="unified", fn=fn,
+    return Operator(name=name or fn.__name__, scale=composition().name, fn=fn,
                     bounds=bounds, lipschitz=lipschitz,
                     description="Product-then-normalize (Def. IV.1) of " + ", ".join(c.name for c in comps),
                     components=tuple(comps), world=world, domain=boxed)

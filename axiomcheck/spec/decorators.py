@@ -18,10 +18,12 @@ from typing import Any, Protocol, cast, overload
 
 from ..calling import frameworks
 from ..errors import SpecError
-from .operator import SIGNATURES, Operator, Safety
+from .operator import Operator, Safety
 from .registry import register as add_to_registry
+from .scales import SCALES
 
-__all__ = ["ScaleDecorator", "context_operator", "importance_operator", "task_operator", "token_operator"]
+__all__ = ["ScaleDecorator", "context_operator", "importance_operator", "scale_decorator", "task_operator",
+           "token_operator"]
 
 
 class ScaleDecorator(Protocol):
@@ -50,7 +52,14 @@ class ScaleDecorator(Protocol):
                  register: bool = True) -> Callable[[Callable[..., Any]], Operator]: ...
 
 
-def _decorator(scale: str) -> ScaleDecorator:
+def scale_decorator(scale: str) -> ScaleDecorator:
+    """The decorator that declares operators of `scale` (a name in `axiomcheck.spec.scales.SCALES`).
+
+    The four of the package are built with it; a scale added to the registry gets its own the same way.
+    """
+    if scale not in SCALES:
+        raise SpecError(f"no scale {scale!r}; the scales are {tuple(SCALES)}")
+
     def make(
         fn: Callable[..., Any] | None = None,
         *,
@@ -92,7 +101,7 @@ def _decorator(scale: str) -> ScaleDecorator:
         return build(fn) if fn is not None else build
 
     make.__name__ = f"{scale}_operator"
-    make.__doc__ = (f"Register a {scale}-scale operator: `{SIGNATURES[scale]}`.\n\n"
+    make.__doc__ = (f"Register a {scale}-scale operator: `{SCALES[scale].signature}`.\n\n"
                     "Use as `@ac.{0}_operator(name=..., bounds=(w_min, w_max), lipschitz=L, ...)`. "
                     "The function may also name keyword inputs (see `axiomcheck.spec.inputs`); `params=` gives its "
                     "parameter sets (a list of checkpoints, or a callable params(rng) drawn `params_draws` times). "
@@ -103,10 +112,10 @@ def _decorator(scale: str) -> ScaleDecorator:
     return cast(ScaleDecorator, make)
 
 
-token_operator = _decorator("token")
-task_operator = _decorator("task")
-context_operator = _decorator("context")
-importance_operator = _decorator("importance")
+token_operator = scale_decorator("token")
+task_operator = scale_decorator("task")
+context_operator = scale_decorator("context")
+importance_operator = scale_decorator("importance")
 importance_operator.__doc__ = (
     "Register task importance λ (Axiom III.14): `fn(losses[B,M,K], sizes[B,M], *, history, step, params) -> λ[B,M]`."
     "\n\nChecked with the `importance.*` ids: Σ_t λ_t = 1, λ ≥ 0, continuity, and Pareto compatibility of the "

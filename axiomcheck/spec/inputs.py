@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._softmax import softmax
+from .scales import SCALES
 
 Batch = dict[str, np.ndarray]  # input name -> batch-first array
 
@@ -192,12 +193,12 @@ class KeywordInput:
 
     `metric` is the term it adds to the scale's metric ("‖Δstudent‖∞"), or None
     for a discrete input held fixed along each segment; `drawn` builds a batch of
-    it for one family from the positional inputs (which it may rewrite).
+    it for one family from the positional inputs (which it may rewrite).  Which
+    scales offer it is a fact of each scale (`Scale.keywords`); `scales` reads it.
     """
 
     name: str
     layout: str
-    scales: tuple[str, ...]
     families: tuple[str, ...]
     drawn: Callable[[str, Draw, Batch], tuple[np.ndarray, Batch]]
     metric: str | None
@@ -210,32 +211,34 @@ class KeywordInput:
             raise ValueError(f"a keyword input cannot be named {self.name!r}: an operator's {self.name!r} keyword "
                              f"already has a meaning of its own (reserved: {', '.join(RESERVED)})")
 
+    @property
+    def scales(self) -> tuple[str, ...]:
+        """The scales whose operators may name it, in registry order."""
+        return tuple(s.name for s in SCALES.values() if self.name in s.keywords)
+
     def draw(self, family: str, d: Draw, base: Batch) -> tuple[np.ndarray, Batch]:
         return self.drawn(family, d, base)
 
-
-_TOKEN_LIKE = ("token", "unified")
-_TASK_LIKE = ("task", "unified", "importance")
 
 #: Every keyword input, in the order they are drawn (teacher_logits rewrites probs before labels read them).
 INPUTS: dict[str, KeywordInput] = {
     i.name: i
     for i in (
-        KeywordInput("teacher_logits", "float[B,K,V]; probs = softmax(teacher_logits)", _TOKEN_LIKE,
+        KeywordInput("teacher_logits", "float[B,K,V]; probs = softmax(teacher_logits)",
                      ("from_probs", "extreme", "ties", "masked", "peaked"), _teacher_logits,
                      "‖Δteacher_logits‖∞ (finite entries)", ("peaked", "extreme", "masked")),
-        KeywordInput("labels", "int64[B] in [0, V)", _TOKEN_LIKE,
+        KeywordInput("labels", "int64[B] in [0, V)",
                      ("random", "teacher_argmax", "zero_under_one", "zero_under_all", "tiny_under_one",
                       "safety_token"), _labels, None, ("zero_under_all", "zero_under_one", "tiny_under_one")),
-        KeywordInput("student", "float[B,V], a distribution", _TOKEN_LIKE,
+        KeywordInput("student", "float[B,V], a distribution",
                      ("dirichlet", "equal_teacher", "one_hot", "uniform", "confidently_wrong"), _student,
                      "‖Δstudent‖∞", ("confidently_wrong", "one_hot")),
-        KeywordInput("features", "float[B,F], F = world.features", ("token", "context", "unified"),
+        KeywordInput("features", "float[B,F], F = world.features",
                      ("gaussian", "far_out", "zeros", "tied"), _features, "‖Δfeatures‖∞", ("far_out", "zeros")),
-        KeywordInput("history", "float[B,H,M] ≥ 0, H = world.history, history[:, -1] the latest", _TASK_LIKE,
+        KeywordInput("history", "float[B,H,M] ≥ 0, H = world.history, history[:, -1] the latest",
                      ("random", "constant", "rising", "falling", "zeros", "huge", "tied_tasks"), _history,
                      "‖Δhistory‖∞", ("zeros", "huge")),
-        KeywordInput("step", "int64[B] ≥ 0", _TASK_LIKE, ("random", "zero", "one", "large"), _step, None,
+        KeywordInput("step", "int64[B] ≥ 0", ("random", "zero", "one", "large"), _step, None,
                      ("large", "zero")),
     )
 }
@@ -254,7 +257,7 @@ def named_parameters(fn: Callable[..., Any]) -> tuple[str, ...]:
 def keyword_inputs(fn: Callable[..., Any], scale: str) -> tuple[str, ...]:
     """The keyword inputs of `scale` that `fn` names, in drawing order."""
     named = set(named_parameters(fn))
-    return tuple(n for n, i in INPUTS.items() if n in named and scale in i.scales)
+    return tuple(n for n in INPUTS if n in named and n in SCALES[scale].keywords)
 
 
 def metric_terms(names: tuple[str, ...]) -> tuple[list[str], list[str]]:

@@ -26,14 +26,10 @@ from ..calling import frameworks
 from ..errors import SpecError
 from . import boxes, signatures, worlds
 from .scales import SCALES as SCALE_RECORDS
+from .scales import names as scale_names
+from .scales import spelled
 
-__all__ = ["METRICS", "SCALE_NAMES", "SIGNATURES", "Operator", "Safety", "SpecError"]
-
-#: The scales an operator can have, and what each one's function takes and is measured in
-#: (one `Scale` record each, in `axiomcheck.spec.scales`).
-SCALE_NAMES = tuple(SCALE_RECORDS)
-SIGNATURES = {name: s.signature for name, s in SCALE_RECORDS.items()}
-METRICS = {name: s.metric for name, s in SCALE_RECORDS.items()}
+__all__ = ["Operator", "Safety", "SpecError"]
 
 
 def _must(cond: bool, what: str, got: Any) -> None:
@@ -128,10 +124,11 @@ class Operator:
     def __post_init__(self) -> None:
         _must(isinstance(self.name, str) and self.name.strip() != "",
               "an operator name must be a non-empty string", self.name)
-        _must(self.scale in SCALE_NAMES, f"scale must be one of {SCALE_NAMES}", self.scale)
+        _must(self.scale in scale_names(), f"scale must be one of {scale_names()}", self.scale)
         _must(callable(self.fn), f"operator {self.name!r}: the weight function must be callable", self.fn)
+        scale = SCALE_RECORDS[self.scale]
         if self.bounds is not None:
-            _must(self.scale != "importance", f"operator {self.name!r}: task importance λ declares no bounds "
+            _must(not scale.task_importance, f"operator {self.name!r}: task importance λ declares no bounds "
                   f"(λ_t = 0 is allowed; its checks are Σλ = 1 and λ ≥ 0)", self.bounds)
             try:
                 lo, hi = (float(b) for b in self.bounds)
@@ -155,7 +152,7 @@ class Operator:
         if self.safety is not None:
             _must(isinstance(self.safety, Safety),
                   f"operator {self.name!r}: safety must be an ac.Safety(...)", self.safety)
-            where = SCALE_RECORDS[self.scale].safety_set
+            where = scale.safety_set
             if where == "tokens":
                 _must(self.safety.tokens is not None and self.safety.contexts is None,
                       f"operator {self.name!r}: token-scale safety needs Safety(tokens=[...]) and no contexts",
@@ -168,11 +165,12 @@ class Operator:
                 raise SpecError(f"operator {self.name!r}: {self.scale} scale declares no safety ordering "
                                 f"(the paper's {self.scale} axioms have none), got {self.safety!r}")
         if self.importance is not None:
-            _must(self.scale == "task",
-                  f"operator {self.name!r}: importance (task coefficients λ) is declared at task scale only",
-                  self.scale)
+            declaring = [s.name for s in SCALE_RECORDS.values() if s.declares_importance]
+            _must(scale.declares_importance,
+                  f"operator {self.name!r}: importance (task coefficients λ) is declared at {spelled(declaring, 'or')} "
+                  f"scale only", self.scale)
             _must(callable(self.importance) and (not isinstance(self.importance, Operator)
-                                                 or self.importance.scale == "importance"),
+                                                 or SCALE_RECORDS[self.importance.scale].task_importance),
                   f"operator {self.name!r}: importance must be callable fn(losses, sizes) -> [B,M] "
                   f"or an @importance_operator", self.importance)
         try:
@@ -222,7 +220,7 @@ class Operator:
             _must("params" in named_parameters(self.fn),
                   f"operator {self.name!r}: params= is declared but the function takes no `params` keyword",
                   named_parameters(self.fn))
-        elif self.scale != "unified":
+        elif not SCALE_RECORDS[self.scale].composition:
             try:
                 param = inspect.signature(self.fn).parameters.get("params")
             except (TypeError, ValueError):
@@ -247,11 +245,11 @@ class Operator:
 
     @property
     def signature(self) -> str:
-        return SIGNATURES[self.scale]
+        return SCALE_RECORDS[self.scale].signature
 
     @property
     def metric(self) -> str:
-        return METRICS[self.scale]
+        return SCALE_RECORDS[self.scale].metric
 
     def replace(self, **changes: Any) -> Operator:
         """A copy with some fields changed (validated again)."""

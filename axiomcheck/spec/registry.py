@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError, TargetError, UnknownOperatorError
-from .operator import SCALE_NAMES, Operator
+from .operator import Operator
+from .scales import names as scale_names
 
 ENTRY_POINT_GROUP = "axiomcheck.operators"
 #: Modules imported from a file path get a name under this prefix (not importable by name).
@@ -196,8 +197,8 @@ def operators(scale: str | None = None) -> list[Operator]:
     A built-in operator that a user's operator shadows is left out (its name means the user's).
     """
     _load_builtins_and_plugins()
-    if scale is not None and scale not in SCALE_NAMES:
-        raise SpecError(f"scale must be one of {SCALE_NAMES}, got {scale!r}")
+    if scale is not None and scale not in scale_names():
+        raise SpecError(f"scale must be one of {scale_names()}, got {scale!r}")
     return [op for _, op in sorted(_visible().items()) if scale is None or op.scale == scale]
 
 

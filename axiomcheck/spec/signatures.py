@@ -38,7 +38,7 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 
 def offered(scale: str) -> tuple[str, ...]:
     """The names the engine may give by keyword at `scale`: its keyword inputs, then `teachers` and `params`."""
-    return tuple(n for n, i in INPUTS.items() if scale in i.scales) + RESERVED
+    return tuple(n for n in INPUTS if n in SCALES[scale].keywords) + RESERVED
 
 
 def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
