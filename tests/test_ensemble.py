@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import axiomcheck as ac
 from tests.helpers import SCALE_OPS, softmax
@@ -75,3 +76,16 @@ def test_broken_operator_or_g_is_an_error_not_a_crash():
     assert all(r.status == "error" and "RuntimeError" in r.message for r in rep.results)
     bad = make(lambda c: np.zeros((len(c), 3)), name="bad")
     assert all(r.status == "error" for r in ac.verify_ensemble(bad, **FAST).results)
+
+
+def test_task_importance_is_refused_with_a_reason_not_a_crash(capsys):
+    """G mixes teacher distributions with teacher weights; λ[B,M] holds none (this once raised a bare
+    ValueError from unpacking its shape, an internal error of the command)."""
+    from axiomcheck.frontends.cli import main
+
+    imp = ac.operators("importance")[0]
+    with pytest.raises(ac.SpecError, match=f"'{imp.name}' is an operator of the importance scale, whose function returns "
+                                           "λ\\[B,M\\], no weight per teacher"):
+        ac.verify_ensemble(imp, **FAST)
+    assert main(["ensemble", imp.name]) == 2
+    assert "no weight per teacher" in capsys.readouterr().err

@@ -233,3 +233,41 @@ def test_the_catalogue_lists_the_scales_in_registry_order():
     for scale in SCALES:
         props = [a.property for a in for_scale(scale) if a.kind == "well-posedness"]
         assert props == ["finite", "shape", "deterministic", "batch_independent"], scale
+
+
+# ----------------------------------------------------------------------------- the metric as data
+
+
+def test_the_metric_texts_of_the_scales_are_rendered_from_their_terms_unchanged():
+    """Reports and pins hold these texts: rendering them from `Scale.terms` keeps every byte."""
+    assert {name: s.metric for name, s in SCALES.items()} == {
+        "token": "max(‖Δprobs‖∞, ‖Δcontext‖∞)",
+        "task": "max(‖Δlosses‖∞, ‖Δlog sizes‖∞)",
+        "context": "‖Δcontext‖∞",
+        "unified": "max(‖Δprobs‖∞, ‖Δcontext‖∞, ‖Δlosses‖∞, ‖Δlog sizes‖∞)",
+        "importance": "max(‖Δlosses‖∞, ‖Δlog sizes‖∞)",
+    }
+    assert SCALES["unified"].terms == (("probs", ""), ("context", ""), ("losses", ""), ("sizes", "log"))
+
+
+def test_a_domain_measures_and_moves_in_its_scale_metric_terms(monkeypatch):
+    """A new scale with a log-measured input gets the log geometry from its record alone."""
+    spread = Scale("spread", (Arg("margins", ("K",)), Arg("sizes", ("M",), "log")), "[B,K]", ("K",))
+    assert spread.metric == "max(‖Δmargins‖∞, ‖Δlog sizes‖∞)"
+    monkeypatch.setitem(SCALES, spread.name, spread)
+
+    class SpreadDomain(Domain):
+        scale = "spread"
+
+    d = SpreadDomain()
+    assert d.arg_names == ("margins", "sizes")
+    a = (np.zeros((2, 4)), np.ones((2, 3)))
+    b = (np.array([[0.5] * 4, [30.0] * 4]), np.full((2, 3), 1e9))
+    assert d.distance(a, b) == pytest.approx([9 * np.log(10), 30.0])  # 9 decades of sizes; then the margins
+    mid = d.interpolate(a, b, 0.5)
+    assert mid[0][0] == pytest.approx([0.25] * 4) and mid[1][0] == pytest.approx([10**4.5] * 3)
+    assert d.distance(a, mid) == pytest.approx(d.distance(a, b) / 2)
+    with pytest.raises(ValueError, match="transform must be one of"):
+        Arg("sizes", ("M",), "sqrt")
+    with pytest.raises(ValueError, match="not world symbols"):
+        Arg("sizes", ("T",))

@@ -88,9 +88,9 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
 
     op = resolve(op_or_name)
     if "K" not in SCALES[op.scale].axes:
-        raise SpecError(f"the ensemble G mixes teacher distributions with teacher weights; {op.name!r} is a "
-                        f"{op.scale}-scale operator, whose function returns {SCALES[op.scale].returns}, no weight "
-                        f"per teacher")
+        raise SpecError(f"the ensemble G mixes teacher distributions with teacher weights; {op.name!r} is an "
+                        f"operator of the {op.scale} scale, whose function returns {SCALES[op.scale].returns}, no "
+                        f"weight per teacher")
     world = worlds.world_for(op.world, given)
     settings = Settings(seed=seed, sweep_size=sweep_size, max_examples=0, timeout=timeout)
     verifier = Verifier(op, world, settings)
