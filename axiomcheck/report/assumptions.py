@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from ..axioms import AXIOMS
+from ..spec.scales import SCALES
 
 #: What the assumptions are called in the reports.
 NAMES = {"A1": "bounded weights", "A2": "Lipschitz continuity", "III.22": "context safety prioritization"}
@@ -126,7 +127,7 @@ def summarize(report: Any) -> dict[str, Any]:
 
     Returns `{}` for a report without certificates and for task importance.
     """
-    if report.scale == "importance" or not any(r.certificate is not None for r in report.results):
+    if (report.scale in SCALES and SCALES[report.scale].task_importance) or not any(r.certificate is not None for r in report.results):
         return {}
     first, second = a1(report), a2(report)
     proved = {k for k, v in (("A1", first), ("A2", second)) if v["status"] == "proved"}
