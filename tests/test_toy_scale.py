@@ -227,9 +227,10 @@ def test_a_scale_without_catalogue_rows_is_refused_not_passed(monkeypatch):
         ac.verify(op, **FAST)
 
 
-def test_the_catalogue_lists_the_scales_in_registry_order():
+def test_every_registered_scale_has_its_domain_and_its_rows_in_registry_order():
     order = [a.scale for a in AXIOMS.values() if a.kind in ("axiom", "well-posedness")]
     assert list(dict.fromkeys(order)) == list(SCALES)
+    assert {name: d.scale for name, d in DOMAINS.items()} == {name: name for name in SCALES}
     for scale in SCALES:
         props = [a.property for a in for_scale(scale) if a.kind == "well-posedness"]
         assert props == ["finite", "shape", "deterministic", "batch_independent"], scale
