@@ -51,7 +51,8 @@ def _positions(op: Operator, args: tuple, w: np.ndarray, world: World, rng: np.r
     probs = args[scale.inputs.index("probs")] if "probs" in scale.inputs else teacher_probs(rng, world, B)
     probs = np.repeat(probs[:, None], M, axis=1).reshape(B * M, K, V)
     joint = [a for a in composition().axes if a in axes]  # [B, M, K, V] with the absent axes left out
-    weights = np.transpose(w, [0] + [1 + axes.index(a) for a in joint]).reshape((B * M, K) + ((V,) if "V" in axes else ()))
+    weights = np.transpose(w, [0] + [1 + axes.index(a) for a in joint])
+    weights = weights.reshape((B * M, K) + ((V,) if "V" in axes else ()))
     return np.moveaxis(probs, 1, 0), np.moveaxis(weights, 1, 0)
 
 
