@@ -38,6 +38,20 @@ def no_finite_output(subject: Subject, n: int) -> str:
             f"inf{see}")
 
 
+def _called_on_mixed(subject: Subject, ev: Evidence, cid: str, evaluated: list[Evaluated], what: str,
+                     times: int) -> tuple[Args, list] | None:
+    """The mixed sweep batch and `times` calls of the operator on it; None when there is no batch,
+    or when a call misbehaved (then recorded against `cid`)."""
+    mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
+    if mixed is None:
+        return None
+    try:
+        return mixed, [subject.call(mixed) for _ in range(times)]
+    except OperatorMisbehaved as exc:
+        ev.fail(cid, subject.misbehaved(exc, mixed, what))
+        return None
+
+
 class Deterministic(Check):
     """Two calls on the same batch must agree bit for bit (NaN and inf compare equal to themselves)."""
 
@@ -46,15 +60,10 @@ class Deterministic(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         did = subject.id(self.property)
-        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
-        if mixed is None:
+        called = _called_on_mixed(subject, ev, did, evaluated, "the determinism batch", times=2)
+        if called is None:
             return
-        try:
-            w1 = subject.call(mixed)
-            w2 = subject.call(mixed)
-        except OperatorMisbehaved as exc:
-            ev.fail(did, subject.misbehaved(exc, mixed, "the determinism batch"))
-            return
+        mixed, (w1, w2) = called
         W1, W2 = subject.domain.canonical(w1), subject.domain.canonical(w2)
         diff = P.max_abs_diff(W1, W2)
         ev.count(did, mixed[0].shape[0])
@@ -76,14 +85,11 @@ class BatchIndependent(Check):
 
     def run(self, subject: Subject, ev: Evidence, evaluated: list[Evaluated]) -> None:
         bid = subject.id(self.property)
-        mixed = mixed_batch(evaluated, limit=subject.mixed_limit)
-        if mixed is None:
+        called = _called_on_mixed(subject, ev, bid, evaluated, "the batch-independence batch", times=1)
+        if called is None:
             return
-        try:
-            W1 = subject.domain.canonical(subject.call(mixed))
-        except OperatorMisbehaved as exc:
-            ev.fail(bid, subject.misbehaved(exc, mixed, "the batch-independence batch"))
-            return
+        mixed, (w,) = called
+        W1 = subject.domain.canonical(w)
         n = mixed[0].shape[0]
         tol = subject.tol
         variants = [("the batch reversed", np.arange(n)[::-1]), ("the first half alone", np.arange(n // 2)),
