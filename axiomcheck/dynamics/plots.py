@@ -46,14 +46,28 @@ def _legend_right(ax: Any, **kw: Any) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, **kw)
 
 
+def _coloured(series: Sequence[tuple[str, Any]]) -> Any:
+    """(colour, label, data) for each (label, data), in the palette's order."""
+    return ((_COLORS[i % len(_COLORS)], label, data) for i, (label, data) in enumerate(series))
+
+
+def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, grid: str = "both") -> str:
+    """Labels, title, grid and the legend on the right; the figure as base64 PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which=grid, alpha=0.25)
+    _legend_right(ax)
+    return to_base64(fig)
+
+
 def convergence_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Log-log E[L_t] − L* against t for each (label, convergence estimate), with the fitted line and its slope."""
     import numpy as np
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, (label, est) in enumerate(curves):
-        c = _COLORS[i % len(_COLORS)]
+    for c, label, est in _coloured(curves):
         t = np.asarray(est["t"], dtype=float)
         g = np.asarray(est["gap_mean"], dtype=float)
         ok = g > 0
@@ -69,12 +83,8 @@ def convergence_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
     if len(t_ref):
         g0 = curves[0][1]["gap_mean"][-1] * curves[0][1]["t"][-1]
         ax.loglog(t_ref, g0 / t_ref, ":", color="grey", lw=1.0, label="reference C/t")
-    ax.set_xlabel("SGD step $t$")
-    ax.set_ylabel("$E[L_t] - L^*$  (mean over seeds; band: min–max)")
-    ax.set_title("Convergence (Thm VI.2): $\\eta_t = \\eta_0/(1+t)$")
-    ax.grid(True, which="both", alpha=0.25)
-    _legend_right(ax)
-    return to_base64(fig)
+    return _finish(fig, ax, "SGD step $t$", "$E[L_t] - L^*$  (mean over seeds; band: min–max)",
+                   "Convergence (Thm VI.2): $\\eta_t = \\eta_0/(1+t)$")
 
 
 def pareto_figure(fronts: Sequence[tuple[str, list[dict[str, float]]]],
@@ -82,8 +92,7 @@ def pareto_figure(fronts: Sequence[tuple[str, list[dict[str, float]]]],
     """(Safety_D, L_KD) of the Lagrangian minimizers over μ for each operator, plus the constrained solution."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, (label, pts) in enumerate(fronts):
-        c = _COLORS[i % len(_COLORS)]
+    for c, label, pts in _coloured(fronts):
         xs = [p["safety"] for p in pts]
         ys = [p["loss_kd"] for p in pts]
         ax.plot(xs, ys, "o-", color=c, lw=1.4, ms=4, label=label)
@@ -94,12 +103,8 @@ def pareto_figure(fronts: Sequence[tuple[str, list[dict[str, float]]]],
         ax.axvline(constrained["safety_min"], color="grey", ls=":", lw=1, label="$\\mathrm{Safety}_{min}$")
         ax.plot([constrained["safety"]], [constrained["loss_kd"]], "*", color="black", ms=11,
                 label=f"primal-dual (μ = {constrained['mu']:.2f})")
-    ax.set_xlabel("$\\mathrm{Safety}_D$ (mean $p(y^*)$ on critical classes, 1 elsewhere)")
-    ax.set_ylabel("$L_{KD} + \\lambda/2\\,\\|\\theta\\|^2$")
-    ax.set_title("Safety–performance frontier (Thm VIII.5)")
-    ax.grid(True, alpha=0.25)
-    _legend_right(ax)
-    return to_base64(fig)
+    return _finish(fig, ax, "$\\mathrm{Safety}_D$ (mean $p(y^*)$ on critical classes, 1 elsewhere)",
+                   "$L_{KD} + \\lambda/2\\,\\|\\theta\\|^2$", "Safety–performance frontier (Thm VIII.5)", grid="major")
 
 
 def weights_figure(by_context: dict[str, dict[str, Any]]) -> str:
@@ -135,15 +140,10 @@ def perturbation_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    for i, (label, est) in enumerate(curves):
-        c = _COLORS[i % len(_COLORS)]
+    for c, label, est in _coloured(curves):
         d = np.asarray(est["deltas"], dtype=float)
         y = np.asarray(est["distances"], dtype=float)
         ax.loglog(d, y, "o", color=c, ms=4, label=f"{label}: C = {est['C']:.3g}, R² = {est['r2']:.3f}")
         ax.loglog(d, est["C"] * d, "--", color=c, lw=1)
-    ax.set_xlabel("$\\delta = \\|w - \\tilde w\\|_\\infty$")
-    ax.set_ylabel("$\\|\\theta^*_w - \\theta^*_{\\tilde w}\\|$")
-    ax.set_title("Perturbation robustness (Thm VII.2)")
-    ax.grid(True, which="both", alpha=0.25)
-    _legend_right(ax)
-    return to_base64(fig)
+    return _finish(fig, ax, "$\\delta = \\|w - \\tilde w\\|_\\infty$",
+                   "$\\|\\theta^*_w - \\theta^*_{\\tilde w}\\|$", "Perturbation robustness (Thm VII.2)")
