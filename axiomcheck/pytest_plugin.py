@@ -252,7 +252,7 @@ class Checker:
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
         from . import suites as S
-        from .spec.registry import resolve, shadowed, target_name
+        from .library.lookup import resolve, shadowed, target_name
 
         target = resolve(op)
         settings = {**self.settings, **kwargs}

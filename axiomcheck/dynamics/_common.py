@@ -47,7 +47,7 @@ def _registered(op: Any) -> bool:
         return False
     if ":" in name:
         return True
-    from ..spec.registry import get
+    from ..library.lookup import get
 
     try:
         return get(name) is op or isinstance(op, str)

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..calling.sandbox import describe_exception
 from ..checks import rules
+from ..library.lookup import resolve, target_name
 from ..report.decision import decide
 from ..report.repro import ensemble_call, ensemble_line
 from ..report.results import Report
 from ..sampling.domains import teacher_probs
 from ..spec import worlds
 from ..spec.operator import Operator, SpecError
-from ..spec.registry import resolve, target_name
 from ..spec.scales import SCALES, composition
 from ..spec.worlds import World
 from . import OperatorMisbehaved, Settings, Verifier

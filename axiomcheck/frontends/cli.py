@@ -246,7 +246,7 @@ def _restrict(suite: Any, axioms: Sequence[str]) -> Any:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .. import suites as S
-    from ..spec.registry import resolve
+    from ..library.lookup import resolve
 
     plan = _Plan(args, False)
     with DataStdout(plan.streams.data_to_stdout) as stdout:
@@ -281,10 +281,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from ..engine.ensemble import verify_ensemble
+    from ..library.lookup import resolve
     from ..output.common import encodable
     from ..output.text import Renderer
     from ..report import repro
-    from ..spec.registry import resolve
 
     with DataStdout(args.format == "json") as stdout:
         op = resolve(args.target)
@@ -309,8 +309,8 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from ..axioms import AXIOMS
+    from ..library.lookup import operators
     from ..output.text import Renderer
-    from ..spec.registry import operators
 
     ops = operators(args.scale)
     axioms = [a for a in AXIOMS.values() if args.scale is None or a.scale == args.scale]

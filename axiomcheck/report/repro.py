@@ -59,7 +59,7 @@ def for_verify(op: Any, world: Any, settings: Any, axiom: str) -> str:
     Settings that differ from the defaults (tolerance, per-call timeout, isolation) travel with it;
     the defaults are those of the `settings` record's own class.
     """
-    from ..spec.registry import target_name
+    from ..library.lookup import target_name
 
     default_timeout = next(f.default for f in dataclasses.fields(settings) if f.name == "timeout")
     extra = flags(tolerance=settings.tolerance,
