@@ -22,6 +22,7 @@ token.positivity (paper III.2)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import os
@@ -174,8 +175,9 @@ def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout)
             if fmt.startswith("counterexample:"):
                 item = next((i for i in run.items() if fmt.startswith(f"counterexample:{i.item} ")), None)
                 if item is not None and isinstance(item.source, str):
-                    human.line(f"{'':8} replay: {repro.replay_line(item.source, shown / path.relative_to(plan.out))}",
-                               "cyan")
+                    saved = repro.Reproduction("verify", item.report.operator if item.report else None,
+                                               target=item.source, replay=str(shown / path.relative_to(plan.out)))
+                    human.line(f"{'':8} replay: {repro.render(saved)}", "cyan")
     elif data:
         stdout.write(encodable(files.render(run, data[0])))
     code = run.exit_code
@@ -300,9 +302,9 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         human = Renderer(sys.stdout, color=args.color)
         for r in results:
             human.status_line(r.status, f"{r.status.upper():8} {r.axiom:24} {r.message}")
-            if r.status == "fail":
-                # name the operator as the user typed it (a lambda has no importable name)
-                line = repro.ensemble_line(args.target, report.world, report.seed, r.axiom)
+            if r.status == "fail" and r.reproduction is not None:
+                # the operator named as the user typed it; `axiomcheck ensemble` runs no search, so no budget
+                line = repro.render(dataclasses.replace(r.reproduction, target=args.target, max_examples=None))
                 human.line(f"{'':8} reproduce: {line}", "cyan")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
