@@ -23,7 +23,8 @@ from axiomcheck.kernels import (
     kd_loss,
     training_run,
 )
-from axiomcheck.report.results import Report, RuntimeEstimate
+from axiomcheck.report.estimates import RuntimeEstimate
+from axiomcheck.report.results import Report
 
 K, N, V = 3, 6, 5
 S = (1, 3)  # safety-critical token ids
