@@ -111,7 +111,7 @@ def test_the_pytest_fixture_renders_the_engines_record(monkeypatch):
     from axiomcheck.pytest_plugin import Checker
 
     state = SimpleNamespace(overrides={}, ini={}, record=lambda *args: None)
-    axiomcheck = Checker(state, SimpleNamespace(nodeid="test_x.py::test_x"), {"seed": 1})  # type: ignore[arg-type]
+    axiomcheck = Checker(state, SimpleNamespace(nodeid="test_x.py::test_x"), {"seed": 1})
     real = engine.verify
 
     def verify(*args, **kwargs):  # the engine's records say seed 4242; the run's settings say otherwise

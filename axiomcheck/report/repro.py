@@ -87,18 +87,6 @@ class Reproduction:
         """Every world size, those the line leaves out at their defaults (`worlds.shown`'s rule)."""
         return worlds.sizes_for({}, self.world)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready data (field name -> value)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return value
-
 
 # ----------------------------------------------------------------------------- building records
 
