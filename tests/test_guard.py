@@ -23,8 +23,7 @@ from axiomcheck.kernels import (
     kd_loss,
     training_run,
 )
-from axiomcheck.report.estimates import RuntimeEstimate
-from axiomcheck.report.results import Report
+from axiomcheck.report.results import Report, RuntimeEstimate
 
 K, N, V = 3, 6, 5
 S = (1, 3)  # safety-critical token ids
