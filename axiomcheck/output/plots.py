@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..axioms import AXIOMS
-from ..report.results import BoundsEstimate, ItemRun, RegularityEstimate
+from ..report.estimates import BoundsEstimate, RegularityEstimate
+from ..report.results import ItemRun
 from .common import PLOT_SCALE, png_img
 from .common import escape as _e
 
