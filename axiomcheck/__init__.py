@@ -24,7 +24,7 @@ _HOMES = {
     "SpecError": "errors",
     "Operator": "spec.operator", "Safety": "spec.operator", "context_operator": "spec.decorators",
     "importance_operator": "spec.decorators", "task_operator": "spec.decorators", "token_operator": "spec.decorators",
-    "get": "spec.registry", "operators": "spec.registry", "register": "spec.registry", "unregister": "spec.registry",
+    "get": "library.lookup", "operators": "library.lookup", "register": "spec.registry", "unregister": "spec.registry",
     "Report": "report.results", "Result": "report.results", "Certificate": "report.certificate",
     "region": "certifier.region",
 }
@@ -134,6 +134,7 @@ if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
     from .engine import Settings, certify, verify
     from .engine.ensemble import verify_ensemble
     from .errors import SpecError
+    from .library.lookup import get, operators
     from .report.certificate import Certificate
     from .report.results import Report, Result
     from .spec.compose import compose, derived_bounds
@@ -144,5 +145,5 @@ if TYPE_CHECKING:  # what a type checker sees: the names as if imported here
         token_operator,
     )
     from .spec.operator import Operator, Safety
-    from .spec.registry import get, operators, register, unregister
+    from .spec.registry import register, unregister
     from .spec.worlds import World

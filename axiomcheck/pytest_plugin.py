@@ -252,7 +252,7 @@ class Checker:
 
     def __call__(self, op: Any, **kwargs: Any) -> Any:
         from . import suites as S
-        from .spec.registry import resolve, shadowed, target_name
+        from .library.lookup import resolve, shadowed, target_name
 
         target = resolve(op)
         settings = {**self.settings, **kwargs}
@@ -263,7 +263,6 @@ class Checker:
             raise TypeError(f"axiomcheck() got unknown settings {sorted(unknown)}; expected some of "
                             f"{list(MARKER_KEYS) + ['axioms', *CERTIFY_KEYS]}")
         from .engine import verify
-        from .report import repro
 
         # the operator's declared world in between
         world = worlds.sizes(worlds.world_for(target.world, world, self.world_defaults))
@@ -281,18 +280,15 @@ class Checker:
                         tolerance=settings.get("tolerance"), timeout=settings.get("timeout"))
         item = dataclasses.replace(item, id=ident)
         eff = S.effective(item, {})
+        # each result's record as this test names the operator (None: the Python call), with its settings
+        report = dataclasses.replace(report, results=tuple(
+            r.with_reproduction(dataclasses.replace(S.record_for(None, item, eff, r.axiom, r.reproduction),
+                                                    target=name))
+            for r in report.results))
         ir = S.item_run(None, item, eff, report)
-
-        def replay(axiom: str) -> str:
-            if name is None:
-                return repro.python_call(target.name, eff, eff["seed"], eff["max_examples"], axiom)
-            return S.reproduction(None, item, eff, axiom)
-
         for o in ir.outcomes:
             if o.reproduce:
-                o.reproduce = replay(o.axiom)
-        report = dataclasses.replace(report, results=tuple(dataclasses.replace(r, reproduce=replay(r.axiom))
-                                                           for r in report.results))
+                o.reproduce = report[o.axiom].reproduce
         self.last = ir
         for o in ir.outcomes:
             o.suite = "pytest"

@@ -19,8 +19,9 @@ from axiomcheck.library import _numerics as nx
 from axiomcheck.library import context as ctx_mod
 from axiomcheck.library import misbehaving
 from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS
+from axiomcheck.library.lookup import get, operators
 from axiomcheck.spec.operator import Operator
-from axiomcheck.spec.registry import _BUILTINS, _REGISTRY, get, operators
+from axiomcheck.spec.registry import BUILTINS, USER
 
 K, V, D, M = 4, 16, 3, 3
 TOL = 1e-12
@@ -116,7 +117,7 @@ def test_library_registers_conforming_and_independence_operators():
     for names in lib.CONFORMING.values():
         assert set(names) <= registered
     assert {op.name for op in INDEPENDENCE.values()} <= registered
-    assert not any(name.startswith("bad_") for name in (*_REGISTRY, *_BUILTINS))
+    assert not any(name.startswith("bad_") for name in (*USER, *BUILTINS))
 
 
 def test_all_is_explicit_and_resolvable():
@@ -409,7 +410,7 @@ def test_register_all_adds_and_can_be_undone():
     finally:
         for name in misbehaving.MISBEHAVING:
             unregister(name)
-    assert not any(name.startswith("bad_") for name in (*_REGISTRY, *_BUILTINS))
+    assert not any(name.startswith("bad_") for name in (*USER, *BUILTINS))
 
 
 # ----------------------------------------------------------------------------- through verify()

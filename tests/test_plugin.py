@@ -144,7 +144,8 @@ def test_a_session_that_uses_no_axiomcheck_imports_nothing_heavy(pytester):
     pytest session of a project that has axiomcheck installed."""
     pytester.makeconftest("""
         import sys
-        HEAVY = ("numpy", "hypothesis", "jax", "axiomcheck.engine", "axiomcheck.spec.registry", "axiomcheck.suites")
+        HEAVY = ("numpy", "hypothesis", "jax", "axiomcheck.engine", "axiomcheck.spec.registry", "axiomcheck.library",
+                 "axiomcheck.suites")
         def pytest_terminal_summary(terminalreporter, config):
             loaded = sorted(m for m in sys.modules if m.startswith(HEAVY))
             terminalreporter.write_line(f"PLUGIN={config.pluginmanager.hasplugin('axiomcheck')} HEAVY={loaded}")

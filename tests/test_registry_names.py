@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import axiomcheck as ac
-from axiomcheck.spec.registry import ShadowedBuiltinWarning, builtin, resolve, shadowed, target_name
+from axiomcheck.library.lookup import builtin, resolve, shadowed, target_name
+from axiomcheck.spec.registry import ShadowedBuiltinWarning
 from axiomcheck.suites import load
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import pytest
 import axiomcheck as ac
 from axiomcheck.errors import TargetError
 from axiomcheck.frontends import cli
-from axiomcheck.spec.registry import resolve
+from axiomcheck.library.lookup import resolve
 from tests.helpers import context, softmax, task, token
 
 FAST = dict(max_examples=10, sweep_size=32)

@@ -426,10 +426,12 @@ def test_each_world_size_travels_in_every_reproduce_line(name):
 
     sizes, size = _changed(name), getattr(ac.World(), name) + 1
     flag = f"{_flag(name)} {size}"
-    assert flag in repro.verify_line("op", sizes, 0, 10, "context.positivity")
-    assert flag in repro.ensemble_line("op", ac.World(**sizes), 0, "ensemble.convexity")
-    assert f"{name}={size}" in repro.python_call("op", sizes, 0, 10, "context.positivity")
-    assert f"{name}={size}" in repro.ensemble_call("op", ac.World(**sizes), 0, "ensemble.convexity")
+    verify = repro.for_verify("op", "op", sizes, ac.Settings(max_examples=10), "context.positivity")
+    ensemble = repro.for_ensemble("op", "op", ac.World(**sizes), 0, None, "ensemble.convexity")
+    assert flag in repro.render(verify)
+    assert flag in repro.render(ensemble)
+    assert f"{name}={size}" in repro.render(dataclasses.replace(verify, target=None))  # the Python calls
+    assert f"{name}={size}" in repro.render(dataclasses.replace(ensemble, target=None))
     # an item `axiomcheck verify` cannot replay (a spec override): `axiomcheck run` with the size given
     suite = loads('[suite]\nname = "w"\n[[item]]\nid = "x"\noperator = "uniform_context"\n'
                   'spec = { bounds = [0.1, 0.9] }\n', "s.toml")

@@ -3,7 +3,8 @@
 Every check returns an `axiomcheck.report.results.Result` (plain data) whose `axiom`
 is a `dynamics.*` id from `CHECKS`, with the paper reference, a status
 (pass / fail / error / skipped), a message in the shape "must be X, got Y",
-the measured numbers in `estimate`, and a `reproduce` command.
+the measured numbers in `estimate`, and how to rerun it (a `Reproduction` record, its
+`reproduce` line rendered from it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..axioms import for_scale
 from ..report.decision import stated
+from ..report.repro import Reproduction, for_dynamics
 from ..report.results import Result
 from .problem import Weights, WeightsError
 
@@ -47,7 +49,7 @@ def _registered(op: Any) -> bool:
         return False
     if ":" in name:
         return True
-    from ..spec.registry import get
+    from ..library.lookup import get
 
     try:
         return get(name) is op or isinstance(op, str)
@@ -55,26 +57,29 @@ def _registered(op: Any) -> bool:
         return False
 
 
-def reproduce_for(check: str, op: Any, seed: int, quick: bool = False, extra: str = "") -> str:
-    """A Python one-liner that reruns one check (a registered operator), or the call to make (any other)."""
-    from ..report.repro import dynamics_check
+def reproduce_for(check: str, op: Any, seed: int, quick: bool = False, **options: Any) -> Reproduction:
+    """How to rerun one check: a Python one-liner (a registered operator), or the call to make (any other).
 
-    return dynamics_check(check, op_label(op) if op is not None else None, seed, quick, extra,
-                          registered=_registered(op))
+    `options` are the check's keyword arguments that differ from their defaults (`noise_on`, ...).
+    """
+    return for_dynamics(check, op_label(op) if op is not None else None, seed, registered=_registered(op),
+                        options={**({"quick": True} if quick else {}), **options})
 
 
 def make_result(check: str, status: str, message: str, estimate: dict[str, Any] | None = None, *,
-                reproduce: str | None = None, seed: int | None = None, samples: int = 0) -> Result:
+                reproduce: str | Reproduction | None = None, seed: int | None = None, samples: int = 0) -> Result:
     """The `Result` of a training-time check that judged its measurements as `status` (`decision.stated`)."""
     return stated(check, status, message, estimate=estimate, reproduce=reproduce, seed=seed, samples=samples)
 
 
-def error_result(check: str, exc: BaseException, *, reproduce: str | None = None, seed: int | None = None) -> Result:
+def error_result(check: str, exc: BaseException, *, reproduce: str | Reproduction | None = None,
+                 seed: int | None = None) -> Result:
     return make_result(check, "error", f"the operator must produce usable weights on the problem, got: {exc}",
                        reproduce=reproduce, seed=seed)
 
 
-def guarded(check: str, fn: Callable[[], Result], *, reproduce: str | None, seed: int | None) -> Result:
+def guarded(check: str, fn: Callable[[], Result], *, reproduce: str | Reproduction | None,
+            seed: int | None) -> Result:
     """Run a check body; an operator that misbehaves becomes an `error` result, not a crash."""
     try:
         return fn()

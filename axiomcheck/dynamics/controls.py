@@ -12,13 +12,12 @@ failing half of `tests/test_dynamics.py`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..report.repro import dynamics_control
+from ..report.repro import for_control
 from ..report.results import Result
 from ..spec.decorators import task_operator, token_operator
 from ..spec.operator import Operator
@@ -158,7 +157,7 @@ def negative_controls(op: Any = "entropy_exp", *, context_op: Any = "ordinal_saf
             continue
         say(f"control: {name}")
         r = run()
-        r = dataclasses.replace(r, reproduce=dynamics_control(op.name, name, seed))
+        r = r.with_reproduction(for_control(op.name, name, seed))
         out.append({"name": name, "premise_broken": premise, "expected": "fail", "status": r.status,
                     "as_expected": r.status == "fail", "result": r.to_dict()})
     return out

@@ -267,7 +267,7 @@ def check_estimation_noise(op: Any = None, *, problem: KDProblem | None = None, 
     if noise_on not in ("weights", "inputs"):
         raise ValueError(f"noise_on must be 'weights' or 'inputs', got {noise_on!r}")
     rep = reproduce_for("dynamics.estimation_noise", op, seed, quick,
-                        "" if noise_on == "weights" else ", noise_on='inputs'")
+                        **({} if noise_on == "weights" else {"noise_on": noise_on}))
 
     def body():
         op_, target, prob = _prepare(op, problem, seed, quick)

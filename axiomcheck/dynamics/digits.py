@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report.repro import dynamics_demo
+from ..report.repro import for_demo
 from ..spec.operator import Operator
 from . import _numerics as nx
 from .digits_data import TASK_GROUPS, DigitsConfig
@@ -266,13 +266,13 @@ def run_digits(seed: int = 0, *, quick: bool = False, progress: Callable[[str], 
         sweep = seed_sweep(range(seed, seed + 5), quick=quick, progress=say, first=world)
         timings["seed_sweep_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
-    rerun = dynamics_demo(seed, quick)
+    rerun = for_demo(seed, quick, note="the real-data run")
 
     def d(r: Any) -> dict[str, Any]:
-        return dataclasses.replace(r, reproduce=rerun + "  # the real-data run").to_dict()
+        return r.with_reproduction(rerun).to_dict()
 
     runtime = {name: guard_report(state, spec, ops[name].name, ops[name].scale, seed=seed,
-                                  reproduce=rerun + "  # the real-data run").to_dict()
+                                  reproduce=rerun).to_dict()
                for name, (spec, state) in guarded.items()}
 
     return {

@@ -139,9 +139,9 @@ class Weights:
 def resolve_operator(spec: Operator | str) -> Operator:
     """An `Operator`, a registered name, `module:attr` or `file.py:attr` naming one (or a zero-arg factory).
 
-    `axiomcheck.spec.registry.resolve`, so a reference means the same here as in `axiomcheck verify`.
+    `axiomcheck.library.lookup.resolve`, so a reference means the same here as in `axiomcheck verify`.
     """
-    from ..spec.registry import resolve
+    from ..library.lookup import resolve
 
     return resolve(spec, factory=True)
 

@@ -104,7 +104,7 @@ def _safety_constrained(op: Any, *, problem, safety_min, outer, inner, tol, stat
     """check_safety_constrained's body; also returns the trained θ (None on error)."""
     outer = int(outer or (150 if quick else 300))
     rep = reproduce_for("dynamics.safety_constrained", op, seed, quick,
-                        "" if safety_min is None else f", safety_min={safety_min!r}")
+                        **({} if safety_min is None else {"safety_min": safety_min}))
     out: list[np.ndarray] = []
 
     def body():

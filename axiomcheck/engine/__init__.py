@@ -18,12 +18,12 @@ from typing import Any
 
 from ..axioms import AXIOMS
 from ..calling.sandbox import OperatorMisbehaved, Sandbox
+from ..library.lookup import resolve
 from ..report.replay_case import read_case
 from ..report.results import Report
 from ..sampling.budget import DEFAULT_BATCH_BYTES, ProgressHook
 from ..spec import worlds
 from ..spec.operator import Operator
-from ..spec.registry import resolve
 from .replayer import replay as replay_case
 from .settings import DEFAULT_MAX_EXAMPLES, DEFAULT_SWEEP_SIZE, DEFAULT_TIMEOUT, Settings
 from .verifier import Verifier, check_operator

@@ -33,6 +33,7 @@ from ..checks.registry import PROPERTY_CHECKS
 from ..checks.subject import Subject
 from ..report import summary
 from ..report.decision import decide
+from ..report.repro import Reproduction
 from ..report.results import Result
 from ..spec.operator import Operator
 from ..spec.params import describe as describe_params
@@ -48,7 +49,7 @@ def _judgeable(subject: Subject, ev: Evidence, check: Check) -> str | None:
     return None
 
 
-def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: str, lead: str | None = None,
+def result(subject: Subject, ev: Evidence, axiom_id: str, reproduce: Reproduction, lead: str | None = None,
            cut: str | None = None) -> Result:
     """The result of one check: what the engine knows about it (its evidence, the operator, the run)
     in the slots of `decision.decide`, which decides the status and the message.

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..calling.sandbox import describe_exception
 from ..checks import rules
+from ..library.lookup import resolve, target_name
 from ..report.decision import decide
-from ..report.repro import ensemble_call, ensemble_line
+from ..report.repro import for_ensemble
 from ..report.results import Report
 from ..sampling.domains import teacher_probs
 from ..spec import worlds
 from ..spec.operator import Operator, SpecError
-from ..spec.registry import resolve, target_name
 from ..spec.scales import SCALES, composition
 from ..spec.worlds import World
 from . import OperatorMisbehaved, Settings, Verifier
@@ -54,13 +54,6 @@ def _positions(op: Operator, args: tuple, w: np.ndarray, world: World, rng: np.r
     weights = np.transpose(w, [0] + [1 + axes.index(a) for a in joint])
     weights = weights.reshape((B * M, K) + ((V,) if "V" in axes else ()))
     return np.moveaxis(probs, 1, 0), np.moveaxis(weights, 1, 0)
-
-
-def _reproduce(op: Operator, world: World, settings: Settings, axiom: str) -> str:
-    target = target_name(op)
-    if target is None:
-        return ensemble_call(op.name, world, settings.seed, axiom)
-    return ensemble_line(target, world, settings.seed, axiom, max_examples=settings.max_examples)
 
 
 def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, vocab: int | None = None,
@@ -167,6 +160,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
                      f"them), at {where}, position {n}", ce(n))
 
     results = []
+    target = target_name(op)  # how the reproduce lines name the operator (None: no importable name)
     for axiom in IDS:
         _, failure, ce = found.get(axiom, (None, None, None))
         skip = None
@@ -175,7 +169,8 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
                     "G renormalizes it over the vocabulary (see ensemble.conformance)")
         results.append(decide(axiom, fatal=error, failure=failure, counterexample=ce, skip=skip,
                               passed=f"holds on {samples} positions (tolerance {tol:.2g})", seed=seed,
-                              samples=samples, reproduce=_reproduce(op, world, settings, axiom)))
+                              samples=samples,
+                              reproduce=for_ensemble(target, op.name, world, seed, settings.max_examples, axiom)))
     return Report(operator=op.name, scale="ensemble", results=tuple(results), seed=seed,
                   world=worlds.sizes(world),
                   spec={"of_scale": op.scale}, elapsed_s=time.perf_counter() - start)

@@ -28,6 +28,7 @@ from ..checks.base import NO_PARAMS, Check, Evaluated
 from ..checks.evidence import Evidence
 from ..checks.registry import FEEDING_CHECKS, PROPERTY_CHECKS, charge
 from ..checks.subject import Subject
+from ..library.lookup import target_name
 from ..report import repro
 from ..report.results import Report
 from ..sampling.budget import Clock, ProgressHook, plan_for
@@ -201,7 +202,7 @@ class Verifier:
         finally:
             s.close()
         lead = self.catalogue[0].id if self.catalogue else None
-        results = [result(s, ev, a.id, repro.for_verify(s.op, s.world, self.settings, a.id), lead,
+        results = [result(s, ev, a.id, repro.for_verify(target_name(s.op), s.op.name, s.world, self.settings, a.id), lead,
                           cut=self.clock.cut_short(a.id, a.property, PROPERTY_CHECKS[a.property].searched))
                    for a in self.catalogue]
         return Report(operator=s.op.name, scale=s.op.scale, results=tuple(results), seed=self.settings.seed,

@@ -22,6 +22,7 @@ token.positivity (paper III.2)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import os
@@ -174,8 +175,9 @@ def _finish(run: Any, args: argparse.Namespace, plan: _Plan, stdout: DataStdout)
             if fmt.startswith("counterexample:"):
                 item = next((i for i in run.items() if fmt.startswith(f"counterexample:{i.item} ")), None)
                 if item is not None and isinstance(item.source, str):
-                    human.line(f"{'':8} replay: {repro.replay_line(item.source, shown / path.relative_to(plan.out))}",
-                               "cyan")
+                    saved = repro.Reproduction("verify", item.report.operator if item.report else None,
+                                               target=item.source, replay=str(shown / path.relative_to(plan.out)))
+                    human.line(f"{'':8} replay: {repro.render(saved)}", "cyan")
     elif data:
         stdout.write(encodable(files.render(run, data[0])))
     code = run.exit_code
@@ -246,7 +248,7 @@ def _restrict(suite: Any, axioms: Sequence[str]) -> Any:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .. import suites as S
-    from ..spec.registry import resolve
+    from ..library.lookup import resolve
 
     plan = _Plan(args, False)
     with DataStdout(plan.streams.data_to_stdout) as stdout:
@@ -281,10 +283,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from ..engine.ensemble import verify_ensemble
+    from ..library.lookup import resolve
     from ..output.common import encodable
     from ..output.text import Renderer
     from ..report import repro
-    from ..spec.registry import resolve
 
     with DataStdout(args.format == "json") as stdout:
         op = resolve(args.target)
@@ -300,17 +302,17 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         human = Renderer(sys.stdout, color=args.color)
         for r in results:
             human.status_line(r.status, f"{r.status.upper():8} {r.axiom:24} {r.message}")
-            if r.status == "fail":
-                # name the operator as the user typed it (a lambda has no importable name)
-                line = repro.ensemble_line(args.target, report.world, report.seed, r.axiom)
+            if r.status == "fail" and r.reproduction is not None:
+                # the operator named as the user typed it; `axiomcheck ensemble` runs no search, so no budget
+                line = repro.render(dataclasses.replace(r.reproduction, target=args.target, max_examples=None))
                 human.line(f"{'':8} reproduce: {line}", "cyan")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATION
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from ..axioms import AXIOMS
+    from ..library.lookup import operators
     from ..output.text import Renderer
-    from ..spec.registry import operators
 
     ops = operators(args.scale)
     axioms = [a for a in AXIOMS.values() if args.scale is None or a.scale == args.scale]

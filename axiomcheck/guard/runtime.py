@@ -20,7 +20,7 @@ and the other writers show them (as "observed in training").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ..report.displayable import Displayable
 from ..report.results import ItemRun, Outcome, Report, Result, Run, SuiteRun
 from .spec import PROPERTIES, GuardSpec
 from .state import GuardState, merge_runs
+
+if TYPE_CHECKING:
+    from ..report.repro import Reproduction
 
 __all__ = ["GuardResults", "guard_results", "guard_report", "training_run"]
 
@@ -73,13 +76,14 @@ class GuardResults(tuple[Result, ...], Displayable):
     __slots__ = ()
 
 
-def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | None = None,
+def guard_results(state: GuardState, spec: GuardSpec, *, reproduce: str | Reproduction | None = None,
                   seed: int | None = None) -> GuardResults:
     """One `Result` per guarded property (`runtime.normalization`, `.positivity`, `.bounds`, `.safety`).
 
     pass: no weight vector of any step broke it; fail: some did (the message names the
     first, the estimate counts them); skipped: no step was seen, or nothing is declared
-    to check (bounds, safety order). `reproduce` and `seed` are copied into each result.
+    to check (bounds, safety order). `reproduce` (a `Reproduction` record, or a line) and `seed`
+    are copied into each result.
     """
     s, runs = _host(state)
     steps, tol = int(s["steps"]), float(s["tolerance"])

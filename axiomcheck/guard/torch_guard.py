@@ -286,7 +286,7 @@ def torch_guard(op: Any, teachers: int | None = None, *, tolerance: float | None
             raise ValueError("give the tolerance in the GuardSpec (GuardSpec(tolerance=...))")
         return TorchGuard(op, operator=operator or "weights", device=device, compile=compile)
     if isinstance(op, str):
-        from ..spec.registry import get
+        from ..library.lookup import get
 
         op = get(op)
     if teachers is None:

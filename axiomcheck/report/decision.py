@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..axioms import lookup
+from .repro import Reproduction
 from .results import Result
 
 #: The message of a check that would pass on no evidence at all (`decide(..., needs_samples=True)`).
@@ -46,7 +47,7 @@ SLOTS = {"fail": "failure", "error": "error", "skipped": "skip", "pass": "passed
 def decide(axiom: str, *, fatal: str | None = None, failure: str | None = None, error: str | None = None,
            skip: str | None = None, passed: str | Callable[[], str] | None = None, cut: str | None = None,
            needs_samples: bool = False, counterexample: dict[str, Any] | None = None,
-           arrays: dict[str, Any] | None = None, estimate: Any = None, reproduce: str | None = None,
+           arrays: dict[str, Any] | None = None, estimate: Any = None, reproduce: str | Reproduction | None = None,
            seed: int | None = None, samples: int = 0) -> Result:
     """The `Result` of check `axiom` from what was seen (see the module's order of precedence).
 
@@ -56,7 +57,8 @@ def decide(axiom: str, *, fatal: str | None = None, failure: str | None = None, 
     short never passes silently.  With `needs_samples`, a check that would pass on 0
     `samples` is an `error` instead: nothing seen is not "holds".  `counterexample` and
     `arrays` belong to a failure and are kept with one only; `estimate`, `reproduce`, `seed`
-    and `samples` are kept whatever the status.
+    and `samples` are kept whatever the status.  `reproduce` is how to run the check again: a
+    `Reproduction` record (kept as the result's `reproduction`, its line rendered from it) or a line.
     """
     status, message = _status(axiom, fatal, failure, error, skip, passed)
     if cut and cut.startswith("not run") and status == "pass":
@@ -67,9 +69,11 @@ def decide(axiom: str, *, fatal: str | None = None, failure: str | None = None, 
         if cut:
             message = f"{message}; {cut}"
     found = status == "fail"
+    record = reproduce if isinstance(reproduce, Reproduction) else None
     return Result(axiom=axiom, paper_ref=lookup(axiom).paper_ref, status=status, message=message,
                   counterexample=counterexample if found else None, arrays=arrays if found else None,
-                  estimate=estimate, reproduce=reproduce, seed=seed, samples=int(samples))
+                  estimate=estimate, reproduce=None if record is not None else reproduce, reproduction=record,
+                  seed=seed, samples=int(samples))
 
 
 def _status(axiom: str, fatal: str | None, failure: str | None, error: str | None, skip: str | None,

@@ -35,6 +35,7 @@ from .estimates import (  # noqa: F401 - re-exported: the typed estimates are pa
     typed_estimate,
 )
 from .plaindata import plain
+from .repro import Reproduction, render
 
 STATUSES = ("pass", "fail", "error", "skipped")
 SCHEMA_VERSION = 1
@@ -84,7 +85,8 @@ class Result(Displayable):
         counterexample: the smallest input found, as plain data.
         estimate: measured quantities (a `BoundsEstimate`, `RegularityEstimate`
             or `ParetoEstimate` for those checks, else a dict).
-        reproduce: a command or Python call that replays the check.
+        reproduce: a command or Python call that replays the check (rendered from `reproduction`
+            when there is one: `axiomcheck.report.repro.render`).
         seed: the seed of the run.
         samples: how many sampled inputs the check saw.
         arrays: the counterexample's full arrays when it was too large to show (name -> array;
@@ -92,6 +94,10 @@ class Result(Displayable):
         certificate: what the certifier proved about this check on its stated domain (a
             `axiomcheck.certifier.Certificate`), when the run asked for certificates; a second
             verdict beside `status`, never a replacement.  In `to_dict()` only when present.
+        reproduction: how to run the check again, as plain data (`axiomcheck.report.repro.Reproduction`);
+            a front end renders it for its own context (`with_reproduction`).  Given without
+            `reproduce`, the line is rendered from it.  Kept in memory, not in `to_dict()`: a
+            report read back has the line only.
     """
 
     axiom: str
@@ -105,10 +111,13 @@ class Result(Displayable):
     samples: int = 0
     arrays: dict[str, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
     certificate: Certificate | None = None
+    reproduction: Reproduction | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if self.reproduction is not None and self.reproduce is None:
+            object.__setattr__(self, "reproduce", render(self.reproduction))
         object.__setattr__(self, "counterexample", plain(self.counterexample))
         object.__setattr__(self, "estimate", typed_estimate(self.axiom, self.estimate))
         if isinstance(self.certificate, Mapping):  # read back from JSON
@@ -121,9 +130,13 @@ class Result(Displayable):
         """Not a violation nor an error (`pass` or `skipped`)."""
         return self.status in ("pass", "skipped")
 
+    def with_reproduction(self, record: Reproduction) -> Result:
+        """This result with `record` as how to run it again, and its `reproduce` line rendered from it."""
+        return dataclasses.replace(self, reproduction=record, reproduce=render(record))
+
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)
-             if f.name not in ("arrays", "certificate")}
+             if f.name not in ("arrays", "certificate", "reproduction")}
         if self.certificate is not None:  # a run without certificates writes what it always wrote
             d["certificate"] = self.certificate.to_dict()
         return d

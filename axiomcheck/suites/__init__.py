@@ -14,6 +14,7 @@ from .runner import (
     internal_error,
     item_run,
     judge,
+    record_for,
     replay_item,
     reproduction,
     run,
@@ -28,5 +29,5 @@ __all__ = [
     "EXPECTATIONS", "RUN_SCHEMA", "RUN_SCHEMA_VERSION", "ItemRun", "Outcome", "Problem", "Run", "Suite",
     "SuiteError", "SuiteItem", "SuiteRun", "TargetError", "builtin_suite_dir", "compose_targets",
     "default_suite_dir", "discover", "effective", "internal_error", "item_run", "judge", "load", "load_all",
-    "loads", "replay_item", "reproduction", "run", "run_item", "single", "verify_command", "verify_item",
+    "loads", "record_for", "replay_item", "reproduction", "run", "run_item", "single", "verify_command", "verify_item",
 ]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from ..axioms import AXIOMS, for_scale
 from ..engine import DEFAULT_TIMEOUT, verify
 from ..frontends import options as O
 from ..report import repro
+from ..report.repro import Reproduction
 from ..report.results import ItemRun, Outcome, Report, Run, SuiteRun
 from ..sampling.budget import ProgressHook
 from ..spec import boxes, worlds
@@ -70,23 +72,42 @@ def _certified(item: SuiteItem, overrides: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _given(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a command line replaying an item gives: those the item was given (not the engine's defaults)."""
+    return repro.changed(tolerance=settings.get("tolerance"), timeout=settings.get("timeout"),
+                         isolate=bool(settings.get("isolate")))
+
+
+def _from_settings(target: str | None, operator: str, settings: Mapping[str, Any], axiom: str) -> Reproduction:
+    """The `verify` record of one check run with these settings (when the engine attached none)."""
+    return Reproduction("verify", operator, target=target, axioms=(axiom,), seed=settings["seed"],
+                        max_examples=settings["max_examples"], world=dict(worlds.shown(settings)),
+                        settings=_given(settings))
+
+
 def verify_command(target: str, settings: Mapping[str, Any], axiom: str) -> str:
     """The one-line `axiomcheck verify` command that replays one check with these settings."""
-    extra = repro.flags(tolerance=settings.get("tolerance"), timeout=settings.get("timeout"),
-                        isolate=bool(settings.get("isolate")))
-    return repro.verify_line(target, settings, settings["seed"], settings["max_examples"], axiom, extra)
+    return repro.render(_from_settings(target, target, settings, axiom))
 
 
-def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], axiom: str) -> str:
-    """A one-line command replaying `axiom` on `item` with exactly these settings."""
+def record_for(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], axiom: str,
+               base: Reproduction | None = None) -> Reproduction:
+    """How to run `axiom` on `item` again, as the runner names it: the engine's record `base` (else one
+    built from `settings`) with the target as the user wrote it and the settings the item was given, or,
+    for an item of a suite file, as `axiomcheck run SUITE --item ID` (`repro.in_suite`)."""
+    rec = base if base is not None else _from_settings(None, item.operator.name, settings, axiom)
     if suite is None or item.is_plain:
-        return verify_command(item.source if isinstance(item.source, str) else item.id, settings, axiom)
+        source = item.source if isinstance(item.source, str) else item.id
+        return dataclasses.replace(rec, command="verify", target=source, settings=_given(settings))
     # what `axiomcheck run` gives the item without flags (the operator's declared world included)
     suite_world = worlds.sizes_for(item.operator.world, item.world)
-    world = [(worlds.flag(name), settings[name]) for name in _WORLD_KEYS if settings[name] != suite_world[name]]
-    if settings.get("isolate") and not item.isolate:
-        world.append(("--isolate", ""))
-    return repro.suite_line(suite.path, item.id, axiom, settings["seed"], settings["max_examples"], world).rstrip()
+    return repro.in_suite(rec, suite.path, item.id, suite_world, bool(item.isolate))
+
+
+def reproduction(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], axiom: str,
+                 base: Reproduction | None = None) -> str:
+    """A one-line command replaying `axiom` on `item` with exactly these settings (`record_for`, rendered)."""
+    return repro.render(record_for(suite, item, settings, axiom, base))
 
 
 def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mapping[str, Any]) -> list[Outcome]:
@@ -98,7 +119,7 @@ def judge(suite: Suite | None, item: SuiteItem, report: Report, settings: Mappin
                     paper_ref=r.paper_ref, status=r.status, expected=expected, message=r.message,
                     counterexample=r.counterexample)
         if r.status in ("fail", "error") or not o.matched:
-            o.reproduce = reproduction(suite, item, settings, r.axiom)
+            o.reproduce = repro.render(record_for(suite, item, settings, r.axiom, r.reproduction))
         out.append(o)
     return out
 
@@ -125,7 +146,8 @@ def item_run(suite: Suite | None, item: SuiteItem, settings: Mapping[str, Any], 
     if report is None:
         outcomes = [Outcome(suite=name, item=item.id, operator=item.operator.name, scale=item.operator.scale,
                             axiom=a, paper_ref=AXIOMS[a].paper_ref, status="error", expected=item.expect[a],
-                            message=error or "not verified", reproduce=reproduction(suite, item, settings, a))
+                            message=error or "not verified",
+                            reproduce=repro.render(record_for(suite, item, settings, a)))
                     for a in item.axioms]
         return ItemRun(name, item.id, item.source, None, outcomes, dict(settings), error=error or "not verified",
                        description=item.description)
@@ -150,10 +172,12 @@ def replay_item(op: Operator, source: str, path: str, overrides: Mapping[str, An
     report = verify(op, replay=path, timeout=timeout or DEFAULT_TIMEOUT, isolate=bool(isolate))
     item = single(op, source, axioms=[r.axiom for r in report.results], world=dict(report.world),
                   seed=report.seed, timeout=timeout, isolate=isolate)
-    ir = item_run(None, item, effective(item, overrides), report)
+    settings = effective(item, overrides)
+    ir = item_run(None, item, settings, report)
     for o in ir.outcomes:
-        if o.reproduce:
-            o.reproduce = repro.replay_line(source, path)
+        if o.reproduce:  # the saved input, not a new search: `verify SOURCE --replay FILE.npz`
+            rec = record_for(None, item, settings, o.axiom, report[o.axiom].reproduction)
+            o.reproduce = repro.render(dataclasses.replace(rec, replay=str(path)))
     return ir
 
 

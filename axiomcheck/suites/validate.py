@@ -15,11 +15,11 @@ from typing import Any
 
 from ..axioms import AXIOMS, for_scale
 from ..errors import Problem, SpecError, SuiteError, TargetError
+from ..library.lookup import resolve
 from ..report.results import plain
 from ..sampling.budget import timeout_problem
 from ..spec import boxes
 from ..spec.operator import Operator, Safety
-from ..spec.registry import resolve
 from .keys import ITEM_KEYS as _ITEM_KEYS
 from .keys import SAFETY_KEYS as _SAFETY_KEYS
 from .keys import SPEC_KEYS as _SPEC_KEYS
