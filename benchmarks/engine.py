@@ -25,9 +25,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 import axiomcheck as ac
-from axiomcheck.calling.isolation import IsolatedGuard
+from axiomcheck.calling.isolation import IsolatedSandbox
+from axiomcheck.calling.sandbox import Sandbox
 from axiomcheck.checks import properties as P
-from axiomcheck.engine import Guard, Settings, Verifier
+from axiomcheck.engine import Settings, Verifier
 from axiomcheck.sampling.domains import DOMAINS, World
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,8 +96,8 @@ def call_cost(op, world, calls: int) -> dict[str, float]:
     """Median seconds per call on one 16-sample batch: bare, guarded in process, guarded in a worker process."""
     args = DOMAINS["token"].sweep(np.random.default_rng(0), world, 16)[0].args
     out = {}
-    guards = {"bare": None, "in process": Guard(op.fn, timeout=10.0),
-              "isolate=True": IsolatedGuard(op.fn, timeout=10.0)}
+    guards = {"bare": None, "in process": Sandbox(op.fn, timeout=10.0),
+              "isolate=True": IsolatedSandbox(op.fn, timeout=10.0)}
     for label, guard in guards.items():
         call = (lambda: op.fn(*args)) if guard is None else (lambda g=guard: g(*args))
         call()  # warm (starts the worker process)

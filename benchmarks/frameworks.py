@@ -25,7 +25,7 @@ import numpy as np
 
 import axiomcheck as ac
 from axiomcheck.calling.frameworks import adapt
-from axiomcheck.calling.sandbox import Guard
+from axiomcheck.calling.sandbox import Sandbox
 from axiomcheck.sampling.domains import DOMAINS, World
 
 K, V = 4, 16
@@ -72,7 +72,7 @@ def best_of(fn, repeats: int) -> float:
 def call_time(op: ac.Operator, batch: int, repeats: int) -> float:
     """One guarded call on a sweep batch of `batch` samples (copies in, conversion, copy out)."""
     fam = DOMAINS["token"].sweep(np.random.default_rng(0), World(teachers=K, vocab=V), batch)[0]
-    guard = Guard(adapt(op.fn, op.framework), names=("probs", "context"), timeout=None)
+    guard = Sandbox(adapt(op.fn, op.framework), names=("probs", "context"), timeout=None)
     guard(*fam.args)  # warm: JIT compilation, torch's first call
     return best_of(lambda: guard(*fam.args), repeats)
 

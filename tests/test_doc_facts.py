@@ -133,3 +133,24 @@ def test_the_certified_page_states_the_certifier_default_domains():
         assert row is not None, f"docs/certified.md has no default domain for {name}"
         want = f"[{lo:g}, {hi:g}]".replace("e+0", "e")  # 1e+06 is written 1e6 on the page
         assert want in row, (name, want, row)
+
+
+def test_the_architecture_page_names_every_module_and_only_modules_that_exist():
+    """docs/architecture.md has a row for every module, by its path inside the package (a package's
+    `__init__.py` by its folder; the training-time checks by name in the dynamics row), and every
+    module path it names exists, so a module moved, added or removed shows here."""
+    text = page("docs/architecture.md")
+    package = ROOT / "axiomcheck"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if path.name == "__init__.py" and path.parent != package:
+            rel = path.parent.relative_to(package).as_posix() + "/"
+        named = f"`{rel}`" in text or (rel.startswith("dynamics/") and f"`{path.name}`" in text)
+        if not named and not (rel.endswith("/") and f"`{rel}" in text):
+            missing.append(rel)
+    assert missing == [], f"docs/architecture.md does not name {missing}"
+    named = set(re.findall(r"`((?:[a-z_]+/)*[a-z_]+\.py)`", text))
+    ghosts = sorted(n for n in named if not (package / n).exists() and not (ROOT / n).exists()
+                    and not list(package.rglob(n)))
+    assert ghosts == [], f"docs/architecture.md names modules that do not exist: {ghosts}"
