@@ -14,7 +14,7 @@ TORCH  ?= torch==2.13.0
 # future is not a warning about these pages.
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
-.PHONY: demo test quick-test docs lint bench suites clean torch
+.PHONY: demo test slow-test docs lint bench suites clean torch
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,15 +38,17 @@ demo: $(STAMP)
 	$(BIN)/axiomcheck
 	$(BIN)/axiomcheck dynamics --demo -o reports
 
-# Two workers: CI has two cores (pytest-xdist is in the dev extra).
+# Two workers: CI has two cores (pytest-xdist is in the dev extra). Every test but the
+# ones marked slow, then the documentation build.
 test: $(STAMP) $(DOCS_STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 	$(MKDOCS)
 
-# Without the slow tests: those that build the package and install it into fresh
-# environments, and those that compile the PyTorch weight guard with torch.compile.
-quick-test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+# The tests marked slow: those that build the package and install it into fresh
+# environments, compile the PyTorch weight guard with torch.compile, or run the
+# published suite at two more seeds. CI (.ci/run) runs them after `make test`.
+slow-test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m slow
 
 docs: $(DOCS_STAMP)
 	$(MKDOCS)

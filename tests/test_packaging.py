@@ -6,7 +6,7 @@ where they exist on the machine; skipped with the reason otherwise), install
 the wheel there without extras — pip resolves the dependencies — and use it
 from an empty folder: the import, the command, the built-in suites, the pytest
 plugin, a type checker on a user's script, the CI recipe of the docs.
-They run by default (`make test`, CI); `pytest -m "not slow"` leaves them out.
+They are marked slow: `make slow-test` and CI run them; `make test` leaves them out.
 
 The build and the environments are made once per session and shared by the
 tests that need them, across pytest-xdist workers too: the first worker to need
