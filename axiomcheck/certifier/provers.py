@@ -43,7 +43,6 @@ class Job:
     gap: float
     lipschitz_lower: float = 0.0
     metric: str = ""
-    evaluations: int = 0
 
     order: bool = False  # the safety check reads pairwise order relations; the others need not compute them
     cache: dict = dataclasses.field(default_factory=dict)  # shared by the checks of one operator
@@ -57,7 +56,6 @@ class Job:
                    boxes.labels.tobytes(), id(self.params), second)
             if key in self.cache:
                 return self.cache[key]
-        self.evaluations += 1
         ev = E.on_boxes(self.op, self.dom, boxes.lo, boxes.hi, boxes.labels, self.params, force, order, second)
         if key is not None and len(self.cache) < 64:
             self.cache[key] = ev

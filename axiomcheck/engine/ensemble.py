@@ -93,7 +93,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
     tol = tolerance if tolerance is not None else rules.tolerance(np.float32, max(world.vocab, world.teachers))
     found: dict[str, tuple[float, str, dict[str, Any]]] = {}
     error: str | None = None
-    per_token_seen = independent_seen = 0
+    independent_seen = 0
     samples = 0
 
     def note(axiom: str, severity: float, message: str, ce: dict[str, Any]) -> None:
@@ -147,9 +147,7 @@ def verify_ensemble(op_or_name: Operator | str, *, teachers: int | None = None, 
             note("ensemble.conformance", float(np.nan_to_num(dev[n], nan=np.inf)),
                  f"q must equal the renormalized Σ_k w_k(i) p_k(i) (±{tol:.2g}), got ‖Δq‖∞ = {dev[n]:.3g}, "
                  f"at {where}, position {n}", ce(n))
-        if per_token:
-            per_token_seen += N
-        else:
+        if not per_token:
             independent_seen += N
             convex = np.abs(q - mix).max(axis=1)
             if not (convex <= tol).all():

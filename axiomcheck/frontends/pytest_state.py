@@ -37,7 +37,6 @@ class State:
         self.written: dict[str, Path] = {}
         self.write_error: str | None = None
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}  # (suite, item) -> ItemRun as a dict + order
-        self.fixture_calls = 0
 
     @property
     def overrides(self) -> dict[str, Any]:
