@@ -154,3 +154,18 @@ def test_the_architecture_page_names_every_module_and_only_modules_that_exist():
     ghosts = sorted(n for n in named if not (package / n).exists() and not (ROOT / n).exists()
                     and not list(package.rglob(n)))
     assert ghosts == [], f"docs/architecture.md names modules that do not exist: {ghosts}"
+
+
+def test_the_certified_page_shows_what_its_example_prints():
+    """docs/certified.md shows rows of its first example's report; they are that report's rows."""
+    from axiomcheck.output.certified import describe
+    from tests.doc_blocks import blocks
+
+    text = page("docs/certified.md")
+    first = next(b for b in blocks(ROOT / "docs" / "certified.md") if not b.is_sketch and not b.file_name)
+    namespace: dict = {}
+    exec(compile(first.code.replace("ac.print_report(report)", ""), "docs/certified.md", "exec"), namespace)
+    for axiom in ("context.boundedness", "context.continuity"):
+        result = namespace["report"][axiom]
+        shown = describe(result.certificate, result)
+        assert shown in text, f"docs/certified.md does not show {axiom}'s certificate as it is now: {shown}"

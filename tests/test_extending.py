@@ -118,3 +118,29 @@ def test_an_operator_naming_an_unknown_keyword_input_is_refused():
     """Without the record the same function is refused when it is declared: the record is what enables it."""
     with pytest.raises(SpecError, match="temperature"):
         ac.context_operator(tempered, name="tempered", register=False)
+
+
+# ============================================================================= a mistake in the recipe
+
+
+def test_a_check_registered_under_another_property_is_refused_before_anything_runs(monkeypatch):
+    """A check registered under the row's property but declaring none of its own (here the base class's
+    "") was reported "cannot be judged: no sampled input reached this check"; it is now a SpecError
+    that says what to set."""
+    class Unnamed(NoDominantTeacher):
+        property = ""
+
+    axiom = Axiom("context.no_dominant_teacher", "context", "no_dominant_teacher", "example", "s", "d")
+    monkeypatch.setitem(PROPERTY_CHECKS, axiom.property, Unnamed())
+    monkeypatch.setitem(AXIOMS, axiom.id, axiom)
+    op = ac.context_operator(lambda c: np.full((c.shape[0], 4), 0.25), name="ext_uniform", register=False)
+    with pytest.raises(SpecError, match="declares property = ''; set property = 'no_dominant_teacher' on it"):
+        ac.verify(op, **FAST)
+
+
+def test_a_row_whose_property_no_check_decides_is_refused(monkeypatch):
+    axiom = Axiom("context.novel", "context", "novel", "example", "s", "d")
+    monkeypatch.setitem(AXIOMS, axiom.id, axiom)
+    op = ac.context_operator(lambda c: np.full((c.shape[0], 4), 0.25), name="ext_uniform", register=False)
+    with pytest.raises(SpecError, match=r"no check decides it: register one in .*PROPERTY_CHECKS\['novel'\]"):
+        ac.verify(op, **FAST)

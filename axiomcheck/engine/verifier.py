@@ -26,7 +26,7 @@ from ..axioms import for_scale
 from ..calling.sandbox import OperatorMisbehaved
 from ..checks.base import NO_PARAMS, Check, Evaluated
 from ..checks.evidence import Evidence
-from ..checks.registry import FEEDING_CHECKS, PROPERTY_CHECKS, charge
+from ..checks.registry import FEEDING_CHECKS, PROPERTY_CHECKS, charge, check_catalogue
 from ..checks.subject import Subject
 from ..library.lookup import target_name
 from ..report import repro
@@ -75,6 +75,7 @@ class Verifier:
             raise SpecError(f"the {op.scale} scale has no " + ("sampling Domain (axiomcheck.sampling.domains)"
                             if for_scale(op.scale) else "checks in the catalogue (axiomcheck.axioms)"))
         self.catalogue = [a for a in for_scale(op.scale) if axioms is None or a.id in axioms]
+        check_catalogue(self.catalogue)
         self.derived = derived_of(op, world)
         self.subject = Subject(op=op, world=world, scale=SCALES[op.scale], seed=settings.seed,
                                tolerance=settings.tolerance, timeout=settings.timeout, isolate=settings.isolate,
