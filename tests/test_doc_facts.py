@@ -169,3 +169,15 @@ def test_the_certified_page_shows_what_its_example_prints():
         result = namespace["report"][axiom]
         shown = describe(result.certificate, result)
         assert shown in text, f"docs/certified.md does not show {axiom}'s certificate as it is now: {shown}"
+
+
+def test_the_reports_page_names_every_key_of_report_json():
+    """The report.json row of docs/reports.md names every key the file holds, at every level."""
+    run = suites.run([suites.loads('[suite]\nname = "s"\nmax_examples = 3\n[[item]]\noperator = "uniform_context"\n',
+                                   "s.toml")])
+    doc = run.to_dict()
+    row = next(line for line in page("docs/reports.md").splitlines() if line.startswith("| `report.json` |"))
+    named = set(re.findall(r'"([a-z_]+)"', row))
+    item = doc["suites"][0]["items"][0]
+    keys = {*doc, *doc["suites"][0], *item, *item["outcomes"][0], *item["report"], *item["report"]["results"][0]}
+    assert keys - named == set(), f"docs/reports.md does not name {sorted(keys - named)}"
