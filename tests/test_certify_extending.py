@@ -13,8 +13,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+import test_toy_scale
 from test_extending import _temperature
-from test_toy_scale import margin_ops, margin_scale  # noqa: F401 - the toy scale's fixtures
 
 import axiomcheck as ac
 from axiomcheck.output.certified import describe
@@ -22,6 +22,8 @@ from axiomcheck.report.certificate import Certificate
 from axiomcheck.spec import boxes
 from axiomcheck.spec.inputs import INPUTS, KeywordInput
 from axiomcheck.spec.scales import SCALES, Arg
+
+margin_scale, margin_ops = test_toy_scale.margin_scale, test_toy_scale.margin_ops  # its fixtures, reused
 
 FAST = dict(max_examples=10, sweep_size=32, certify_time=5.0)
 VALUE_CHECKS = ("context.finite", "context.normalization", "context.positivity", "context.boundedness")
@@ -69,7 +71,8 @@ def test_a_violation_in_a_keyword_input_is_refuted_inside_its_box(monkeypatch):
     op = ac.context_operator(_warm_negative, name="warm_negative", register=False)
     cert = ac.certify(op, **FAST)["context.positivity"].certificate
     assert cert.status == "refuted", cert.reason
-    assert cert.counterexample["input"]["temperature"] >= 2.5 - 1e-9
+    (t,) = cert.counterexample["input"]["temperature"]
+    assert 2.5 < t <= 10.0  # where the weight is negative, and inside the record's box
 
 
 def test_a_keyword_input_without_a_box_is_unknown_until_one_is_declared(monkeypatch):
@@ -136,7 +139,7 @@ def test_a_toy_scale_whose_arg_has_a_default_box_certifies_on_it(margin_ops, mon
     assert (cert.status, cert.domain) == ("proved", "margins ∈ [-3, 3]^4")
     bad = ac.certify(margin_ops.violating, **FAST)["margin.positivity"].certificate
     assert bad.status == "refuted"
-    assert min(bad.counterexample["input"]["margins"]) <= 0.0
+    assert np.min(bad.counterexample["input"]["margins"]) <= 0.0  # half the positive part: 0 where a margin is
 
 
 # ----------------------------------------------------------------------------- the gap

@@ -20,7 +20,7 @@ from . import bnb
 from . import provers as C
 from .evaluate import NO_PARAMS
 from .sampled import with_sampled
-from .space import build
+from .space import NoBox, build
 
 #: The properties a certificate can be given for (the catalogue's property names).
 CERTIFIED_PROPERTIES = ("finite", "normalization", "positivity", "nonnegativity", "bounds", "safety", "regularity")
@@ -113,12 +113,15 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     """
     t_start = time.perf_counter()
     budget = DEFAULT_TIME if max_time is None else float(max_time)
-    dom = build(op, world, domain)
     ids = [a for a in for_scale(op.scale) if a.property in CERTIFIED_PROPERTIES and (axioms is None or a.id in axioms)]
     if SCALES[op.scale].task_importance:
         ids = [a for a in ids if a.property != "positivity"]
     if not _specs(op):  # no safety ordering declared: the check does not apply (the sampled one is skipped)
         ids = [a for a in ids if a.property != "safety"]
+    try:
+        dom = build(op, world, domain)
+    except NoBox as exc:  # an input with no default box and none declared: nothing can be stated on it
+        return {a.id: Certificate(status="unknown", reason=str(exc)) for a in ids}
     sets = param_sets(op, seed) if op.params is not None else [("", NO_PARAMS)]
     blocker = _sampled_blocker(sampled, op.scale)
     out: dict[str, Certificate] = {}

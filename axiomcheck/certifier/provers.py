@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report.certificate import Certificate
+from ..report.certificate import Certificate, gap_text
 from ..spec.operator import Safety
 from ..spec.scales import SCALES
 from . import bnb
@@ -272,7 +272,7 @@ def regularity(job: Job, declared: float | None) -> Certificate:
                            f"{declared:.6g} (lower bound {lower:.6g}; the true constant lies between)", **base)
     reason = None
     if gap is not None and gap > job.gap:
-        reason = f"Lipschitz (hence continuous); the gap to the lower bound {lower:.6g} stayed at {gap:.1%}"
+        reason = f"Lipschitz (hence continuous); the gap to the lower bound {lower:.6g} stayed at {gap_text(gap)}"
     return Certificate(status="proved", reason=reason, **base)
 
 

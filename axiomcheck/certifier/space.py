@@ -16,6 +16,17 @@ coordinates the branch and bound splits):
 | student | the probability simplex (as probs) | V |
 | labels | enumerated: every label 0 … V−1 is its own case | none |
 
+Each row is a fact of the input's record, read here and kept nowhere else: a
+scale's positional input is an `Arg` on its `Scale` (`axiomcheck.spec.scales`),
+a keyword input a `KeywordInput` (`axiomcheck.spec.inputs`).  A record gives its
+`axes` (its shape in the world), its default `box` or None, whether it is on the
+`simplex`, and whether it is discrete: `enumerated` (labels) or held (a keyword
+input with no metric term: step, kept in the box and out of the metric).  A
+positional input the metric measures in log (`transform="log"`) is certified in
+logs.  An input with no default box and none declared cannot be certified:
+`build` raises `NoBox`, and every certified check is `unknown` saying how to
+declare one.
+
 A call overrides a box with `domain={"context": (-5, 5)}` (one range for every
 entry) or `(lo_array, hi_array)` (per entry, in the input's own shape); sizes
 are given in sizes, not logs.  The metric of the Lipschitz bound is the
@@ -31,16 +42,22 @@ from typing import Any
 import numpy as np
 
 from ..sampling.domains import World
-from ..spec.inputs import keyword_inputs
+from ..spec import boxes, worlds
+from ..spec.inputs import INPUTS, keyword_inputs
 from ..spec.scales import SCALES
 
-#: Default ranges of the box inputs (sizes in sizes; they are certified in log sizes).
-DEFAULTS: dict[str, tuple[float, float]] = {
-    "context": (-10.0, 10.0), "features": (-10.0, 10.0), "losses": (0.0, 1e6), "sizes": (1.0, 1e9),
-    "history": (0.0, 1e6), "step": (0.0, 1e9), "teacher_logits": (-30.0, 30.0),
-}
-SIMPLEX = ("probs", "student")
-HELD = ("step",)  # in the box, not in the metric
+
+class NoBox(ValueError):
+    """An input with no default box and none declared: the certifier has no domain for it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no box for input {name!r}: declare one with domain={{{name!r}: (lo, hi)}}")
+        self.name = name
+
+
+def defaults() -> dict[str, tuple[float, float]]:
+    """The default box of every input whose record gives one (sizes in sizes), by name."""
+    return {n: tuple(r.box) for n, r in boxes.records().items() if r.box is not None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +72,7 @@ class Coord:
     log: bool = False  # the operator gets exp(u) (sizes)
     simplex: bool = False  # rows along the last axis lie on the simplex
     in_metric: bool = True
+    axes: tuple[str, ...] = ()  # world symbols of `shape`, from the input's record
 
     @property
     def size(self) -> int:
@@ -150,7 +168,8 @@ def _fmt(x: float) -> str:
 def _describe(c: Coord) -> str:
     if c.simplex:
         rows = c.size // c.shape[-1]
-        who = f"each of the {rows} teachers' rows" if c.name == "probs" else "the row"
+        who = (f"each of the {rows} teachers' rows" if c.axes[:-1] == ("K",) else
+               f"each of the {rows} rows" if len(c.shape) > 1 else "the row")
         return f"{c.name}: {who} on the probability simplex over V = {c.shape[-1]} (|Σ − 1| ≤ V·2⁻⁵³)"
     lo, hi = (np.exp(c.lo), np.exp(c.hi)) if c.log else (c.lo, c.hi)
     lo, hi = lo.reshape(-1), hi.reshape(-1)
@@ -166,14 +185,19 @@ def _describe(c: Coord) -> str:
     return text
 
 
-def _shape(name: str, world: World) -> tuple[int, ...]:
-    K, V, D, M, F, H = world.teachers, world.vocab, world.context_dim, world.tasks, world.features, world.history
-    return {"context": (D,), "features": (F,), "losses": (M, K), "sizes": (M,), "history": (H, M), "step": (),
-            "teacher_logits": (K, V), "probs": (K, V), "student": (V,)}[name]
+def _shape(axes: tuple[str, ...], world: World) -> tuple[int, ...]:
+    return tuple(int(getattr(world, _field(a))) for a in axes)
 
 
-def _box(name: str, shape: tuple[int, ...], given: Any) -> tuple[np.ndarray, np.ndarray]:
-    spec = DEFAULTS[name] if given is None else given
+def _field(symbol: str) -> str:
+    """The `World` field of a world symbol ("V" -> "vocab")."""
+    return next(f for f in worlds.fields() if worlds.symbol(f) == symbol)
+
+
+def _box(name: str, shape: tuple[int, ...], given: Any, default: Any, log: bool) -> tuple[np.ndarray, np.ndarray]:
+    if given is None and default is None:
+        raise NoBox(name)
+    spec = default if given is None else given
     if isinstance(spec, Mapping):
         spec = (spec["lo"], spec["hi"])
     try:
@@ -185,15 +209,19 @@ def _box(name: str, shape: tuple[int, ...], given: Any) -> tuple[np.ndarray, np.
                          f"got {given!r}") from exc
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi)):
         raise ValueError(f"domain[{name!r}] must be a finite box with lo ≤ hi, got {given!r}")
-    if name == "sizes":
+    if log:
         if np.any(lo <= 0):
-            raise ValueError(f"domain['sizes'] must be positive, got {given!r}")
+            raise ValueError(f"domain[{name!r}] must be positive, got {given!r}")
         lo, hi = np.log(lo), np.log(hi)
     return lo, hi
 
 
 def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Space:
-    """The certification domain of `op` in `world`: defaults, overridden by the operator's and then the call's."""
+    """The certification domain of `op` in `world`: defaults, overridden by the operator's and then the call's.
+
+    Each input's shape, default box, simplex and place in the metric come from its
+    record; an input with no box (no default, none declared) raises `NoBox`.
+    """
     scale = SCALES[op.scale]
     declared = dict(getattr(op, "domain", None) or {})
     declared.update(dict(given or {}))
@@ -202,12 +230,15 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Spac
         names: tuple[str, ...] = tuple(sorted({n for c in op.components for n in keyword_inputs(c.fn, c.scale)}))
     else:
         names = keyword_inputs(fn, op.scale)
+    args = {a.name: a for a in scale.args}
     positional = list(scale.inputs)
     if scale.composition:  # only what some component reads is certified (the rest is not an input of w)
         read = {n for c in op.components for n in SCALES[c.scale].inputs}
         positional = [n for n in positional if n in read]
-    inputs = positional + [n for n in names if n != "labels"]
-    unknown = sorted(set(declared) - set(inputs) - set(SIMPLEX))
+    enumerated = [n for n in names if INPUTS[n].enumerated]
+    inputs = positional + [n for n in names if n not in enumerated]
+    simplex = {n for n, r in boxes.records().items() if r.simplex}
+    unknown = sorted(set(declared) - set(inputs) - simplex)
     if unknown:
         raise ValueError(f"domain names inputs the operator does not take: {unknown} (it takes {inputs})")
     derived = "probs" if "teacher_logits" in names and "probs" in inputs else None
@@ -216,18 +247,22 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Spac
     for name in inputs:
         if name == derived:
             continue
-        shape = _shape(name, world)
-        if name in SIMPLEX:
+        record = args[name] if name in args else INPUTS[name]
+        shape = _shape(record.axes, world)
+        if record.simplex:
             if declared.get(name) not in (None, "simplex"):
                 raise ValueError(f"domain[{name!r}] is the probability simplex; it takes no box")
             lo, hi = np.zeros(shape), np.ones(shape)
-            coords.append(Coord(name, shape, lo, hi, start, simplex=True))
+            coords.append(Coord(name, shape, lo, hi, start, simplex=True, axes=record.axes))
         else:
-            lo, hi = _box(name, shape, declared.get(name))
-            coords.append(Coord(name, shape, lo, hi, start, log=name == "sizes", in_metric=name not in HELD))
+            log = boxes.logged(record)
+            lo, hi = _box(name, shape, declared.get(name), record.box, log)
+            held = name not in args and record.held
+            coords.append(Coord(name, shape, lo, hi, start, log=log, in_metric=not held, axes=record.axes))
         start += coords[-1].size
+    labels = [int(getattr(world, _field(INPUTS[n].enumerated))) for n in enumerated]
     return Space(op.scale, tuple(coords), tuple(scale.inputs), tuple(n for n in names),
-                  world.vocab if "labels" in names else None, world, derived)
+                 labels[0] if labels else None, world, derived)
 
 
 # ----------------------------------------------------------------------------- boxes of u

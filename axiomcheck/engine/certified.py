@@ -163,9 +163,10 @@ def placed(counterexample: Mapping[str, Any], domain: Mapping[str, boxes.Box]) -
     inputs = [counterexample.get(k) for k in ("input", "other_input") if k in counterexample]
     if not inputs or not all(isinstance(i, Mapping) for i in inputs):
         return "the sampled counterexample does not hold its inputs (too large to keep)"
+    real = boxes.box_inputs()
     for values in inputs:
         for name, value in values.items():
-            if name not in boxes.BOX_INPUTS:
+            if name not in real:
                 continue
             if name not in domain:
                 return f"the sampled violation could not be placed in this domain ({name} has no stated box)"

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..axioms import AXIOMS
 from ..report.assumptions import lines as assumption_lines
+from ..report.certificate import gap_text
 from ..report.plaindata import plain
 from .common import clip
 
@@ -103,7 +104,7 @@ def _lipschitz(low: float | None, cert: Any) -> str:
 def describe(cert: Any, result: Any = None) -> str:
     """One line for `cert`, the certificate of `result` (whose estimate gives the sampled Lipschitz bound)."""
     prop = _property(result)
-    gap = f" (gap {cert.gap:.1%})" if isinstance(cert.gap, (int, float)) and math.isfinite(cert.gap) else ""
+    gap = f" (gap {gap_text(cert.gap)})" if isinstance(cert.gap, (int, float)) and math.isfinite(cert.gap) else ""
     if prop == "regularity" or cert.lipschitz_upper is not None:
         text = f"{cert.status}{_lipschitz(sampled_lipschitz(result), cert)} {_where(cert)}{gap}"
     else:

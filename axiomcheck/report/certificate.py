@@ -21,6 +21,20 @@ from typing import Any
 from .plaindata import plain
 
 CERTIFICATE_STATUSES = ("proved", "refuted", "unknown")
+#: The largest gap written as a percentage (1000%); a larger one is written as the ratio of the bounds.
+GAP_PERCENT_MAX = 10.0
+
+
+def gap_text(gap: float) -> str:
+    """A relative gap (certified / sampled − 1) as text: `4.8%` up to 1000%, then the ratio `×7.3e+300`.
+
+    A percentage of a gap of 2e301 would run to 300 digits; past 1000% the
+    ratio of the certified to the sampled bound, 1 + gap, says the same shortly.
+
+    >>> gap_text(0.048), gap_text(41.0), gap_text(7.3e300)
+    ('4.8%', '×42', '×7.3e+300')
+    """
+    return f"{gap:.1%}" if gap <= GAP_PERCENT_MAX else f"×{1.0 + gap:.2g}"
 
 
 def _number(value: Any) -> Any:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._softmax import softmax
+from . import worlds
 from .scales import SCALES
 
 Batch = dict[str, np.ndarray]  # input name -> batch-first array
@@ -189,12 +190,22 @@ RESERVED = ("teachers", "params")
 
 @dataclasses.dataclass(frozen=True)
 class KeywordInput:
-    """One input an operator may name: its layout, families, and place in the regularity metric.
+    """One input an operator may name: its layout, families, place in the regularity metric, certified domain.
 
     `metric` is the term it adds to the scale's metric ("‖Δstudent‖∞"), or None
     for a discrete input held fixed along each segment; `drawn` builds a batch of
     it for one family from the positional inputs (which it may rewrite).  Which
     scales offer it is a fact of each scale (`Scale.keywords`); `scales` reads it.
+
+    What the certifier needs of it (`axiomcheck.certifier.space`): `axes`, its
+    axes after the batch axis as world symbols (its shape in a world; `layout`
+    says the same in words); `box`, the default interval of every entry, or None
+    when a certified run must declare one (`domain={name: (lo, hi)}`); `simplex`,
+    whether each row along its last axis is a probability distribution (it takes
+    no box); `enumerated`, the world symbol N of a discrete input whose values
+    0 … N−1 are each certified as their own case (labels: "V").  A discrete input
+    that is not enumerated (`metric` None) is held: its box (`box`, it takes no
+    declared one) is kept out of the metric.
     """
 
     name: str
@@ -205,11 +216,26 @@ class KeywordInput:
     #: its families at the edge of what it can be, most extreme first: the sweep puts every input an
     #: operator names at one of these at once (`domain_inputs.WithInputs.sweep`)
     extremes: tuple[str, ...] = ()
+    axes: tuple[str, ...] = ()
+    box: tuple[float, float] | None = None
+    simplex: bool = False
+    enumerated: str | None = None
 
     def __post_init__(self) -> None:
         if self.name in RESERVED:
             raise ValueError(f"a keyword input cannot be named {self.name!r}: an operator's {self.name!r} keyword "
                              f"already has a meaning of its own (reserved: {', '.join(RESERVED)})")
+        known = {worlds.symbol(f) for f in worlds.fields()}
+        unknown = [a for a in (*self.axes, *([self.enumerated] if self.enumerated else [])) if a not in known]
+        if unknown:
+            raise ValueError(f"keyword input {self.name!r}: axes {unknown} are not world symbols ({sorted(known)})")
+        if self.box is not None and (self.simplex or self.enumerated):
+            raise ValueError(f"keyword input {self.name!r}: a distribution or an enumerated input takes no box")
+
+    @property
+    def held(self) -> bool:
+        """Whether it is discrete and held fixed (not enumerated): in its box, out of the metric (step)."""
+        return self.metric is None and self.enumerated is None
 
     @property
     def scales(self) -> tuple[str, ...]:
@@ -226,20 +252,23 @@ INPUTS: dict[str, KeywordInput] = {
     for i in (
         KeywordInput("teacher_logits", "float[B,K,V]; probs = softmax(teacher_logits)",
                      ("from_probs", "extreme", "ties", "masked", "peaked"), _teacher_logits,
-                     "‖Δteacher_logits‖∞ (finite entries)", ("peaked", "extreme", "masked")),
+                     "‖Δteacher_logits‖∞ (finite entries)", ("peaked", "extreme", "masked"),
+                     axes=("K", "V"), box=(-30.0, 30.0)),
         KeywordInput("labels", "int64[B] in [0, V)",
                      ("random", "teacher_argmax", "zero_under_one", "zero_under_all", "tiny_under_one",
-                      "safety_token"), _labels, None, ("zero_under_all", "zero_under_one", "tiny_under_one")),
+                      "safety_token"), _labels, None, ("zero_under_all", "zero_under_one", "tiny_under_one"),
+                     enumerated="V"),
         KeywordInput("student", "float[B,V], a distribution",
                      ("dirichlet", "equal_teacher", "one_hot", "uniform", "confidently_wrong"), _student,
-                     "‖Δstudent‖∞", ("confidently_wrong", "one_hot")),
+                     "‖Δstudent‖∞", ("confidently_wrong", "one_hot"), axes=("V",), simplex=True),
         KeywordInput("features", "float[B,F], F = world.features",
-                     ("gaussian", "far_out", "zeros", "tied"), _features, "‖Δfeatures‖∞", ("far_out", "zeros")),
+                     ("gaussian", "far_out", "zeros", "tied"), _features, "‖Δfeatures‖∞", ("far_out", "zeros"),
+                     axes=("F",), box=(-10.0, 10.0)),
         KeywordInput("history", "float[B,H,M] ≥ 0, H = world.history, history[:, -1] the latest",
                      ("random", "constant", "rising", "falling", "zeros", "huge", "tied_tasks"), _history,
-                     "‖Δhistory‖∞", ("zeros", "huge")),
+                     "‖Δhistory‖∞", ("zeros", "huge"), axes=("H", "M"), box=(0.0, 1e6)),
         KeywordInput("step", "int64[B] ≥ 0", ("random", "zero", "one", "large"), _step, None,
-                     ("large", "zero")),
+                     ("large", "zero"), box=(0.0, 1e9)),
     )
 }
 

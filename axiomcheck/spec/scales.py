@@ -38,17 +38,25 @@ class Arg:
     `axes` are its axes after the batch axis, as world symbols ("K", "V", "D",
     "M": see `axiomcheck.spec.worlds`); `transform` says how the regularity
     metric measures its change: "" for ‖Δx‖∞, "log" for ‖Δlog x‖∞ (a key of
-    `TRANSFORMS`).
+    `TRANSFORMS`; a "log" input is positive, and certified in its logs).  What
+    the certifier needs besides (`axiomcheck.certifier.space`): `box`, the
+    default interval of every entry, or None when a certified run must declare
+    one (`domain={name: (lo, hi)}`); `simplex`, whether each row along its last
+    axis is a probability distribution (it takes no box).
     """
 
     name: str
     axes: tuple[str, ...]
     transform: str = ""
+    box: tuple[float, float] | None = None
+    simplex: bool = False
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
             raise ValueError(f"input {self.name!r}: transform must be one of {tuple(TRANSFORMS)}, "
                              f"got {self.transform!r}")
+        if self.box is not None and self.simplex:
+            raise ValueError(f"input {self.name!r}: a distribution on the simplex takes no box")
         known = {worlds.symbol(f) for f in worlds.fields()}
         unknown = [a for a in self.axes if a not in known]
         if unknown:
@@ -170,20 +178,27 @@ def spelled(items: tuple[str, ...] | list[str], last: str = "and") -> str:
 _TOKEN_KEYWORDS = ("teacher_logits", "labels", "student", "features")
 _TASK_KEYWORDS = ("history", "step")
 
+# The positional inputs, one record each however many scales take them.  Their default boxes: context
+# reaches σ = 10 in the `gaussian` and `wide` sweep families, losses 1e6 in `huge_losses`, sizes 1e9 in
+# `extreme_sizes`.
+_PROBS = Arg("probs", ("K", "V"), simplex=True)
+_CONTEXT = Arg("context", ("D",), box=(-10.0, 10.0))
+_LOSSES = Arg("losses", ("M", "K"), box=(0.0, 1e6))
+_SIZES = Arg("sizes", ("M",), "log", box=(1.0, 1e9))
+
 SCALES: dict[str, Scale] = {
     s.name: s
     for s in (
-        Scale("token", (Arg("probs", ("K", "V")), Arg("context", ("D",))), "[B,K] or [B,K,V]", ("K", "V"),
+        Scale("token", (_PROBS, _CONTEXT), "[B,K] or [B,K,V]", ("K", "V"),
               safety_set="tokens", single_teacher="input", keywords=_TOKEN_KEYWORDS, composable=True),
-        Scale("task", (Arg("losses", ("M", "K")), Arg("sizes", ("M",), "log")), "[B,M,K]", ("M", "K"),
+        Scale("task", (_LOSSES, _SIZES), "[B,M,K]", ("M", "K"),
               single_teacher="input", keywords=_TASK_KEYWORDS, composable=True, declares_importance=True),
-        Scale("context", (Arg("context", ("D",)),), "[B,K]", ("K",),
+        Scale("context", (_CONTEXT,), "[B,K]", ("K",),
               safety_set="contexts", single_teacher="keyword", keywords=("features",), composable=True),
-        Scale("unified", (Arg("probs", ("K", "V")), Arg("context", ("D",)), Arg("losses", ("M", "K")),
-                          Arg("sizes", ("M",), "log")), "[B,M,K,V]", ("M", "K", "V"),
+        Scale("unified", (_PROBS, _CONTEXT, _LOSSES, _SIZES), "[B,M,K,V]", ("M", "K", "V"),
               safety_set="components", single_teacher="never", keywords=_TOKEN_KEYWORDS + _TASK_KEYWORDS,
               composition=True),
-        Scale("importance", (Arg("losses", ("M", "K")), Arg("sizes", ("M",), "log")), "λ[B,M]", ("M",),
+        Scale("importance", (_LOSSES, _SIZES), "λ[B,M]", ("M",),
               single_teacher="never", sums_over="tasks", keywords=_TASK_KEYWORDS,
               refuse_compose="is an importance operator (task coefficients λ[B,M], not teacher weights): declare "
                              "it on a task operator as importance={name}, or verify it on its own"),
