@@ -82,7 +82,8 @@ def test_a_keyword_input_without_a_box_is_unknown_until_one_is_declared(monkeypa
     want = "no box for input 'temperature': declare one with domain={'temperature': (lo, hi)}"
     for axiom in (*VALUE_CHECKS, "context.continuity"):
         cert = report[axiom].certificate
-        assert (cert.status, cert.reason) == ("unknown", want), axiom
+        assert (cert.status, cert.reason, cert.domain) == ("unknown", want,
+                                                           "context ∈ [-10, 10]^3; temperature unbounded"), axiom
     assert report["context.normalization"].status == "pass"  # the sampled verdicts are kept whole
 
     boxed = ac.certify(op, domain={"temperature": (0.1, 10.0)}, **FAST)
@@ -114,6 +115,25 @@ def test_the_built_in_inputs_take_the_boxes_and_refusals_they_always_took():
         boxes.box("sizes", (0, 1))
 
 
+def test_every_input_without_a_box_is_named(monkeypatch):
+    _offer_temperature(monkeypatch, None)
+    pressure = dataclasses.replace(INPUTS["temperature"], name="pressure")
+    monkeypatch.setitem(INPUTS, "pressure", pressure)
+    context = SCALES["context"]
+    monkeypatch.setitem(SCALES, "context", dataclasses.replace(context, keywords=(*context.keywords, "pressure")))
+
+    def both(context, *, temperature, pressure):
+        return _tempered(context, temperature=temperature + pressure)
+
+    op = ac.context_operator(both, name="both", domain={"context": (-1, 1)}, register=False)
+    cert = ac.certify(op, **FAST)["context.normalization"].certificate
+    assert cert.reason == ("no box for inputs 'temperature', 'pressure': declare them with "
+                           "domain={'temperature': (lo, hi), 'pressure': (lo, hi)}")
+    assert cert.domain == "context ∈ [-1, 1]^3; temperature unbounded; pressure unbounded"
+    half = ac.certify(op, domain={"pressure": (0, 1)}, **FAST)["context.normalization"].certificate
+    assert half.reason == "no box for input 'temperature': declare one with domain={'temperature': (lo, hi)}"
+
+
 # ----------------------------------------------------------------------------- the toy scale
 
 
@@ -124,6 +144,7 @@ def test_the_toy_scale_without_a_box_is_unknown_and_certifies_once_one_is_declar
         assert report[axiom].certificate.status == "unknown", axiom
         assert report[axiom].certificate.reason == ("no box for input 'margins': declare one with "
                                                     "domain={'margins': (lo, hi)}")
+        assert report[axiom].certificate.domain == "margins unbounded"
     boxed = ac.certify(margin_ops.conforming, domain={"margins": (-10, 10)}, **FAST)
     assert {a: boxed[a].certificate.status for a in ids} == dict.fromkeys(ids, "proved"), \
         {a: boxed[a].certificate.reason for a in ids}

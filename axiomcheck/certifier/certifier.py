@@ -121,7 +121,7 @@ def certify_operator(op: Any, world: World, *, axioms: Sequence[str] | None = No
     try:
         dom = build(op, world, domain)
     except NoBox as exc:  # an input with no default box and none declared: nothing can be stated on it
-        return {a.id: Certificate(status="unknown", reason=str(exc)) for a in ids}
+        return {a.id: Certificate(status="unknown", domain=exc.domain, reason=str(exc)) for a in ids}
     sets = param_sets(op, seed) if op.params is not None else [("", NO_PARAMS)]
     blocker = _sampled_blocker(sampled, op.scale)
     out: dict[str, Certificate] = {}

@@ -48,11 +48,18 @@ from ..spec.scales import SCALES
 
 
 class NoBox(ValueError):
-    """An input with no default box and none declared: the certifier has no domain for it."""
+    """Inputs with no default box and none declared: the certifier has no domain for them.
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no box for input {name!r}: declare one with domain={{{name!r}: (lo, hi)}}")
-        self.name = name
+    `domain` states the rest of the domain, and each of `names` as having no box.
+    """
+
+    def __init__(self, names: list[str], domain: str = "") -> None:
+        boxes_ = ", ".join(f"{n!r}: (lo, hi)" for n in names)
+        which = f"input {names[0]!r}" if len(names) == 1 else "inputs " + ", ".join(repr(n) for n in names)
+        super().__init__(f"no box for {which}: declare {'one' if len(names) == 1 else 'them'} with "
+                         f"domain={{{boxes_}}}")
+        self.names = names
+        self.domain = domain
 
 
 def defaults() -> dict[str, tuple[float, float]]:
@@ -195,8 +202,6 @@ def _field(symbol: str) -> str:
 
 
 def _box(name: str, shape: tuple[int, ...], given: Any, default: Any, log: bool) -> tuple[np.ndarray, np.ndarray]:
-    if given is None and default is None:
-        raise NoBox(name)
     spec = default if given is None else given
     if isinstance(spec, Mapping):
         spec = (spec["lo"], spec["hi"])
@@ -243,12 +248,16 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Spac
         raise ValueError(f"domain names inputs the operator does not take: {unknown} (it takes {inputs})")
     derived = "probs" if "teacher_logits" in names and "probs" in inputs else None
     coords: list[Coord] = []
+    missing: list[str] = []
     start = 0
     for name in inputs:
         if name == derived:
             continue
         record = args[name] if name in args else INPUTS[name]
         shape = _shape(record.axes, world)
+        if not record.simplex and record.box is None and declared.get(name) is None:
+            missing.append(name)
+            continue
         if record.simplex:
             if declared.get(name) not in (None, "simplex"):
                 raise ValueError(f"domain[{name!r}] is the probability simplex; it takes no box")
@@ -261,8 +270,11 @@ def build(op: Any, world: World, given: Mapping[str, Any] | None = None) -> Spac
             coords.append(Coord(name, shape, lo, hi, start, log=log, in_metric=not held, axes=record.axes))
         start += coords[-1].size
     labels = [int(getattr(world, _field(INPUTS[n].enumerated))) for n in enumerated]
-    return Space(op.scale, tuple(coords), tuple(scale.inputs), tuple(n for n in names),
-                 labels[0] if labels else None, world, derived)
+    space = Space(op.scale, tuple(coords), tuple(scale.inputs), tuple(n for n in names),
+                  labels[0] if labels else None, world, derived)
+    if missing:
+        raise NoBox(missing, "; ".join(t for t in (space.text(), *(f"{n} unbounded" for n in missing)) if t))
+    return space
 
 
 # ----------------------------------------------------------------------------- boxes of u
