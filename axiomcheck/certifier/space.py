@@ -1,7 +1,8 @@
 """The input domain a certificate holds on: boxes, simplices, enumerated labels, and their defaults.
 
 Every certified input is a set of coordinates of one vector u (the box
-coordinates the branch and bound splits):
+coordinates the branch and bound splits); for the built-in inputs, as their
+records give them:
 
 | input | default domain | coordinates |
 |---|---|---|
