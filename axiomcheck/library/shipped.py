@@ -25,12 +25,13 @@ first read.
 
 from __future__ import annotations
 
-from axiomcheck.library import context, independence, misbehaving, published, task, token
-from axiomcheck.library.context import divergence_shift, ordinal_safety, uniform_context
-from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS
-from axiomcheck.library.misbehaving import EXPECTED_MISBEHAVIOR, MISBEHAVING
-from axiomcheck.library.task import inverse_loss, size_tempered, softmax_performance, uniform_task
-from axiomcheck.library.token import entropy_exp, hybrid_safety, inverse_variance, uniform_token
+from axiomcheck import library as _package
+from axiomcheck.library import context, independence, misbehaving, published, task, token  # noqa: F401 - re-exported (`__all__`)
+from axiomcheck.library.context import divergence_shift, ordinal_safety, uniform_context  # noqa: F401 - re-exported (`__all__`)
+from axiomcheck.library.independence import EXPECTED_FAILURES, INDEPENDENCE, SCALE_CHECKS  # noqa: F401 - re-exported (`__all__`)
+from axiomcheck.library.misbehaving import EXPECTED_MISBEHAVIOR, MISBEHAVING  # noqa: F401 - re-exported (`__all__`)
+from axiomcheck.library.task import inverse_loss, size_tempered, softmax_performance, uniform_task  # noqa: F401 - re-exported (`__all__`)
+from axiomcheck.library.token import entropy_exp, hybrid_safety, inverse_variance, uniform_token  # noqa: F401 - re-exported (`__all__`)
 
 published.register_published()
 
@@ -41,28 +42,5 @@ CONFORMING: dict[str, tuple[str, ...]] = {
     "context": ("ordinal_safety", "divergence_shift", "uniform_context"),
 }
 
-__all__ = [
-    "CONFORMING",
-    "EXPECTED_FAILURES",
-    "EXPECTED_MISBEHAVIOR",
-    "INDEPENDENCE",
-    "MISBEHAVING",
-    "SCALE_CHECKS",
-    "context",
-    "divergence_shift",
-    "entropy_exp",
-    "hybrid_safety",
-    "independence",
-    "inverse_loss",
-    "inverse_variance",
-    "misbehaving",
-    "published",
-    "ordinal_safety",
-    "size_tempered",
-    "softmax_performance",
-    "task",
-    "token",
-    "uniform_context",
-    "uniform_task",
-    "uniform_token",
-]
+#: the names the package `axiomcheck.library` gives, listed once there
+__all__ = list(_package.__all__)
