@@ -181,3 +181,13 @@ def test_the_reports_page_names_every_key_of_report_json():
     item = doc["suites"][0]["items"][0]
     keys = {*doc, *doc["suites"][0], *item, *item["outcomes"][0], *item["report"], *item["report"]["results"][0]}
     assert keys - named == set(), f"docs/reports.md does not name {sorted(keys - named)}"
+
+
+def test_the_repository_layout_names_every_stage_folder():
+    """getting-started.md's layout block names each package folder of axiomcheck/ (a stage), and no other."""
+    text = page("docs/getting-started.md")
+    block = text[text.index("## Repository layout"):]
+    block = block[block.index("```"):block.index("```", block.index("```") + 3)]
+    folders = {p.name for p in (ROOT / "axiomcheck").iterdir() if (p / "__init__.py").exists()}
+    named = set(re.findall(r"(?:axiomcheck/|, )([a-z_]+)/", block))
+    assert named == folders, (sorted(folders - named), sorted(named - folders))
