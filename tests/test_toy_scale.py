@@ -272,3 +272,16 @@ def test_a_domain_measures_and_moves_in_its_scale_metric_terms(monkeypatch):
         Arg("sizes", ("M",), "sqrt")
     with pytest.raises(ValueError, match="not world symbols"):
         Arg("sizes", ("T",))
+
+
+def test_a_domain_that_names_another_scale_is_refused(margin_ops, monkeypatch):
+    """A `Domain` registered for a scale but without its `scale` attribute failed with `KeyError: ''`
+    deep in the sampling; it is a SpecError saying what to set."""
+    from axiomcheck.sampling.domains import DOMAINS
+
+    class Unnamed(type(DOMAINS["margin"])):
+        scale = ""
+
+    monkeypatch.setitem(DOMAINS, "margin", Unnamed())
+    with pytest.raises(ac.SpecError, match="declares scale = ''; set scale = 'margin' on it"):
+        ac.verify(margin_ops.conforming, **FAST)

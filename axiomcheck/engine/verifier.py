@@ -74,6 +74,10 @@ class Verifier:
         if not for_scale(op.scale) or op.scale not in DOMAINS:  # never a pass on zero checks
             raise SpecError(f"the {op.scale} scale has no " + ("sampling Domain (axiomcheck.sampling.domains)"
                             if for_scale(op.scale) else "checks in the catalogue (axiomcheck.axioms)"))
+        if DOMAINS[op.scale].scale != op.scale:
+            domain = DOMAINS[op.scale]
+            raise SpecError(f"the Domain registered for the {op.scale} scale ({type(domain).__name__}) declares "
+                            f"scale = {domain.scale!r}; set scale = {op.scale!r} on it")
         self.catalogue = [a for a in for_scale(op.scale) if axioms is None or a.id in axioms]
         check_catalogue(self.catalogue)
         self.derived = derived_of(op, world)
