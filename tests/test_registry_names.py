@@ -171,3 +171,31 @@ def test_the_pytest_fixture_looks_up_names_beside_a_shadowing_module(pytester):
     ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::UserWarning")
     result.assert_outcomes(passed=3)
+
+
+def test_a_bare_name_in_a_suite_means_the_same_operator_in_every_item(scratch):
+    """A suite naming `user_ops.py:ca_mkd` in its second item and the bare `ca_mkd` in its first and third:
+    the first item got the built-in (the user's file was not imported yet) and the third the user's.
+    Every target the items name is imported first, so the bare name means the user's one everywhere."""
+    (scratch / "user_ops.py").write_text(USER_OPS, encoding="utf-8")
+    (scratch / "mixed.toml").write_text(textwrap.dedent('''
+        [suite]
+        name = "mixed"
+        [[item]]
+        id = "first"
+        operator = "ca_mkd"
+        [[item]]
+        id = "by_file"
+        operator = "user_ops.py:ca_mkd"
+        [[item]]
+        id = "third"
+        operator = "ca_mkd"
+        [[item]]
+        id = "builtin"
+        operator = "axiomcheck:ca_mkd"
+    '''), encoding="utf-8")
+    with pytest.warns(ShadowedBuiltinWarning):
+        suite = load(scratch / "mixed.toml")
+    ops = {item.id: item.operator for item in suite.items}
+    assert ops["first"] is ops["by_file"] is ops["third"]
+    assert ops["builtin"] is not ops["first"] and ops["builtin"].fn.__module__.startswith("axiomcheck.library")

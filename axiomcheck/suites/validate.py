@@ -20,6 +20,7 @@ from ..report.results import plain
 from ..sampling.budget import timeout_problem
 from ..spec import boxes
 from ..spec.operator import Operator, Safety
+from ..spec.registry import BUILTIN_PREFIX
 from .keys import ITEM_KEYS as _ITEM_KEYS
 from .keys import SAFETY_KEYS as _SAFETY_KEYS
 from .keys import SPEC_KEYS as _SPEC_KEYS
@@ -150,6 +151,7 @@ class Validator:
         elif not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
             self.problem("'item' must be an array of tables, written [[item]]", "", 0, "item")
             raw_items = []
+        self.import_targets(raw_items)
         items: list[SuiteItem] = []
         seen: dict[str, int] = {}
         for n, raw in enumerate(raw_items, start=1):
@@ -196,6 +198,23 @@ class Validator:
             out["domain"] = {**out["domain"], **boxed}
             for error in errors:
                 self.problem(f"{where}.{error}", table, item, "domain")
+
+    def import_targets(self, raw_items: list[dict[str, Any]]) -> None:
+        """Import every `module:attr` and `file.py:attr` the items name before any item is resolved.
+
+        Importing a user's file registers its operators, and a user's operator shadows a built-in
+        of the same name: without this pass a bare name meant the built-in in the items before the
+        file's and the user's one after it.  A target that fails here is reported by its item.
+        """
+        base = Path(self.path).parent
+        for raw in raw_items:
+            refs = raw.get("compose", [raw.get("operator")])
+            for ref in refs if isinstance(refs, list) else ():
+                if isinstance(ref, str) and ":" in ref and not ref.strip().startswith(BUILTIN_PREFIX):
+                    try:
+                        resolve(ref, base=base)
+                    except TargetError:
+                        pass
 
     def item(self, raw: dict[str, Any], n: int, world: dict[str, int], defaults: dict[str, Any]) -> SuiteItem | None:
         where = f"[[item]] #{n}"
