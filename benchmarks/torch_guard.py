@@ -25,17 +25,15 @@ import argparse
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
+from timing import columns, ms, time_steps  # noqa: E402
 
 import axiomcheck as ac  # noqa: E402
 from axiomcheck.guard import GuardSpec  # noqa: E402
@@ -96,29 +94,6 @@ def steps(spec: GuardSpec, mode: str) -> tuple[Callable[..., Any], Callable[...,
     return plain, guarded, guard
 
 
-def time_steps(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int) -> dict[str, dict[str, list[float]]]:
-    """Wall and CPU seconds of each call, interleaved: after two warm-up calls each, every repeat runs
-    every call once, in an order that alternates between repeats."""
-    for fn, args in calls.values():
-        fn(*args)
-        fn(*args)
-    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in calls}
-    names = list(calls)
-    for rep in range(repeats):
-        for name in names if rep % 2 == 0 else names[::-1]:
-            fn, args = calls[name]
-            c0, t0 = time.process_time(), time.perf_counter()
-            fn(*args)
-            times[name]["wall"].append(time.perf_counter() - t0)
-            times[name]["cpu"].append(time.process_time() - c0)
-    return times
-
-
-def paired_ratio(a: list[float], b: list[float]) -> float:
-    """Median over repeats of b_i / a_i: each repeat's two calls ran next to each other."""
-    return float(np.median(np.asarray(b) / np.asarray(a)))
-
-
 def run(k: int, n: int, v: int, repeats: int, modes: tuple[str, ...]) -> list[dict[str, Any]]:
     rows = []
     spec = demo_spec(k)
@@ -133,21 +108,11 @@ def run(k: int, n: int, v: int, repeats: int, modes: tuple[str, ...]) -> list[di
             res = guard.results()
             label = f"[K, N, V] = {list(args[2].shape)}" if per_token else f"[K, N] = {list(args[2].shape)}"
             rows.append({"weights": label, "mode": mode,
-                         "plain_s": float(np.median(t["plain"]["wall"])),
-                         "guarded_s": float(np.median(t["guarded"]["wall"])),
-                         "ratio": paired_ratio(t["plain"]["wall"], t["guarded"]["wall"]),
-                         "plain_cpu_s": float(np.median(t["plain"]["cpu"])),
-                         "guarded_cpu_s": float(np.median(t["guarded"]["cpu"])),
-                         "cpu_ratio": paired_ratio(t["plain"]["cpu"], t["guarded"]["cpu"]),
+                         **columns(t),
                          "same_loss": bool(torch.equal(loss_p, loss_g) and torch.equal(grad_p, grad_g)),
                          "statuses": [r.status for r in res], "checked": res[0].estimate.checked})
             del args, plain, guarded, guard
     return rows
-
-
-def _ms(sec: float) -> str:
-    ms = sec * 1e3
-    return f"{ms:.3f}" if ms < 10 else f"{ms:.1f}"
 
 
 def main(argv=None) -> int:
@@ -179,8 +144,8 @@ def main(argv=None) -> int:
     for r in rows:
         met = r["ratio"] <= TARGET
         ok &= r["same_loss"] and r["statuses"] == ["pass"] * 4
-        print(f"| {r['mode']} | {r['weights']} | {_ms(r['plain_s'])} | {_ms(r['guarded_s'])} | {r['ratio']:.3f}x | "
-              f"{_ms(r['plain_cpu_s'])} | {_ms(r['guarded_cpu_s'])} | {r['cpu_ratio']:.3f}x | <= {TARGET}x | "
+        print(f"| {r['mode']} | {r['weights']} | {ms(r['plain_s'])} | {ms(r['guarded_s'])} | {r['ratio']:.3f}x | "
+              f"{ms(r['plain_cpu_s'])} | {ms(r['guarded_cpu_s'])} | {r['cpu_ratio']:.3f}x | <= {TARGET}x | "
               f"{'yes' if met else '**no**'} |")
     print()
     print("step ms: median wall time; CPU ms: median CPU time of this process (all threads); ratio: median over "

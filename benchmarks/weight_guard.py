@@ -16,8 +16,8 @@ average, since the cores are shared.
     python benchmarks/weight_guard.py --quick      # N=256, V=4000 smoke test
     python benchmarks/weight_guard.py --no-per-token
 
-`guarded(step, spec, weights_at)`, `time_steps(calls, repeats)` and `paired_ratio` are importable,
-so another benchmark can time its own step with and without the guard.
+`guarded(step, spec, weights_at)` is importable, and the timing (`time_steps`, `paired_ratio`)
+is `benchmarks/timing.py`, so another benchmark can time its own step with and without the guard.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +37,7 @@ if ROOT not in sys.path:
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+from timing import columns, ms, paired_ratio, time_steps  # noqa: E402, F401 - paired_ratio: importable from here too
 
 from axiomcheck.kernels import GuardSpec, guard_init, guard_update, kd_loss  # noqa: E402
 
@@ -85,32 +85,6 @@ def make_inputs(k: int, n: int, v: int, per_token: bool, seed: int = 0, violatin
     return student, teacher, jnp.asarray(a)
 
 
-def time_steps(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int) -> dict[str, dict[str, list[float]]]:
-    """Wall and CPU seconds (this process, all threads) of each call of each `(fn, args)`.
-
-    After two warm-up calls each, every repeat runs every call once, in an order that
-    alternates between repeats (forward, then backward), so a slow drift of the machine
-    affects each call alike; `{name: {"wall": [...], "cpu": [...]}}`, one entry per repeat."""
-    for fn, args in calls.values():
-        jax.block_until_ready(fn(*args))
-        jax.block_until_ready(fn(*args))
-    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in calls}
-    names = list(calls)
-    for rep in range(repeats):
-        for name in names if rep % 2 == 0 else names[::-1]:
-            fn, args = calls[name]
-            c0, t0 = time.process_time(), time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            times[name]["wall"].append(time.perf_counter() - t0)
-            times[name]["cpu"].append(time.process_time() - c0)
-    return times
-
-
-def paired_ratio(a: list[float], b: list[float]) -> float:
-    """Median over repeats of b_i / a_i: each repeat's two calls ran next to each other."""
-    return float(np.median(np.asarray(b) / np.asarray(a)))
-
-
 #: (per-token weights, violating weights) of each row of the table
 CASES = ((False, False), (True, False), (True, True))
 
@@ -126,27 +100,17 @@ def run(k: int, n: int, v: int, repeats: int, cases: tuple[tuple[bool, bool], ..
         args = make_inputs(k, n, v, per_token, violating=violating)
         state = guard_init(spec)
         calls = {"plain": (plain, args), "guarded": (guard, (state, jnp.int32(0), *args))}
-        t = time_steps(calls, repeats)
+        t = time_steps(calls, repeats, wait=jax.block_until_ready)
         (loss_g, _), new_state = guard(state, jnp.int32(0), *args)
         loss_p, _ = plain(*args)
         label = f"[K, N, V] = {list(args[2].shape)}" if per_token else f"[K, N] = {list(args[2].shape)}"
         rows.append({"weights": label + (", every 10th position unnormalized" if violating else ""),
-                     "violating": violating, "plain_s": float(np.median(t["plain"]["wall"])),
-                     "guarded_s": float(np.median(t["guarded"]["wall"])),
-                     "ratio": paired_ratio(t["plain"]["wall"], t["guarded"]["wall"]),
-                     "plain_cpu_s": float(np.median(t["plain"]["cpu"])),
-                     "guarded_cpu_s": float(np.median(t["guarded"]["cpu"])),
-                     "cpu_ratio": paired_ratio(t["plain"]["cpu"], t["guarded"]["cpu"]),
+                     "violating": violating, **columns(t),
                      "same_loss": bool(loss_g == loss_p),
                      "violations": np.asarray(new_state.violations).tolist(),
                      "checked": np.asarray(new_state.checked).tolist()})
         del args, calls
     return rows
-
-
-def _ms(sec: float) -> str:
-    ms = sec * 1e3
-    return f"{ms:.3f}" if ms < 10 else f"{ms:.1f}"
 
 
 def main(argv=None) -> int:
@@ -183,8 +147,8 @@ def main(argv=None) -> int:
         ok &= r["same_loss"] and found
         target = "(information)" if r["violating"] else f"<= {TARGET}x"
         verdict = "" if r["violating"] else ("yes" if met else "**no**")
-        print(f"| {r['weights']} | {_ms(r['plain_s'])} | {_ms(r['guarded_s'])} | {r['ratio']:.3f}x | "
-              f"{_ms(r['plain_cpu_s'])} | {_ms(r['guarded_cpu_s'])} | {r['cpu_ratio']:.3f}x | "
+        print(f"| {r['weights']} | {ms(r['plain_s'])} | {ms(r['guarded_s'])} | {r['ratio']:.3f}x | "
+              f"{ms(r['plain_cpu_s'])} | {ms(r['guarded_cpu_s'])} | {r['cpu_ratio']:.3f}x | "
               f"{target} | {verdict} | {r['violations']} / {r['checked']} |")
     print()
     print("step ms: median wall time; CPU ms: median CPU time of this process (all threads), which other "
